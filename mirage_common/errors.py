@@ -1,0 +1,62 @@
+"""Validation helpers: every bad value is reported with its parameter name and range."""
+
+import math
+
+import numpy as np
+
+__all__ = ["ParameterError", "check_finite", "check_nonnegative", "check_positive", "check_range"]
+
+
+class ParameterError(ValueError):
+    """A parameter is outside its allowed range.
+
+    The CLI turns this (and any ``ValueError``) into exit code 2.
+
+    Parameters
+    ----------
+    name : str
+        The parameter as the user spells it (e.g. ``"gamma"``).
+    message : str
+        What is wrong and what is allowed.
+    """
+
+    def __init__(self, name, message):
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+def check_finite(name, value):
+    """Raise `ParameterError` unless every element of *value* is finite."""
+    arr = np.asarray(value)
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError(name, f"must be finite, got {value!r}")
+    return value
+
+
+def check_nonnegative(name, value):
+    """Raise unless *value* is finite and >= 0."""
+    check_finite(name, value)
+    if np.any(np.asarray(value) < 0):
+        raise ParameterError(name, f"must be >= 0, got {value!r}")
+    return value
+
+
+def check_positive(name, value):
+    """Raise unless *value* is finite and > 0."""
+    check_finite(name, value)
+    if np.any(np.asarray(value) <= 0):
+        raise ParameterError(name, f"must be > 0, got {value!r}")
+    return value
+
+
+def check_range(name, value, low=-math.inf, high=math.inf, *, low_open=False, high_open=False):
+    """Raise unless ``low <= value <= high`` (or strict, per the *_open flags)."""
+    check_finite(name, value)
+    arr = np.asarray(value)
+    bad_low = np.any(arr <= low) if low_open else np.any(arr < low)
+    bad_high = np.any(arr >= high) if high_open else np.any(arr > high)
+    if bad_low or bad_high:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ParameterError(name, f"must lie in {lo}{low}, {high}{hi}, got {value!r}")
+    return value
