@@ -40,6 +40,8 @@ def _doctor(args):
     try:
         import kwant
 
+        import latticemirage  # noqa: F401  (silences Kwant's MUMPS import warning)
+
         print(f"kwant         {kwant.__version__}")
         try:
             importlib.import_module("kwant.linalg._mumps")
@@ -65,7 +67,9 @@ def build_parser(argv=()):
     parser.add_argument("--version", action="version", version=f"mirage {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    doctor = sub.add_parser("doctor", help="print versions of Python, NumPy, SciPy, Kwant, MUMPS, cores")
+    doctor = sub.add_parser(
+        "doctor", help="print versions of Python, NumPy, SciPy, Kwant, MUMPS, cores"
+    )
     doctor.set_defaults(func=_doctor)
     for name, (module, help_) in _SIDES.items():
         # Only import the side that is asked for (or all, for --help).

@@ -20,9 +20,9 @@ k point.
 
 import itertools
 
+import kwant
 import numpy as np
 
-import kwant
 from latticemirage import model
 
 __all__ = ["bloch_hamiltonian", "fourier_blocks", "kwant_hamiltonian", "wrapped_system"]

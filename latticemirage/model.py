@@ -48,9 +48,8 @@ Parameters (Kwant ``params=``)
     spin independent, entering as ``+V`` for electrons and ``-V`` for holes.
 """
 
-import numpy as np
-
 import kwant
+import numpy as np
 
 __all__ = [
     "BONDS",
@@ -62,9 +61,9 @@ __all__ = [
     "VALLEY_KP",
     "bulk_builder",
     "finite_builder",
+    "hopping",
     "onsite",
     "onsite_disordered",
-    "hopping",
 ]
 
 NORBS = 4

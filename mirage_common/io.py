@@ -105,7 +105,8 @@ def write_table(path, columns, metadata=None):
         return
     flat = _split_complex(columns)
     if suffix == ".json":
-        payload = {"metadata": meta, "columns": {k: np.asarray(v).tolist() for k, v in flat.items()}}
+        cols = {k: np.asarray(v).tolist() for k, v in flat.items()}
+        payload = {"metadata": meta, "columns": cols}
         atomic_write_bytes(path, json.dumps(payload, indent=1).encode())
         return
     names = list(flat)
