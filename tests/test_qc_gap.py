@@ -16,7 +16,7 @@ from quasiclassical.gap import (
     matsubara_grid,
     solve_gap,
 )
-from quasiclassical.params import DELTA0_OVER_TC0, QCParams
+from quasiclassical.params import DELTA0_OVER_TC0, FermiSurface, QCParams
 
 PAPER = QCParams(beta=7.0, field=2.0, temperature=0.1)
 
@@ -140,3 +140,20 @@ def test_gap_residual_sign_convention():
     h = gap_residual([1e-6, 0.5 * delta, 1.5 * delta], params)
     assert h[0] == pytest.approx(math.log(0.5), abs=1e-9)  # O(Delta^2) and sum converged
     assert h[1] < 0 < h[2]
+
+
+def test_anderson_theorem_for_the_gap():
+    """B = 0: intervalley (and intravalley) scattering leave the gap unchanged."""
+    clean = solve_gap(QCParams(beta=7.0, temperature=0.3)).delta
+    dirty = solve_gap(QCParams(beta=7.0, temperature=0.3, gamma=1.0, gamma_intra=0.5)).delta
+    assert dirty == pytest.approx(clean, abs=1e-9)  # SCBA tol 1e-12 summed, root xtol 1e-10
+
+
+def test_gap_uses_the_fermi_surface_distribution():
+    """Duplicated Fermi-surface points change nothing; a warped distribution changes the gap."""
+    params = PAPER.replace(gamma=0.4)
+    two = solve_gap(params).delta
+    dup = solve_gap(params, FermiSurface(betas=[7, 7, -7, -7], weights=[0.2, 0.3, 0.4, 0.1])).delta
+    assert dup == pytest.approx(two, abs=1e-9)  # SCBA tolerance, root xtol 1e-10
+    warped = solve_gap(params, FermiSurface(betas=[4, 10, -4, -10])).delta
+    assert abs(warped - two) > 1e-3
