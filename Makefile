@@ -15,7 +15,7 @@ test: setup
 	@$(PY) -m pytest -q
 
 bench: setup
-	@$(PY) benchmarks/run_all.py
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean-env:
 	rm -rf $(VENV)
