@@ -97,6 +97,10 @@ class PointImpurities:
         """``sum_r <dV(0) dV(r)>`` in t^2: the white-noise Born weight (here the variance)."""
         return self.variance
 
+    def power_spectrum(self, shape):
+        """``C(q) = <|V_q|^2> / N`` in t^2 (white noise: the variance at every q != 0)."""
+        return np.full(_shape(shape), self.variance)
+
     def potential(self, shape, rng):
         """Onsite potential, shape ``(L1, L2)``, in t."""
         mask = rng.random(_shape(shape)) < self.concentration
@@ -125,6 +129,10 @@ class AndersonDisorder:
     def correlation_sum(self):
         """``sum_r <V(0) V(r)>`` in t^2 (the variance: uncorrelated)."""
         return self.variance
+
+    def power_spectrum(self, shape):
+        """``C(q) = <|V_q|^2> / N`` in t^2 (white noise: ``W^2 / 12``)."""
+        return np.full(_shape(shape), self.variance)
 
     def potential(self, shape, rng):
         """Onsite potential, shape ``(L1, L2)``, in t."""
@@ -162,8 +170,8 @@ class SmoothDisorder:
         """
         return self.amplitude**2 * 2 * np.pi * self.correlation_length**2 / (np.sqrt(3) / 2)
 
-    def potential(self, shape, rng):
-        """Onsite potential, shape ``(L1, L2)``, in t; zero spatial mean."""
+    def _kernel_spectrum(self, shape):
+        """Fourier transform of the smoothing kernel, normalized to ``sum_q |K_q|^2 = N``."""
         l1, l2 = _shape(shape)
         xi = self.correlation_length
         if min(l1, l2) < 4 * xi:
@@ -187,10 +195,19 @@ class SmoothDisorder:
         # Kernel K with K * K = Gaussian of variance xi^2: K ~ exp(-r^2 / xi^2).
         kernel = np.exp(-best / xi**2)
         kernel /= np.sqrt(np.sum(kernel**2))
-        noise = rng.standard_normal((l1, l2))
-        spectrum = np.fft.fft2(noise) * np.fft.fft2(kernel)
+        spectrum = np.fft.fft2(kernel)
         spectrum[0, 0] = 0.0  # zero mean: the uniform shift is not scattering
-        return self.amplitude * np.fft.ifft2(spectrum).real
+        return spectrum
+
+    def power_spectrum(self, shape):
+        """``C(q) = <|V_q|^2> / N`` in t^2, exact for this generator (0 at q = 0)."""
+        return self.amplitude**2 * np.abs(self._kernel_spectrum(shape)) ** 2
+
+    def potential(self, shape, rng):
+        """Onsite potential, shape ``(L1, L2)``, in t; zero spatial mean."""
+        spectrum = self._kernel_spectrum(shape)
+        noise = rng.standard_normal(spectrum.shape)
+        return self.amplitude * np.fft.ifft2(np.fft.fft2(noise) * spectrum).real
 
     def to_dict(self):
         return {"kind": self.kind, **asdict(self)}

@@ -99,7 +99,7 @@ def moments_for_resolution(sigma, a):
     return math.ceil(np.pi * a / sigma)
 
 
-def check_resolution(num_moments, a, width, *, what="mirage-gap width"):
+def check_resolution(num_moments, a, width, *, what="mirage-gap width", units=""):
     """Refuse or warn when ``num_moments`` cannot resolve a feature of size *width*.
 
     Parameters
@@ -126,14 +126,14 @@ def check_resolution(num_moments, a, width, *, what="mirage-gap width"):
     if sigma > width / REFUSE_RATIO:
         raise ParameterError(
             "moments",
-            f"{num_moments} moments give a kernel width {sigma:.3g} that cannot resolve the "
-            f"{what} {width:.3g} (need sigma <= width/{REFUSE_RATIO:g}: at least "
+            f"{num_moments} moments give a kernel width {sigma:.3g}{units} that cannot resolve "
+            f"the {what} {width:.3g}{units} (need sigma <= width/{REFUSE_RATIO:g}: at least "
             f"{need_refuse} moments, {need_good} recommended)",
         )
     if sigma > width / WARN_RATIO:
         warnings.warn(
-            f"{num_moments} moments resolve the {what} {width:.3g} only marginally "
-            f"(kernel width {sigma:.3g}); {need_good} moments recommended",
+            f"{num_moments} moments resolve the {what} {width:.3g}{units} only marginally "
+            f"(kernel width {sigma:.3g}{units}); {need_good} moments recommended",
             ResolutionWarning,
             stacklevel=2,
         )

@@ -213,7 +213,8 @@ def add_potential(matrix, diag_slots, potential, norbs=NORBS):
     if v.size != nsites:
         raise ValueError(f"potential has {v.size} values, the supercell has {nsites} sites")
     # tau_3 in the Nambu basis of model.py: electrons (first half) +, holes -.
-    tau3 = np.repeat([1.0, -1.0], norbs // 2)
+    # A one-orbital (electron-only) matrix just gets +V.
+    tau3 = np.repeat([1.0, -1.0], norbs // 2) if norbs > 1 else np.ones(1)
     matrix.data[diag_slots] += (v[:, None] * tau3).reshape(-1)
     return matrix
 

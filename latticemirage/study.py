@@ -1,0 +1,540 @@
+r"""Resumable, parallel disorder-averaged DOS studies (Adaptive-style runner).
+
+One *study* is a set of disorder realizations of one parameter set. Each
+realization is a side-effect-free function of ``(StudySpec, index)``
+(`compute_realization`): its potential, twist and random vectors all flow from
+``SeedSequence([seed, index, ...])``, so it can be recomputed alone, in any order,
+on any worker, with bitwise identical results (the KPM kernel sums in a fixed
+order whatever the number of threads).
+
+The runner (`run_study`) owns the loop: it submits the missing realizations to
+any `concurrent.futures.Executor` (a local process pool by default; a Dask
+``distributed.Client.get_executor()``; ``mpi4py.futures.MPIPoolExecutor``),
+shows progress with an ETA on stderr, and writes each finished realization
+atomically as soon as it arrives, so a study killed at any point loses nothing
+that had finished. Restarting skips what is on disk. When all realizations are
+present the average is formed by summing *in realization order*, so
+``average.csv`` is bitwise identical whatever the number of workers.
+
+Folder layout::
+
+    study.json              format tag, version, the full StudySpec (JSON)
+    realizations/r00000.npz one file per finished realization
+    average.csv             energy (Δ0), dos (N_s/N_n), stderr; once all are done
+
+Observable
+    For every realization the BdG DOS is computed twice by KPM with the same
+    disorder, twist and random vectors: with the gap (``N_s``) and with
+    ``delta = 0`` (``N_n``, the normal state of the *same* disorder). ``dos`` is
+    their ratio ``N_s(E) / N_n(E)`` (the paper's normalized DOS), averaged over
+    realizations; ``stderr`` is the standard error of that mean across
+    realizations (it contains the stochastic-trace error as well).
+"""
+
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from latticemirage import kpm
+from latticemirage import supercell as scm
+from latticemirage.disorder import disorder_from_dict
+from mirage_common.errors import ParameterError, check_finite, check_positive
+from mirage_common.io import atomic_write_bytes, read_table, write_table
+from mirage_common.version import __version__
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "StudyError",
+    "StudySpec",
+    "compute_realization",
+    "open_study",
+    "run_study",
+    "study_status",
+    "write_average",
+]
+
+FORMAT = "latticemirage-disorder-study"
+FORMAT_VERSION = 1
+SPEC_FILE = "study.json"
+REAL_DIR = "realizations"
+AVERAGE_FILE = "average.csv"
+TWISTS = ("none", "pi", "random")
+
+
+class StudyError(ValueError):
+    """A study folder cannot be used (foreign, corrupt, or different parameters)."""
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or int(value) != value or value < low:
+        raise ParameterError(name, f"must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything that determines a study's results.
+
+    Parameters
+    ----------
+    params : dict
+        Kwant parameters of the superconducting state, energies in t
+        (``t, mu, lam, B, phi, delta``); the normal state uses ``delta = 0``.
+    disorder : dict
+        ``to_dict()`` of a `latticemirage.disorder` kind (strengths in t).
+    size : int
+        Supercell L (``L x L`` sites, ``4 L^2`` BdG orbitals).
+    moments, vectors : int
+        KPM moments and random vectors per realization.
+    realizations : int
+    seed : int
+        Study seed; realization i uses ``SeedSequence([seed, i])``.
+    twists : {"none", "pi", "random"}
+        Boundary phases per realization: none; drawn from ``{0, pi}^2`` (keeps
+        the matrix real); uniform in ``[0, 2 pi)^2`` (complex arithmetic).
+    energy_unit : float
+        The output energy unit Δ0 in t.
+    energies : (float, float, int)
+        ``(emin, emax, n)`` of the output grid, in Δ0.
+    meta : dict
+        Descriptive extras (physical parameters in Δ0, mapping report); stored and
+        compared on resume like the rest.
+    """
+
+    params: dict
+    disorder: dict
+    size: int
+    moments: int
+    vectors: int
+    realizations: int
+    seed: int
+    twists: str
+    energy_unit: float
+    energies: tuple
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_int("size", self.size, 3)
+        _check_int("moments", self.moments, 2)
+        _check_int("vectors", self.vectors, 1)
+        _check_int("realizations", self.realizations, 1)
+        _check_int("seed", self.seed, 0)
+        if self.twists not in TWISTS:
+            raise ParameterError("twists", f"must be one of {TWISTS}, got {self.twists!r}")
+        check_positive("energy_unit", self.energy_unit)
+        emin, emax, n = self.energies
+        check_finite("energies", [emin, emax])
+        _check_int("n-energies", n, 2)
+        if not emax > emin:
+            raise ParameterError("emax", f"must exceed emin, got {emin!r}..{emax!r}")
+        disorder_from_dict(self.disorder)  # validates the disorder parameters
+        missing = {"t", "mu", "lam", "B", "phi", "delta"} - set(self.params)
+        if missing:
+            raise ParameterError("params", f"missing {sorted(missing)}")
+
+    def to_json(self):
+        """JSON-compatible dict (tuples become lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, d):
+        d = dict(d)
+        d["energies"] = tuple(d["energies"])
+        return cls(**d)
+
+    def digest(self):
+        """Short SHA-256 of the canonical JSON: stamped into every realization file."""
+        text = json.dumps(self.to_json(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def energy_grid(self):
+        """Output energies in Δ0, shape (n,)."""
+        emin, emax, n = self.energies
+        return np.linspace(emin, emax, int(n))
+
+
+def _twist(spec, rng):
+    if spec.twists == "none":
+        return (0.0, 0.0)
+    if spec.twists == "pi":
+        return tuple(float(x) for x in np.pi * rng.integers(0, 2, size=2))
+    return tuple(float(x) for x in 2 * np.pi * rng.random(2))
+
+
+def _vectors(n, count, seed, index, dtype):
+    """Random vectors, one child seed per vector: independent of how they are blocked."""
+    out = np.empty((n, count), dtype=dtype)
+    for j in range(count):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, index, 1, j]))
+        out[:, j] = kpm.random_vectors(n, 1, rng, dtype)[:, 0]
+    return out
+
+
+def compute_realization(spec, index, *, threads=None, block_size=8):
+    """One disorder realization: KPM DOS with and without the gap.
+
+    Side-effect free (apart from setting numba's thread count if *threads* is
+    given); the result depends only on ``(spec, index)``.
+
+    Parameters
+    ----------
+    spec : StudySpec or dict
+    index : int
+    threads : int, optional
+        numba threads for this process.
+
+    Returns
+    -------
+    dict
+        ``columns`` (energy in Δ0, ``ratio`` N_s/N_n, ``ratio_stderr`` from the
+        spread over vectors, ``dos_sc`` and ``dos_normal`` per orbital in 1/Δ0) and
+        ``metadata`` (index, twist, bounds, resolution in Δ0, seconds, digest).
+    """
+    if isinstance(spec, dict):
+        spec = StudySpec.from_json(spec)
+    index = _check_int("index", index, 0)
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    start = time.perf_counter()
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
+    dis = disorder_from_dict(spec.disorder)
+    shape = (spec.size, spec.size)
+    potential = dis.potential(shape, rng)
+    twist = _twist(spec, rng)
+    unit = spec.energy_unit
+    energies = spec.energy_grid()
+    sc = scm.supercell(spec.params, shape, twist=twist, potential=potential)
+    normal = scm.supercell({**spec.params, "delta": 0.0}, shape, twist=twist,
+                           potential=potential)
+    # One rescaling for both, from the union of the guaranteed bounds.
+    lo_s, hi_s = kpm.gershgorin_bounds(sc.matrix)
+    lo_n, hi_n = kpm.gershgorin_bounds(normal.matrix)
+    bounds = (min(lo_s, lo_n), max(hi_s, hi_n))
+    dtype = float if sc.real else complex
+    vecs = _vectors(sc.matrix.shape[0], spec.vectors, spec.seed, index, dtype)
+    results = [
+        kpm.kpm_dos(h.matrix, energies * unit, spec.moments, spec.vectors, None,
+                    bounds=bounds, vectors=vecs, block_size=block_size)
+        for h in (sc, normal)
+    ]
+    del vecs
+    s, n = results
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_vector_ratio = s.per_vector / n.per_vector
+        ratio = s.density / n.density
+    if spec.vectors > 1:
+        ratio_err = per_vector_ratio.std(axis=0, ddof=1) / np.sqrt(spec.vectors)
+    else:
+        ratio_err = np.full_like(ratio, np.nan)
+    return {
+        "columns": {
+            "energy": energies,
+            "ratio": ratio,
+            "ratio_stderr": ratio_err,
+            "dos_sc": s.density * unit,
+            "dos_normal": n.density * unit,
+        },
+        "metadata": {
+            "index": index,
+            "digest": spec.digest(),
+            "twist": list(twist),
+            "real_arithmetic": bool(sc.real),
+            "bounds_t": list(bounds),
+            "kernel_width_delta0": s.resolution / unit,
+            "potential_mean_t": float(np.mean(potential)),
+            "potential_std_t": float(np.std(potential)),
+            "seconds": time.perf_counter() - start,
+        },
+    }
+
+
+# ----------------------------------------------------------------------------
+# Folder handling
+
+
+def _real_path(folder, index):
+    return Path(folder) / REAL_DIR / f"r{index:05d}.npz"
+
+
+def _load_spec(folder):
+    path = Path(folder) / SPEC_FILE
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudyError(f"{folder}: corrupt study folder ({SPEC_FILE} unreadable: {exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise StudyError(f"{folder}: foreign folder ({SPEC_FILE} is not a {FORMAT} file)")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise StudyError(
+            f"{folder}: study format version {payload.get('format_version')!r} is not "
+            f"supported (this is {FORMAT_VERSION})"
+        )
+    try:
+        return StudySpec.from_json(payload["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StudyError(f"{folder}: corrupt study folder (bad spec: {exc})") from exc
+
+
+def _differences(stored, requested, prefix=""):
+    out = []
+    for key in sorted(set(stored) | set(requested)):
+        a, b = stored.get(key), requested.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: stored {a!r}, requested {b!r}")
+    return out
+
+
+def open_study(folder, spec=None):
+    """Create a study folder or validate an existing one; returns its `StudySpec`.
+
+    Parameters
+    ----------
+    folder : str or Path
+    spec : StudySpec, optional
+        Required to create a study; if the folder holds a study it must match.
+
+    Raises
+    ------
+    StudyError
+        Foreign folder (non-empty, no ``study.json``), corrupt ``study.json``, or
+        parameters that differ from the stored ones. Nothing is written then.
+    """
+    folder = Path(folder)
+    spec_path = folder / SPEC_FILE
+    if folder.exists() and not folder.is_dir():
+        raise StudyError(f"{folder}: exists and is not a directory")
+    if spec_path.exists():
+        stored = _load_spec(folder)
+        if spec is not None and stored.to_json() != spec.to_json():
+            diff = _differences(stored.to_json(), spec.to_json())
+            raise StudyError(
+                f"{folder}: holds a study with different parameters; nothing was changed. "
+                + "; ".join(diff[:8])
+                + ("" if len(diff) <= 8 else f" (+{len(diff) - 8} more)")
+            )
+        _check_realization_dir(folder)
+        return stored
+    if folder.exists() and any(folder.iterdir()):
+        raise StudyError(
+            f"{folder}: foreign folder (not empty and no {SPEC_FILE}); refusing to write into it"
+        )
+    if spec is None:
+        raise StudyError(f"{folder}: no study here ({SPEC_FILE} missing)")
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION,
+               "package_version": __version__, "spec": spec.to_json()}
+    (folder / REAL_DIR).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(spec_path, json.dumps(payload, indent=1, sort_keys=True).encode())
+    return spec
+
+
+def _check_realization_dir(folder):
+    real = Path(folder) / REAL_DIR
+    if real.exists() and not real.is_dir():
+        raise StudyError(f"{folder}: corrupt study folder ({REAL_DIR} is not a directory)")
+
+
+def _done_indices(folder, spec):
+    """Indices with a valid file; raises on a corrupt or foreign realization file."""
+    real = Path(folder) / REAL_DIR
+    done = []
+    if not real.exists():
+        return done
+    digest = spec.digest()
+    for path in sorted(real.iterdir()):
+        if path.name.startswith("."):
+            continue  # temporary file of an interrupted atomic write: never a result
+        stem = path.stem
+        if path.suffix != ".npz" or not stem.startswith("r") or not stem[1:].isdigit():
+            raise StudyError(f"{path}: unexpected file in a study folder")
+        index = int(stem[1:])
+        try:
+            _, meta = read_table(path)
+        except Exception as exc:
+            raise StudyError(f"{path}: corrupt realization file ({exc})") from exc
+        if meta.get("digest") != digest or meta.get("index") != index:
+            raise StudyError(f"{path}: belongs to another study (digest/index mismatch)")
+        if index >= spec.realizations:
+            raise StudyError(f"{path}: index beyond the study's {spec.realizations} realizations")
+        done.append(index)
+    return done
+
+
+def study_status(folder):
+    """Summary of a study folder (dict): total, done, missing, average present, spec."""
+    spec = open_study(folder)
+    done = _done_indices(folder, spec)
+    missing = sorted(set(range(spec.realizations)) - set(done))
+    seconds = []
+    for i in done:
+        _, meta = read_table(_real_path(folder, i))
+        seconds.append(meta.get("seconds", math.nan))
+    return {
+        "folder": str(folder),
+        "total": spec.realizations,
+        "done": len(done),
+        "missing": missing,
+        "average_written": (Path(folder) / AVERAGE_FILE).exists(),
+        "mean_seconds_per_realization": float(np.mean(seconds)) if seconds else None,
+        "disorder": spec.disorder,
+        "size": spec.size,
+        "moments": spec.moments,
+        "vectors": spec.vectors,
+        "seed": spec.seed,
+    }
+
+
+def write_average(folder, spec=None):
+    """Average all realizations (in index order) into ``average.csv``; returns its columns."""
+    spec = open_study(folder) if spec is None else spec
+    done = _done_indices(folder, spec)
+    if len(done) != spec.realizations:
+        raise StudyError(
+            f"{folder}: {len(done)} of {spec.realizations} realizations done; "
+            "the average is written once all are finished"
+        )
+    ratios, errs = [], []
+    for i in range(spec.realizations):
+        cols, _ = read_table(_real_path(folder, i))
+        ratios.append(cols["ratio"])
+        errs.append(cols["ratio_stderr"])
+    ratios = np.array(ratios)
+    # Sum in realization order (np.add.reduce over axis 0 of a C array is a fixed
+    # pairwise order for a given shape): independent of which worker did what.
+    mean = np.sum(ratios, axis=0) / len(ratios)
+    if len(ratios) > 1:
+        stderr = np.std(ratios, axis=0, ddof=1) / np.sqrt(len(ratios))
+    else:
+        stderr = errs[0]
+    columns = {"energy": spec.energy_grid(), "dos": mean, "stderr": stderr}
+    metadata = {
+        "observable": "N_s(E)/N_n(E): KPM BdG DOS with gap over that with delta=0, same "
+                      "disorder and random vectors; mean over realizations",
+        "energy_unit": "Delta0",
+        "stderr": "standard error across realizations" if len(ratios) > 1
+                  else "stochastic-trace error of the single realization",
+        "realizations": spec.realizations,
+        "spec": spec.to_json(),
+    }
+    write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
+    return columns
+
+
+# ----------------------------------------------------------------------------
+# Runner
+
+
+class _Progress:
+    """One status line on stderr: done/total, rate, ETA."""
+
+    def __init__(self, total, done, stream=None):
+        self.total, self.done = total, done
+        self.start_done = done
+        self.start = time.monotonic()
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, done):
+        self.done = done
+        elapsed = time.monotonic() - self.start
+        new = done - self.start_done
+        if new > 0:
+            eta = elapsed / new * (self.total - done)
+            eta_text = time.strftime("%H:%M:%S", time.gmtime(eta))
+        else:
+            eta_text = "--:--:--"
+        width = 30
+        filled = int(width * done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        line = (f"[{bar}] {done}/{self.total} realizations, "
+                f"{elapsed:.0f} s elapsed, ETA {eta_text}")
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _init_worker(threads):
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _default_workers():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def run_study(folder, spec, *, executor=None, workers=None, progress=True, stream=None):
+    """Run (or resume) a study; returns the average columns once all are done.
+
+    Parameters
+    ----------
+    folder : str or Path
+    spec : StudySpec
+    executor : concurrent.futures.Executor, optional
+        Any executor (``submit`` returning concurrent futures). Default: a local
+        process pool (spawn) of *workers* processes, each with ``cores // workers``
+        numba threads.
+    workers : int, optional
+        Size of the default pool (default: available cores, at most the number of
+        missing realizations).
+    progress : bool
+        Progress bar with ETA on *stream* (stderr).
+
+    Returns
+    -------
+    dict
+        Columns of ``average.csv``.
+    """
+    open_study(folder, spec)
+    done = set(_done_indices(folder, spec))
+    missing = [i for i in range(spec.realizations) if i not in done]
+    bar = _Progress(spec.realizations, len(done), stream) if progress else None
+    if missing:
+        own = executor is None
+        if own:
+            import multiprocessing
+
+            cores = _default_workers()
+            workers = min(workers or cores, len(missing))
+            threads = max(1, cores // workers)
+            executor = cf.ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(threads,),
+            )
+        spec_json = spec.to_json()
+        try:
+            futures = {executor.submit(compute_realization, spec_json, i): i for i in missing}
+            if bar:
+                bar.update(len(done))
+            for fut in cf.as_completed(futures):
+                index = futures[fut]
+                result = fut.result()  # a failed realization stops the study (re-raised)
+                write_table(_real_path(folder, index), result["columns"], result["metadata"])
+                done.add(index)
+                if bar:
+                    bar.update(len(done))
+        finally:
+            if own:
+                executor.shutdown(wait=True, cancel_futures=True)
+            if bar:
+                bar.close()
+    return write_average(folder, spec)

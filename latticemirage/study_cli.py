@@ -1,0 +1,211 @@
+"""``mirage lattice disorder ...``: disorder-averaged DOS studies on periodic supercells.
+
+Physical parameters (Ising field, Zeeman field, gap, pocket depth) are in units
+of Δ0 as for every lattice command and are mapped onto the lattice by
+`latticemirage.mapping`; disorder strengths are lattice potentials in units of
+the hopping t (an impurity of ``--strength 1.0`` is a potential of one t), and the
+correlation length is in lattice constants. Output energies are in Δ0.
+
+Examples::
+
+    mirage lattice disorder --kind point --concentration 0.01 --strength 1.0 \\
+        --size 300 --realizations 64 --moments 40000 --output study/
+    mirage lattice disorder --status study/
+
+Everything is validated before anything is written; a folder that holds another
+study, a corrupt or a foreign folder is refused (exit code 2) and left untouched.
+"""
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from mirage_common.errors import ParameterError
+
+__all__ = ["add_subcommands", "spec_from_args"]
+
+
+def add_subcommands(sub):
+    """Register ``disorder`` on the ``mirage lattice`` subparsers *sub*."""
+    p = sub.add_parser(
+        "disorder",
+        help="disorder-averaged KPM DOS N_s/N_n on L x L supercells (resumable, parallel)",
+        description=__doc__.split("\n\n")[1],
+    )
+    p.add_argument("--status", metavar="FOLDER", help="summarize the study in FOLDER and exit")
+    p.add_argument("--output", "-o", metavar="FOLDER", help="study folder (created or resumed)")
+    g = p.add_argument_group("disorder (lattice units)")
+    g.add_argument("--kind", choices=("point", "anderson", "smooth"))
+    g.add_argument("--concentration", type=float, help="point: impurity probability per site")
+    g.add_argument("--strength", type=float, help="point: impurity potential V (t)")
+    g.add_argument("--width", type=float, help="anderson: box width W (t)")
+    g.add_argument("--amplitude", type=float, help="smooth: rms potential (t)")
+    g.add_argument("--correlation-length", type=float, help="smooth: Gaussian length (a)")
+    g = p.add_argument_group("physics (Δ0 units)")
+    g.add_argument("--beta", type=float, default=7.0, help="Ising SOC, Fermi-surface mean (Δ0)")
+    g.add_argument("--field", type=float, default=2.0, help="in-plane Zeeman energy B (Δ0)")
+    g.add_argument("--delta", type=float, default=1.0,
+                   help="gap Δ (Δ0; default 1; not solved self-consistently with disorder)")
+    g.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
+    g.add_argument("--e-fermi", type=float, default=None, help="pocket depth E_F (Δ0)")
+    g.add_argument("--delta0-t", type=float, default=None, help="the scale Δ0 in units of t")
+    g = p.add_argument_group("numerics")
+    g.add_argument("--size", type=int, default=300, help="supercell L (default 300)")
+    g.add_argument("--realizations", type=int, default=16)
+    g.add_argument("--moments", type=int, default=4000, help="KPM moments per realization")
+    g.add_argument("--vectors", type=int, default=8, help="random vectors per realization")
+    g.add_argument("--seed", type=int, default=0, help="study seed (SeedSequence([seed, i]))")
+    g.add_argument("--twists", choices=("none", "pi", "random"), default="pi",
+                   help="boundary twists per realization (default pi: random in {0, pi}^2)")
+    g.add_argument("--emin", type=float, default=-10.0, help="lowest output energy (Δ0)")
+    g.add_argument("--emax", type=float, default=10.0, help="highest output energy (Δ0)")
+    g.add_argument("--n-energies", type=int, default=801)
+    g.add_argument("--allow-unresolved", action="store_true",
+                   help="run even if the moments cannot resolve the mirage-gap width (warn)")
+    g = p.add_argument_group("parallel execution")
+    g.add_argument("--workers", type=int, default=None,
+                   help="local process pool size (default: available cores)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask distributed scheduler, e.g. tcp://HOST:PORT")
+    g.add_argument("--mpi", action="store_true",
+                   help="run through mpi4py.futures.MPIPoolExecutor (under mpiexec)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_main)
+
+
+def _disorder(args):
+    from latticemirage import disorder as dis
+
+    need = {"point": ("concentration", "strength"), "anderson": ("width",),
+            "smooth": ("amplitude", "correlation_length")}
+    if args.kind is None:
+        raise ParameterError("kind", "is required (point, anderson or smooth)")
+    for name in need[args.kind]:
+        if getattr(args, name) is None:
+            raise ParameterError(name.replace("_", "-"), f"is required for --kind {args.kind}")
+    for kind, names in need.items():
+        for name in names:
+            if kind != args.kind and getattr(args, name) is not None:
+                raise ParameterError(name.replace("_", "-"),
+                                     f"does not apply to --kind {args.kind}")
+    if args.kind == "point":
+        return dis.PointImpurities(args.concentration, args.strength)
+    if args.kind == "anderson":
+        return dis.AndersonDisorder(args.width)
+    return dis.SmoothDisorder(args.amplitude, args.correlation_length)
+
+
+def spec_from_args(args):
+    """Validate the command line and build the `StudySpec` (nothing is written)."""
+    from latticemirage import kpm, supercell
+    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+    from latticemirage.study import StudySpec
+    from mirage_common.mirage import mirage_formula
+
+    disorder = _disorder(args)
+    for name in ("size", "realizations", "moments", "vectors", "n_energies"):
+        value = getattr(args, name)
+        if value is None or value < 1:
+            raise ParameterError(name.replace("_", "-"),
+                                 f"must be a positive integer, got {value!r}")
+    if args.seed < 0:
+        raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
+    kwargs = dict(beta=args.beta, field=args.field, delta=args.delta, phi=args.phi)
+    if args.e_fermi is not None:
+        kwargs["e_fermi"] = args.e_fermi
+    if args.delta0_t is not None:
+        kwargs["delta0"] = args.delta0_t
+    phys = PhysicalParameters(**kwargs)
+    mapping = map_to_lattice(phys)
+    params = mapping.params
+    unit = mapping.delta0
+    if args.kind == "smooth":  # validates xi against the supercell before anything runs
+        disorder.power_spectrum((args.size, args.size))
+    # Resolution: the Jackson width at the clean bounds (plus the potential range)
+    # against the mirage-gap width at the Fermi-surface mean of beta.
+    clean = supercell.supercell(params, 3)
+    lo, hi = kpm.gershgorin_bounds(clean.matrix)
+    spread = {"point": abs(args.strength or 0), "anderson": (args.width or 0) / 2,
+              "smooth": 5 * (args.amplitude or 0)}[args.kind]
+    a, _ = kpm.rescaling((lo - spread, hi + spread))
+    width = float(mirage_formula(mapping.beta_fs_mean, phys.field, phys.delta).width)
+    if width > 0:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", kpm.ResolutionWarning)
+            try:
+                kpm.check_resolution(args.moments, a, width * unit, units=" t",
+                                     what=f"mirage-gap width ({width:.3g} Δ0)")
+            except ParameterError as exc:
+                if not args.allow_unresolved:
+                    raise ParameterError("moments", str(exc).split(": ", 1)[1]
+                                         + "; pass --allow-unresolved to run anyway") from None
+                print(f"mirage: warning: {exc}", file=sys.stderr)
+        for w in caught:
+            print(f"mirage: warning: {w.message}", file=sys.stderr)
+    return StudySpec(
+        params=params,
+        disorder=disorder.to_dict(),
+        size=args.size,
+        moments=args.moments,
+        vectors=args.vectors,
+        realizations=args.realizations,
+        seed=args.seed,
+        twists=args.twists,
+        energy_unit=unit,
+        energies=(args.emin, args.emax, args.n_energies),
+        meta={"mapping": mapping.report(), "mirage_width_delta0": width,
+              "kernel_width_delta0": kpm.jackson_resolution(args.moments, a) / unit},
+    )
+
+
+def _executor(args):
+    if args.scheduler and args.mpi:
+        raise ParameterError("scheduler", "--scheduler and --mpi exclude each other")
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ParameterError(
+                "scheduler", "needs dask.distributed (pip install 'latticemirage[dask]')"
+            ) from None
+        try:
+            client = Client(args.scheduler, timeout=30)
+        except OSError as exc:
+            raise ParameterError("scheduler",
+                                 f"cannot connect to {args.scheduler}: {exc}") from None
+        return client.get_executor(), client.close
+    if args.mpi:
+        try:
+            from mpi4py.futures import MPIPoolExecutor
+        except ImportError:
+            raise ParameterError("mpi", "needs mpi4py (pip install 'latticemirage[mpi]')") from None
+        ex = MPIPoolExecutor()
+        return ex, ex.shutdown
+    return None, None
+
+
+def _main(args):
+    from latticemirage import study
+
+    if args.status:
+        if args.output or args.kind:
+            raise ParameterError("status", "takes only the study folder")
+        print(json.dumps(study.study_status(args.status), indent=1))
+        return 0
+    if not args.output:
+        raise ParameterError("output", "a study folder is required (or use --status FOLDER)")
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError("workers", f"must be a positive integer, got {args.workers!r}")
+    spec = spec_from_args(args)
+    executor, close = _executor(args)
+    try:
+        study.open_study(Path(args.output), spec)  # validates a resumed folder before any work
+        columns = study.run_study(args.output, spec, executor=executor, workers=args.workers,
+                                  progress=not args.quiet)
+    finally:
+        if close is not None:
+            close()
+    print(f"wrote {Path(args.output) / study.AVERAGE_FILE} ({len(columns['energy'])} energies, "
+          f"{spec.realizations} realizations)", file=sys.stderr)
+    return 0

@@ -1,0 +1,194 @@
+"""Disorder studies: reproducible seeds, crash-safe resume, worker-independent averages, Dask."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from comparisons.cli import main
+from latticemirage import study
+
+# A fast study on a small supercell with Δ0 = 0.04 t so that 1500 moments resolve
+# the mirage gap (δ = 1.08 Δ0); each realization takes ~0.3 s.
+ARGS = [
+    "lattice", "disorder", "--kind", "point", "--concentration", "0.05", "--strength", "1.0",
+    "--size", "48", "--realizations", "6", "--moments", "1500", "--vectors", "4",
+    "--beta", "3", "--field", "2", "--delta", "1", "--e-fermi", "10", "--delta0-t", "0.04",
+    "--emin", "-6", "--emax", "6", "--n-energies", "61", "--quiet",
+]
+
+
+def snapshot(folder):
+    """Relative path -> bytes of every file below *folder*."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The study run uninterrupted with a local pool of 2 workers."""
+    out = tmp_path_factory.mktemp("ref") / "study"
+    assert main([*ARGS, "--workers", "2", "--output", str(out)]) == 0
+    return out
+
+
+def spec_of(folder):
+    return study.open_study(folder)
+
+
+def test_average_file_layout(reference):
+    cols, meta = study.read_table(reference / study.AVERAGE_FILE)
+    assert list(cols) == ["energy", "dos", "stderr"]
+    np.testing.assert_allclose(cols["energy"], np.linspace(-6, 6, 61))
+    assert meta["energy_unit"] == "Delta0" and meta["realizations"] == 6
+    # Far above the gaps the ratio N_s/N_n is 1 (same disorder, same vectors);
+    # its scatter is the statistical error.
+    far = np.abs(cols["energy"]) > 5
+    assert np.all(np.abs(cols["dos"][far] - 1) < 5 * cols["stderr"][far] + 0.05)
+    assert np.all(cols["stderr"] > 0)
+    assert len(list((reference / study.REAL_DIR).glob("r*.npz"))) == 6
+
+
+def test_realization_reproduces_alone_from_its_seed(reference):
+    spec = spec_of(reference)
+    again = study.compute_realization(spec, 3)
+    cols, meta = study.read_table(reference / study.REAL_DIR / "r00003.npz")
+    for name, values in again["columns"].items():
+        assert np.array_equal(values, cols[name]), name
+    assert again["metadata"]["twist"] == meta["twist"]
+    other = study.compute_realization(spec, 4)
+    assert not np.array_equal(other["columns"]["dos_normal"], cols["dos_normal"])
+
+
+def test_sigkill_midway_loses_nothing_and_resume_is_bitwise_identical(reference, tmp_path):
+    out = tmp_path / "study"
+    cmd = [sys.executable, "-c", "import sys; from comparisons.cli import main; "
+           "sys.exit(main(sys.argv[1:]))", *ARGS, "--workers", "1", "--output", str(out)]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    real = out / study.REAL_DIR
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if real.exists() and len(list(real.glob("r*.npz"))) >= 2:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the study finished before it could be killed")
+            time.sleep(0.05)
+        else:
+            pytest.fail("no realization finished in time")
+    finally:
+        # The whole process group: the driver and its pool worker (ids we started).
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = snapshot(out)
+    finished = sorted(k for k in before if k.startswith(study.REAL_DIR) and k.endswith(".npz")
+                      and not Path(k).name.startswith("."))
+    assert 2 <= len(finished) < 6, finished
+    assert study.study_status(out)["done"] == len(finished)
+    assert not (out / study.AVERAGE_FILE).exists()
+    # Resume with 2 workers; what had finished is kept byte for byte, not recomputed.
+    assert main([*ARGS, "--workers", "2", "--output", str(out)]) == 0
+    after = snapshot(out)
+    for name in finished:
+        assert after[name] == before[name]
+    assert after[study.AVERAGE_FILE] == snapshot(reference)[study.AVERAGE_FILE]
+
+
+def test_dask_localcluster_gives_the_same_average(reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    with distributed.LocalCluster(processes=False, n_workers=2, threads_per_worker=1,
+                                  host="127.0.0.1", protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        assert main([*ARGS, "--scheduler", address, "--output", str(out)]) == 0
+    assert snapshot(out)[study.AVERAGE_FILE] == snapshot(reference)[study.AVERAGE_FILE]
+
+
+def test_status_summarizes(reference, capsys):
+    assert main(["lattice", "disorder", "--status", str(reference)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["done"] == status["total"] == 6 and status["missing"] == []
+    assert status["average_written"] is True
+
+
+def test_resume_with_different_parameters_is_refused(reference, capsys):
+    before = snapshot(reference)
+    args = [a if a != "0.05" else "0.06" for a in ARGS]
+    assert main([*args, "--output", str(reference)]) == 2
+    err = capsys.readouterr().err
+    assert "different parameters" in err and "concentration" in err
+    assert snapshot(reference) == before
+
+
+def test_foreign_and_corrupt_folders_are_refused(tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert main([*ARGS, "--output", str(foreign)]) == 2
+    assert "foreign folder" in capsys.readouterr().err
+    assert snapshot(foreign) == {"notes.txt": b"mine"}
+
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / study.SPEC_FILE).write_text("{not json")
+    assert main([*ARGS, "--output", str(corrupt)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert (corrupt / study.SPEC_FILE).read_text() == "{not json"
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / study.SPEC_FILE).write_text(json.dumps({"format": "something-else"}))
+    assert main(["lattice", "disorder", "--status", str(other)]) == 2
+    assert "foreign" in capsys.readouterr().err
+
+
+def test_corrupt_realization_file_is_reported_not_overwritten(reference, tmp_path, capsys):
+    out = tmp_path / "copy"
+    for name, data in snapshot(reference).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    (out / study.AVERAGE_FILE).unlink()
+    bad = out / study.REAL_DIR / "r00002.npz"
+    bad.write_bytes(b"garbage")
+    before = snapshot(out)
+    assert main([*ARGS, "--output", str(out)]) == 2
+    assert "r00002.npz: corrupt realization file" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [(("--concentration", "-0.1"), "concentration"),
+     (("--concentration", "1.5"), "concentration"),
+     (("--size", "-3"), "size"),
+     (("--size", "0"), "size"),
+     (("--moments", "100"), "moments")],
+)
+def test_bad_input_is_refused_before_writing(tmp_path, capsys, change, name):
+    args = list(ARGS)
+    i = args.index(change[0])
+    args[i + 1] = change[1]
+    out = tmp_path / "never"
+    assert main([*args, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {name}" in err
+    assert not out.exists()
+
+
+def test_unresolvable_moments_refused_with_a_number(tmp_path, capsys):
+    # The default mapping (Δ0 = 0.005 t): δ ≈ 0.55 Δ0 needs >~ 2e4 moments.
+    args = ["lattice", "disorder", "--kind", "anderson", "--width", "0.5", "--size", "300",
+            "--moments", "4000", "--output", str(tmp_path / "x")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "cannot resolve the mirage-gap width" in err and "at least" in err
+    assert not (tmp_path / "x").exists()
