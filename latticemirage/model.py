@@ -110,8 +110,6 @@ def hopping(site1, site2, t, lam):
     return _bdg(h, np.zeros((2, 2)))
 
 
-
-
 def bulk_builder(*, disordered=False):
     """Translationally invariant Builder with one site per unit cell.
 
