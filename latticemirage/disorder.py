@@ -16,10 +16,11 @@ in units of t (spin independent; it enters the BdG matrix as ``V tau_3``, see
 `SmoothDisorder`
     Gaussian random field with ``<V(r) V(r')> = A^2 exp(-|r - r'|^2 / (2 xi^2))``
     (periodic, minimum-image distance) and zero spatial mean (the uniform q = 0
-    component, a mere shift of mu, is removed). Its Fourier weight at the
-    intervalley momentum ``|K| = 4 pi / 3`` is ``exp(-|K|^2 xi^2 / 2)``
-    (``3e-16`` for ``xi = 2``), so it scatters only within a valley: the
-    Anderson-theorem control.
+    component, a mere shift of mu, is removed). Its relative Fourier weight at
+    momenta that connect the pockets at K and K' (``|q| >= |K| - 2 p_F`` with
+    ``|K| = 4 pi / 3``) is at most ``exp(-(|K| - 2 p_F)^2 xi^2 / 2)``
+    (``~1e-6`` for ``xi = 2`` and ``p_F ~ 0.75``), so it scatters only within a
+    valley: the Anderson-theorem control.
 
 Reproducibility: realization ``i`` of a study with seed ``s`` draws from
 ``numpy.random.default_rng(SeedSequence([s, i]))`` (`realization_rng`), so any

@@ -74,6 +74,10 @@ __all__ = [
 REFUSE_RATIO = 2.0
 WARN_RATIO = 4.0
 _CHUNK_ROWS = 2048  # rows per work chunk: fixed, so sums do not depend on threads
+# Below this many vector entries (N * R) a step takes < ~1 ms and a parallel region
+# per step costs more in thread wake-ups (and in stalls when a core is briefly
+# taken away) than it gains: run on one thread. Results do not depend on it.
+_PARALLEL_MIN = 1 << 20
 
 
 class ResolutionWarning(UserWarning):
@@ -402,18 +406,24 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None):
     nvec = t_cur.shape[1]
     mom = np.empty((nvec, num_moments + 1))
     c, s = 2.0 / a, 2.0 * b / a
-    # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.
-    mu0, mu1 = _cheb_step(indptr, indices, data, c / 2, s / 2, t_cur, t_prev, nchunks)
-    t_cur, t_prev = t_prev, t_cur  # t_cur = T_1, t_prev = T_0
-    mom[:, 0], mom[:, 1] = mu0, mu1
-    nmax = (num_moments - 1) // 2
-    for k in range(1, nmax + 1):
-        nn, nm = _cheb_step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
-        t_cur, t_prev = t_prev, t_cur  # t_cur = T_{k+1}, t_prev = T_k
-        mom[:, 2 * k] = 2 * nn - mu0
-        mom[:, 2 * k + 1] = 2 * nm - mu1
-        if progress is not None:
-            progress(k, nmax)
+    threads = numba.get_num_threads()
+    if n * nvec < _PARALLEL_MIN:
+        numba.set_num_threads(1)
+    try:
+        # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.
+        mu0, mu1 = _cheb_step(indptr, indices, data, c / 2, s / 2, t_cur, t_prev, nchunks)
+        t_cur, t_prev = t_prev, t_cur  # t_cur = T_1, t_prev = T_0
+        mom[:, 0], mom[:, 1] = mu0, mu1
+        nmax = (num_moments - 1) // 2
+        for k in range(1, nmax + 1):
+            nn, nm = _cheb_step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
+            t_cur, t_prev = t_prev, t_cur  # t_cur = T_{k+1}, t_prev = T_k
+            mom[:, 2 * k] = 2 * nn - mu0
+            mom[:, 2 * k + 1] = 2 * nm - mu1
+            if progress is not None:
+                progress(k, nmax)
+    finally:
+        numba.set_num_threads(threads)
     return mom[:, :num_moments]
 
 

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from latticemirage import kpm
 from latticemirage import supercell as scm
@@ -199,6 +200,13 @@ def compute_realization(spec, index, *, threads=None, block_size=8):
         spread over vectors, ``dos_sc`` and ``dos_normal`` per orbital in 1/Δ0) and
         ``metadata`` (index, twist, bounds, resolution in Δ0, seconds, digest).
     """
+    # OpenBLAS threads spinning after tiny BLAS calls (4x4 basis changes, ...)
+    # compete with the KPM kernel's threads on a small machine: BLAS runs serially.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute_realization(spec, index, threads, block_size)
+
+
+def _compute_realization(spec, index, threads, block_size):
     if isinstance(spec, dict):
         spec = StudySpec.from_json(spec)
     index = _check_int("index", index, 0)

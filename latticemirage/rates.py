@@ -1,0 +1,283 @@
+r"""Elastic scattering rates measured from the disorder-averaged normal-state Green's function.
+
+What is measured
+    In the normal state (``delta = 0``, ``B = 0``) spin is conserved; the
+    spin-up electron block of the model (read from the Builder's blocks) is a
+    one-orbital Hamiltonian with band ``eps_k = xi_k + beta_k``. On a periodic
+    L x L supercell with disorder potential ``V``, the plane-wave Green's
+    function ``G(k, z) = <k|(z - H)^{-1}|k>`` at ``z = E + i eta`` is computed by a
+    sparse LU solve, averaged over realizations, and turned into the self-energy
+
+    .. math::
+
+        \Sigma(k, E) = z - \epsilon_k - 1/\bar G(k, z), \qquad
+        \Gamma_{tot} = -\mathrm{Im}\,\Sigma = 1/(2\tau),
+
+    averaged over the supercell k points with ``|eps_k - E| < window`` (the
+    Fermi surface; ``eta`` is removed exactly). ``tau`` is the total elastic
+    lifetime. The sample mean of ``V`` (the ``q = 0`` Fourier component, a uniform
+    shift of mu that scatters nothing) is removed first.
+
+Intervalley part
+    The potential is split by its Fourier components: ``q`` closer (modulo the
+    reciprocal lattice) to K or K' than to Gamma transfers an electron between
+    the pockets at K and K' (``K' - K = -2K = K`` modulo G), ``q`` near Gamma keeps
+    it in its valley. ``Gamma_inter`` is measured in the same way with the
+    intervalley part of ``V`` alone. To second order in ``V`` the two parts add,
+    ``Gamma_tot = Gamma_intra + Gamma_inter``.
+
+Convention of the quasiclassical side
+    The SCBA self-energy ``Sigma = -i Gamma <g>`` with ``<>`` over *both* valleys
+    gives ``-Im Sigma = Gamma`` in the normal state, of which the intervalley
+    half matters (the intravalley half commutes with ``g``: Anderson's theorem).
+    The number to hand to the SCBA is therefore ``gamma_qc = 2 Gamma_inter``; for
+    short-range disorder it equals ``Gamma_tot``, for smooth disorder it is ~0.
+
+Born estimate
+    Second order in ``V`` on the same finite grid and with the same ``eta``:
+    ``Gamma_B(k) = (pi / N) sum_k' C(k' - k) A_0(k')`` with the power spectrum
+    ``C(q)`` of the disorder kind and the clean spectral function
+    ``A_0 = eta / pi / ((E - eps)^2 + eta^2)``. For uncorrelated disorder of
+    variance ``<dV^2>`` this is ``pi <dV^2> N_0``, the textbook
+    ``pi n_i V^2 N_0`` for point impurities with ``n_i << 1`` (exactly
+    ``<dV^2> = n_i (1 - n_i) V^2``). ``N_0`` is the normal DOS per spin per site at
+    E, both valleys, broadened by the same ``eta``.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from threadpoolctl import threadpool_limits
+
+from latticemirage import bulk, model
+from latticemirage import supercell as scm
+from latticemirage.disorder import realization_rng
+from mirage_common.errors import ParameterError, check_positive
+
+__all__ = [
+    "RateResult",
+    "measure_rates",
+    "normal_blocks",
+    "supercell_kpoints",
+    "valley_masks",
+]
+
+
+def normal_blocks(params):
+    """1x1 blocks of the spin-up electron sector at ``delta = B = 0`` (from the Builder)."""
+    normal = {**params, "delta": 0.0, "B": 0.0}
+    blocks = bulk.fourier_blocks(bulk.wrapped_system(), normal)
+    return {n: h[:1, :1].copy() for n, h in blocks.items()}
+
+
+def supercell_kpoints(shape):
+    """Cartesian k of the supercell grid, shape ``(L1, L2, 2)`` (FFT order, twist 0)."""
+    l1, l2 = shape
+    recip = _reciprocal()
+    m1 = np.fft.fftfreq(l1, 1 / l1)[:, None, None]
+    m2 = np.fft.fftfreq(l2, 1 / l2)[None, :, None]
+    return m1 / l1 * recip[0] + m2 / l2 * recip[1]
+
+
+def _reciprocal():
+    """Reciprocal primitive vectors (rows), ``a_i . b_j = 2 pi delta_ij``."""
+    return 2 * np.pi * np.linalg.inv(np.asarray(model.LATTICE.prim_vecs)).T
+
+
+def _nearest_image_distance(k, center):
+    """``min_G |k - center - G|`` over the nearest reciprocal-lattice images."""
+    recip = _reciprocal()
+    best = np.full(k.shape[:-1], np.inf)
+    for g1 in (-2, -1, 0, 1, 2):
+        for g2 in (-2, -1, 0, 1, 2):
+            d = k - center - g1 * recip[0] - g2 * recip[1]
+            best = np.minimum(best, np.linalg.norm(d, axis=-1))
+    return best
+
+
+def valley_masks(k):
+    """Boolean masks ``(near_gamma, near_K, near_Kp)`` of the Wigner-Seitz-like partition."""
+    d = np.stack([_nearest_image_distance(k, c)
+                  for c in (np.zeros(2), model.VALLEY_K, model.VALLEY_KP)])
+    nearest = np.argmin(d, axis=0)
+    return nearest == 0, nearest == 1, nearest == 2
+
+
+@dataclass(frozen=True)
+class RateResult:
+    """Measured and Born scattering rates, energies in t (see module docstring).
+
+    Attributes
+    ----------
+    gamma_total, gamma_total_err : float
+        ``-Im Sigma = 1/(2 tau)`` at the Fermi surface and its jackknife error.
+    gamma_inter, gamma_inter_err : float
+        Its intervalley part (from the intervalley Fourier part of V).
+    gamma_qc, gamma_qc_err : float
+        ``2 gamma_inter``: the Gamma of the SCBA ``Sigma = -i Gamma <g>``.
+    born_total, born_inter, born_qc : float
+        Second-order (Born) values on the same grid and eta.
+    n0 : float
+        Normal DOS per spin per site (both valleys) at E, eta-broadened, 1/t.
+    eta, energy : float
+        Broadening and energy (relative to mu) of the measurement, t.
+    size, realizations, kpoints : int
+        Supercell L, number of realizations, Fermi-surface k points averaged.
+    """
+
+    gamma_total: float
+    gamma_total_err: float
+    gamma_inter: float
+    gamma_inter_err: float
+    gamma_qc: float
+    gamma_qc_err: float
+    born_total: float
+    born_inter: float
+    born_qc: float
+    n0: float
+    eta: float
+    energy: float
+    size: int
+    realizations: int
+    kpoints: int
+
+    def in_units(self, unit):
+        """All rates divided by *unit* (e.g. Δ0 in t), as a dict; ``n0`` multiplied."""
+        out = asdict(self)
+        for key in out:
+            if key.startswith(("gamma", "born")):
+                out[key] = out[key] / unit
+        out["n0"] = self.n0 * unit
+        return out
+
+
+def _green_diagonals(matrix, energy, eta, waves):
+    """``<k|(E + i eta - H)^{-1}|k>`` for plane waves (columns of *waves*)."""
+    n = matrix.shape[0]
+    lu = spla.splu((sp.identity(n, format="csc") * (energy + 1j * eta) - matrix).tocsc())
+    x = lu.solve(waves)
+    return np.einsum("ij,ij->j", waves.conj(), x)
+
+
+def _jackknife(values_fn, samples):
+    """Mean of ``values_fn(all)`` and its jackknife error over the sample axis 0."""
+    r = len(samples)
+    full = values_fn(samples.mean(axis=0))
+    if r < 2:
+        return full, np.nan
+    total = samples.sum(axis=0)
+    loo = np.array([values_fn((total - samples[i]) / (r - 1)) for i in range(r)])
+    return full, float(np.sqrt((r - 1) / r * np.sum((loo - loo.mean()) ** 2)))
+
+
+def measure_rates(
+    params, disorder, size, realizations, seed, *, eta=0.02, energy=0.0, window=None
+):
+    """Measure the elastic rates of a disorder kind on L x L supercells.
+
+    Parameters
+    ----------
+    params : dict
+        Model parameters in t (``delta`` and ``B`` are set to 0: normal state).
+    disorder : PointImpurities, AndersonDisorder or SmoothDisorder
+    size : int
+        Supercell L (``L^2`` sites; one sparse LU of size ``L^2`` per realization
+        and part).
+    realizations : int >= 2
+        Realizations ``SeedSequence([seed, i])``, ``i < realizations``.
+    seed : int
+    eta : float
+        Imaginary part of the energy, t; must exceed the level spacing
+        ``1 / (N_0 L^2)`` and stay well below E_F.
+    energy : float
+        Energy relative to mu, t.
+    window : float, optional
+        Fermi-surface shell ``|eps_k - E| < window`` (default ``eta``).
+
+    Returns
+    -------
+    RateResult
+    """
+    # SuperLU and small products call BLAS; its idle threads would only spin.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _measure_rates(params, disorder, size, realizations, seed, eta, energy, window)
+
+
+def _measure_rates(params, disorder, size, realizations, seed, eta, energy, window):
+    if int(size) != size or size < 4:
+        raise ParameterError("size", f"must be an integer >= 4, got {size!r}")
+    if int(realizations) != realizations or realizations < 2:
+        raise ParameterError("realizations", f"must be an integer >= 2, got {realizations!r}")
+    check_positive("eta", eta)
+    window = eta if window is None else check_positive("window", window)
+    shape = (int(size), int(size))
+    n = shape[0] * shape[1]
+    blocks = normal_blocks(params)
+    clean, slots = scm.tile(blocks, shape)
+    k = supercell_kpoints(shape)  # (L, L, 2)
+    eps = bulk.bloch_hamiltonian(blocks, k)[..., 0, 0].real  # band energy minus mu
+    near_g, near_k, near_kp = valley_masks(k)
+    on_shell = np.abs(eps - energy) < window
+    if on_shell.sum() < 4:
+        raise ParameterError(
+            "size", f"only {on_shell.sum()} supercell k points within {window:g} t of the "
+            "Fermi surface; use a larger size or window"
+        )
+    pos = scm.site_positions(shape)
+    kf = k[on_shell]  # (nk, 2)
+    waves = np.exp(1j * pos @ kf.T) / np.sqrt(n)  # (N, nk)
+    inter_q = ~near_g  # Fourier components that connect K and K'
+
+    g_tot, g_int = [], []
+    for i in range(int(realizations)):
+        v = disorder.potential(shape, realization_rng(seed, i))
+        v = v - v.mean()  # q = 0: a uniform shift, no scattering
+        v_inter = np.fft.ifft2(np.fft.fft2(v) * inter_q).real
+        for part, store in ((v, g_tot), (v_inter, g_int)):
+            h = clean.copy()
+            scm.add_potential(h, slots, part, norbs=1)
+            store.append(_green_diagonals(h, energy, eta, waves))
+    g_tot, g_int = np.array(g_tot), np.array(g_int)
+
+    def gamma(gbar):
+        return float(np.mean(np.imag(1.0 / gbar) - eta))
+
+    tot, tot_err = _jackknife(gamma, g_tot)
+    inter, inter_err = _jackknife(gamma, g_int)
+
+    # Born on the same grid: (pi/N) sum_k' C(k' - k) A0(k'), by FFT convolution.
+    a0 = eta / np.pi / ((energy - eps) ** 2 + eta**2)
+    power = np.asarray(disorder.power_spectrum(shape), dtype=float)
+    power = np.broadcast_to(power, shape).copy()
+    power[0, 0] = 0.0  # the sample mean was removed
+
+    def born(spectrum, target):
+        # conv[k] = sum_k' C(k' - k) a0_target(k'); C is even in q.
+        conv = np.fft.ifft2(np.fft.fft2(spectrum) * np.fft.fft2(target)).real
+        return np.pi / n * conv
+
+    born_tot = float(np.mean(born(power, a0)[on_shell]))
+    # Intervalley Born: from k in one valley to k' in the other.
+    to_kp = born(power, a0 * near_kp)
+    to_k = born(power, a0 * near_k)
+    born_int = float(np.mean(np.where(near_k, to_kp, to_k)[on_shell]))
+    n0 = float(a0.mean())  # per spin per site, both valleys (eps covers the whole BZ)
+    return RateResult(
+        gamma_total=tot,
+        gamma_total_err=tot_err,
+        gamma_inter=inter,
+        gamma_inter_err=inter_err,
+        gamma_qc=2 * inter,
+        gamma_qc_err=2 * inter_err,
+        born_total=born_tot,
+        born_inter=born_int,
+        born_qc=2 * born_int,
+        n0=n0,
+        eta=float(eta),
+        energy=float(energy),
+        size=int(size),
+        realizations=int(realizations),
+        kpoints=int(on_shell.sum()),
+    )
