@@ -1,0 +1,237 @@
+"""KPM speed: latticemirage.kpm against kwant.kpm, pybinding and the memory-bandwidth bound.
+
+Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes; ``--quick`` for
+fewer kwant vectors). Everything is measured in the same run on the same
+300 x 300 supercell BdG matrix (the default physical parameters mapped onto the
+lattice, 3.6e5 orbitals), 2000 moments:
+
+* ours: the numba KPM in the real basis (15 stored entries per row), a block of
+  R random vectors, and a single vector;
+* kwant.kpm.SpectralDensity on the *same* real matrix with the *same* R vectors
+  and the same bounds (identical moments), and on the complex Builder matrix
+  (9 entries per row) with one vector (its usual use);
+* pybinding's C++ KPM (``pybinding-dev``, optional extra ``bench``) on the same
+  lattice (open 300 x 300 flake, complex 4x4 blocks, which pybinding stores
+  densely in single precision: ~21 entries per row), one vector, 2000 moments;
+* the bandwidth bound: bytes the matrix (values, indices, row pointers) and the
+  three vector blocks (read T_n, read and write T_{n-1}) move per product, over
+  a copy bandwidth measured now (read + write bytes per second, best of numpy
+  and a 2-thread numba copy); two moments per product.
+
+Then a 1000 x 1000 supercell (4e6 orbitals) with point disorder is built and run
+(a few dozen moments, R = 8) in a subprocess whose peak resident memory
+(``ru_maxrss``) is reported.
+
+The machine is noisy: times are the best of several repetitions where cheap, and
+ratios are quoted against the peer measured in the same run.
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+warnings.filterwarnings("ignore", message="MUMPS is not available")
+
+SIZE = 300
+MOMENTS = 2000
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times), float(np.median(times))
+
+
+def copy_bandwidth():
+    """Read + write bytes per second of a 256 MiB copy (best of numpy and numba, 2 threads)."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def pcopy(a, b):
+        for i in numba.prange(a.size):
+            b[i] = a[i]
+
+    a = np.random.default_rng(0).random(2**25)
+    b = np.empty_like(a)
+    pcopy(a, b)
+    t_np, _ = best_of(lambda: np.copyto(b, a), 7)
+    t_nb, _ = best_of(lambda: pcopy(a, b), 7)
+    return 2 * a.nbytes / min(t_np, t_nb), 2 * a.nbytes / t_np, 2 * a.nbytes / t_nb
+
+
+def default_params():
+    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+
+    return map_to_lattice(PhysicalParameters(delta=1.0)).params
+
+
+def pybinding_time(blocks, bounds, moments, rng):
+    """Seconds per moment of pybinding's KPM (one complex vector), or the reason it failed."""
+    try:
+        import pybinding as pb
+    except Exception as exc:  # report whatever keeps it from importing
+        return None, f"pybinding not importable: {exc!r}"
+    try:
+        lat = pb.Lattice(a1=[1.0, 0.0], a2=[0.5, np.sqrt(3) / 2])
+        lat.add_one_sublattice("A", [0.0, 0.0], blocks[(0, 0)])
+        lat.add_hoppings(*[(list(n), "A", "A", blocks[n]) for n in ((1, 0), (-1, 1), (0, -1))])
+        model = pb.Model(lat, pb.primitive(SIZE, SIZE))
+        n = model.hamiltonian.shape[0]
+        kpm = pb.kpm(model, energy_range=bounds, kernel=pb.jackson_kernel(), silent=True,
+                     num_threads=2)
+        alpha = np.exp(2j * np.pi * rng.random(n))
+        kpm.moments(20, alpha)  # warm-up
+        t, med = best_of(lambda: kpm.moments(moments, alpha), 2)
+        return (t / moments, med / moments, n, model.hamiltonian.nnz), None
+    except Exception as exc:  # report the failure instead of a number
+        return None, f"pybinding failed: {exc!r}"
+
+
+def big_run(size, moments):
+    """Build a size x size disordered supercell and run KPM; print JSON with the peak RSS."""
+    from latticemirage import disorder, kpm
+    from latticemirage import supercell as scm
+
+    params = default_params()
+    t0 = time.perf_counter()
+    kind = disorder.PointImpurities(0.01, 1.0)
+    pot = kind.potential((size, size), disorder.realization_rng(0, 0))
+    sc = scm.supercell(params, size, potential=pot)
+    t_build = time.perf_counter() - t0
+    h = sc.matrix
+    t0 = time.perf_counter()
+    res = kpm.kpm_dos(h, np.linspace(-0.05, 0.05, 11), moments, 8, np.random.default_rng(1),
+                      block_size=8)
+    t_kpm = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    print(json.dumps({
+        "orbitals": h.shape[0], "nnz": int(h.nnz), "matrix_bytes": int(h.data.nbytes
+        + h.indices.nbytes + h.indptr.nbytes), "build_s": t_build, "kpm_s": t_kpm,
+        "moments": moments, "vectors": 8, "peak_rss_bytes": peak,
+        "density_finite": bool(np.all(np.isfinite(res.density))),
+    }))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vectors", type=int, default=8, help="R for ours and kwant (default 8)")
+    parser.add_argument("--quick", action="store_true", help="kwant with 2 vectors only")
+    parser.add_argument("--big", type=int, default=1000, help="size of the memory run (0: skip)")
+    parser.add_argument("--big-moments", type=int, default=40)
+    parser.add_argument("--_big-child", dest="big_child", action="store_true",
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.big_child:
+        with threadpool_limits(1, "blas"):
+            big_run(args.big, args.big_moments)
+        return
+
+    import kwant
+    import numba
+    import scipy
+
+    from latticemirage import bulk, kpm
+    from latticemirage import supercell as scm
+
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}, "
+          f"kwant {kwant.__version__}, numba threads {numba.get_num_threads()}")
+    blas = threadpool_limits(1, "blas")  # idle OpenBLAS threads would only spin
+    params = default_params()
+    blocks = bulk.fourier_blocks(bulk.wrapped_system(), params)
+    sc = scm.supercell(params, SIZE, blocks=blocks)
+    h = sc.matrix
+    hc = scm.supercell(params, SIZE, blocks=blocks, real=False).matrix
+    n = h.shape[0]
+    bounds = kpm.gershgorin_bounds(h)
+    a, b = kpm.rescaling(bounds)
+    print(f"supercell {SIZE}x{SIZE}: {n} orbitals; real basis nnz {h.nnz} "
+          f"({h.nnz / n:.0f}/row), complex nnz {hc.nnz} ({hc.nnz / n:.0f}/row)")
+
+    bw, bw_np, bw_nb = copy_bandwidth()
+    print(f"copy bandwidth (read+write): numpy {bw_np / 1e9:.1f} GB/s, numba 2 threads "
+          f"{bw_nb / 1e9:.1f} GB/s -> using {bw / 1e9:.1f} GB/s")
+
+    rng = np.random.default_rng(0)
+    r = args.vectors
+    vecs = kpm.random_vectors(n, r, rng)
+    matrix_bytes = h.data.nbytes + h.indices.nbytes + h.indptr.nbytes
+
+    ours = {}
+    for nv in sorted({1, r}):
+        v = vecs[:, :nv]
+        kpm.chebyshev_moments(h, v, 40, a, b)  # compile, touch memory
+        t, med = best_of(lambda v=v: kpm.chebyshev_moments(h, v, MOMENTS, a, b), 3)
+        products = (MOMENTS - 1) // 2 + 1
+        moved = matrix_bytes + 3 * v.nbytes
+        bound = moved / bw
+        ours[nv] = t
+        print(f"ours R={nv}: {t / MOMENTS / nv * 1e3:.3f} ms per moment per vector "
+              f"(median {med / MOMENTS / nv * 1e3:.3f}); {t / products * 1e3:.2f} ms per "
+              f"product moving {moved / 1e6:.0f} MB -> {moved / (t / products) / 1e9:.1f} GB/s "
+              f"= {bound / (t / products):.0%} of the bandwidth bound")
+
+    # kwant on the same real matrix and vectors (identical moments).
+    kv = 2 if args.quick else r
+    t0 = time.perf_counter()
+    sd = kwant.kpm.SpectralDensity(h, num_moments=MOMENTS, num_vectors=kv, bounds=bounds,
+                                   vector_factory=[vecs[:, i] for i in range(kv)])
+    t_kwant = time.perf_counter() - t0
+    per_kwant = t_kwant / MOMENTS / kv
+    mine = kpm.chebyshev_moments(h, vecs[:, :kv], MOMENTS, a, b) / n
+    theirs = np.array(sd._moments_list).real / n
+    agree = np.abs(mine - theirs).max()
+    print(f"kwant.kpm same real matrix, R={kv}: {per_kwant * 1e3:.3f} ms per moment per "
+          f"vector; max |moment difference| {agree:.1e}")
+    per_ours = ours[r] / MOMENTS / r
+    print(f"  speed-up ours(R={r}) / kwant: {per_kwant / per_ours:.1f}x")
+
+    t0 = time.perf_counter()
+    kwant.kpm.SpectralDensity(hc, num_moments=MOMENTS, num_vectors=1, bounds=bounds,
+                              rng=np.random.RandomState(0))
+    per_kwant_c = (time.perf_counter() - t0) / MOMENTS
+    print(f"kwant.kpm complex Builder matrix, 1 vector: {per_kwant_c * 1e3:.3f} ms per moment"
+          f"; ours(R=1)/kwant speed-up {per_kwant_c / (ours[1] / MOMENTS):.1f}x")
+    x = np.exp(2j * np.pi * rng.random(n))
+    t, _ = best_of(lambda: hc @ x, 10)
+    print(f"scipy complex CSR product (1 vector): {t * 1e3:.2f} ms")
+
+    pb_res, why = pybinding_time(blocks, bounds, MOMENTS, rng)
+    if pb_res is None:
+        print(f"pybinding: NOT MEASURED - {why}")
+    else:
+        t, med, npb, nnz_pb = pb_res
+        print(f"pybinding-dev KPM (C++, complex, open {SIZE}x{SIZE}, {npb} orbitals, nnz "
+              f"{nnz_pb}), 1 vector: {t * 1e3:.3f} ms per moment (median {med * 1e3:.3f}); "
+              f"ours(R=1) is {t / (ours[1] / MOMENTS):.1f}x faster, ours(R={r}) per vector "
+              f"{t / per_ours:.1f}x")
+    blas.restore_original_limits()
+
+    if args.big:
+        out = subprocess.run(
+            [sys.executable, __file__, "--_big-child", "--big", str(args.big),
+             "--big-moments", str(args.big_moments)],
+            capture_output=True, text=True, check=False,
+        )
+        if out.returncode != 0:
+            print(f"{args.big}x{args.big}: FAILED\n{out.stderr[-2000:]}")
+        else:
+            rec = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{args.big}x{args.big} point-disordered supercell: {rec['orbitals']} "
+                  f"orbitals, nnz {rec['nnz']}, matrix {rec['matrix_bytes'] / 2**30:.2f} GiB; "
+                  f"build {rec['build_s']:.1f} s, KPM {rec['moments']} moments x 8 vectors "
+                  f"{rec['kpm_s']:.1f} s; peak RSS {rec['peak_rss_bytes'] / 2**30:.2f} GiB "
+                  f"(limit 8 GiB)")
+
+
+if __name__ == "__main__":
+    main()
