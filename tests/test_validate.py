@@ -1,0 +1,130 @@
+"""``mirage validate``: the quick suite end to end, bad input, and the pieces it is built from."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from comparisons import suite_clean, suite_disorder
+from comparisons.cli import main
+from comparisons.setup import QUICK, ValidationSetup, binned_fermi_surface
+from comparisons.validate import Progress
+from mirage_common.errors import ParameterError
+from mirage_common.mirage import mirage_formula
+from quasiclassical import QCParams, density_of_states
+
+
+@pytest.mark.slow
+def test_validate_quick_writes_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["validate", "--quick", "--output", str(out)])
+    err = capsys.readouterr().err
+    for name in ("summary.json", "report.md", "report.html", "clean_dos_beta7.png",
+                 "mirage_centre_width.png", "gap_and_bc2.png", "disorder_dos.png",
+                 "disorder_filling.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    checks = summary["checks"]
+    assert len(checks) >= 15
+    for c in checks:
+        assert {"name", "value", "tolerance", "unit", "reading", "passed"} <= set(c)
+        assert np.isfinite(c["tolerance"])
+    # Every suite contributed checks.
+    for prefix in ("clean/", "gap/", "bc2/", "disorder/"):
+        assert any(c["name"].startswith(prefix) for c in checks), prefix
+    # The exit code says what summary.json says ...
+    assert code == (0 if summary["passed"] else 1)
+    # ... and the quick suite passes (a failing cross-check is a physics regression).
+    failed = [c["name"] for c in checks if not c["passed"]]
+    assert failed == [], failed
+    assert code == 0
+    # Progress with stage, elapsed time and ETA went to stderr.
+    assert "[clean]" in err and "[disorder]" in err and "ETA" in err
+    report = (out / "report.md").read_text()
+    assert "![" in report and "clean_dos_beta7.png" in report
+
+
+def test_validate_output_is_a_file(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    assert main(["validate", "--quick", "--output", str(target)]) == 2
+    assert "output" in capsys.readouterr().err
+    assert target.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_setup_rejects_bad_parameters():
+    with pytest.raises(ParameterError, match="second_beta"):
+        ValidationSetup(second_beta=-1.0)
+    with pytest.raises(ParameterError, match="seed"):
+        ValidationSetup(seed=-3)
+    # The disorder variant is validated up front (beta must stay <= E_F / 3).
+    with pytest.raises(ParameterError, match="beta"):
+        ValidationSetup(disorder_beta=5.0)
+
+
+def test_setup_variants_share_the_base():
+    setup = ValidationSetup(resolution=QUICK)
+    assert setup.second_physical().temperature == setup.base.temperature
+    assert setup.second_physical().beta == setup.second_beta
+    var = setup.disorder_physical()
+    assert var.temperature == setup.base.temperature and var.phi == setup.base.phi
+    json.dumps(setup.as_dict())  # serializable for summary.json
+
+
+def test_binned_fermi_surface_keeps_weights_and_mean():
+    rng = np.random.default_rng(np.random.SeedSequence(7))
+    beta = 7 + 0.07 * np.sin(3 * np.linspace(0, 2 * np.pi, 720, endpoint=False))
+    w = rng.random(720)
+    values = np.concatenate([beta, -beta])
+    weights = np.concatenate([w, w]) / (2 * w.sum())
+    b, wb = binned_fermi_surface(values, weights, bins_per_valley=20)
+    assert len(b) <= 40
+    assert wb.sum() == pytest.approx(1, abs=1e-14)  # normalization, rounding only
+    # Weighted mean of |beta| is exact (bins carry their weighted means): rounding only.
+    assert np.sum(wb * np.abs(b)) == pytest.approx(np.sum(weights * np.abs(values)), abs=1e-12)
+    # Every point moves by less than a bin width: the spread is kept to bin accuracy.
+    assert b.max() <= values.max() and b.min() >= values.min()
+
+
+def test_extract_finds_the_formula_and_detects_a_wrong_beta():
+    """The clean-suite extraction reads ε0 off a quasiclassical curve; a 3 % wrong β fails."""
+    step = 0.005
+    e = suite_clean._grid(7.32 - 1.5, 7.32 + 1.5, step)
+    delta = 0.8375
+    f = mirage_formula(7.0, 2.0, delta)
+    good = density_of_states(e, QCParams(beta=7.0, field=2.0, eta=0.02), delta=delta).dos
+    found = suite_clean._extract(e, good, float(f.eps0))
+    # Centre to the grid step (symmetric peaks, parabolic refinement).
+    assert abs(found.centre - f.eps0) < step
+    wrong = density_of_states(e, QCParams(beta=7.2, field=2.0, eta=0.02), delta=delta).dos
+    off = suite_clean._extract(e, wrong, float(f.eps0))
+    assert abs(off.centre - f.eps0) / f.eps0 > suite_clean.TOL_CENTRE
+
+
+def test_depth_and_convolution():
+    e = np.linspace(0, 6, 601)
+    flat = np.ones_like(e)
+    # A constant stays constant under the normalized Gaussian (away from the edges).
+    conv = suite_disorder._gaussian_convolve(np.linspace(-3, 9, 2401), np.ones(2401), e, 0.3)
+    assert np.allclose(conv, 1, atol=1e-12)  # normalized weights: rounding only
+    d, sd = suite_disorder._depth(e, flat, 0 * e, 3.6, 0.5)
+    assert d == pytest.approx(0, abs=1e-12) and sd == 0
+    dip = 1 - 0.3 * np.exp(-0.5 * ((e - 3.6) / 0.1) ** 2)
+    d, _ = suite_disorder._depth(e, dip, 0 * e, 3.6, 0.5)
+    assert d == pytest.approx(0.3, abs=1e-4)  # the Gaussian tails at ±5σ are ~4e-6
+
+
+def test_progress_reports_eta():
+    stream = io.StringIO()
+    p = Progress({"a": (2, 1.0), "b": (1, 2.0)}, stream)
+    p.begin("a")
+    p.tick("one")
+    p.tick("two")
+    p.begin("b")
+    p.tick("three")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 5
+    assert all("elapsed" in line and "ETA" in line for line in lines)
+    assert lines[-1].endswith("ETA     0 s")
