@@ -18,6 +18,17 @@ from mirage_common.version import __version__
 __all__ = ["Check", "Figure", "Report"]
 
 
+def _json_default(obj):
+    """NumPy scalars and arrays (common in check details) as plain JSON values."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
+
+
 @dataclass(frozen=True)
 class Check:
     """One metric against its tolerance.
@@ -118,7 +129,7 @@ class Report:
             "## Parameters",
             "",
             "```json",
-            json.dumps(self.parameters, indent=1),
+            json.dumps(self.parameters, indent=1, default=_json_default),
             "```",
             "",
             "## Checks",
@@ -153,6 +164,7 @@ class Report:
             for f in self.figures
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        params = html.escape(json.dumps(self.parameters, indent=1, default=_json_default))
         return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>mirage validate</title><style>
 body{{font-family:sans-serif;max-width:1100px;margin:auto}}
@@ -161,7 +173,7 @@ tr.fail{{background:#fdd}} tr.pass{{background:#efe}}</style></head>
 <body><h1>mirage validate: lattice vs quasiclassics</h1>
 <p>latticemirage {__version__}. Overall: <b>{'PASS' if self.passed else 'FAIL'}</b>.
 Units: energies in &Delta;0, temperatures in T<sub>c0</sub>.</p>
-<h2>Parameters</h2><pre>{html.escape(json.dumps(self.parameters, indent=1))}</pre>
+<h2>Parameters</h2><pre>{params}</pre>
 <h2>Checks</h2><table><tr><th>check</th><th>value</th><th>tolerance</th><th>unit</th>
 <th>result</th><th>reading</th></tr>{rows}</table>
 <h2>Figures</h2>{figs}<h2>Notes</h2><ul>{notes}</ul></body></html>
@@ -171,6 +183,7 @@ Units: energies in &Delta;0, temperatures in T<sub>c0</sub>.</p>
         """Write ``summary.json``, ``report.md`` and ``report.html`` into the folder."""
         folder = Path(self.folder)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(folder / "summary.json", json.dumps(self.summary(), indent=1).encode())
+        summary = json.dumps(self.summary(), indent=1, default=_json_default)
+        atomic_write_bytes(folder / "summary.json", summary.encode())
         atomic_write_bytes(folder / "report.md", self._markdown().encode())
         atomic_write_bytes(folder / "report.html", self._html().encode())
