@@ -287,11 +287,8 @@ def triangle_dos(
         m = _block_size(mesh, _COARSE_TARGET)
         cand = _candidate_blocks(blocks, mesh, m, e_lo, e_hi)
     else:
-        # Whole zone: big blocks (few duplicated boundary nodes), one per chunk.
-        m = max(
-            d for d in range(1, mesh + 1)
-            if d == 1 or (mesh % d == 0 and (d + 1) ** 2 <= _NODES_PER_CHUNK)
-        )
+        # Whole zone: blocks of up to 32 x 32 cells (few duplicated boundary nodes).
+        m = max(d for d in range(1, min(mesh, 32) + 1) if mesh % d == 0)
         nc = mesh // m
         cand = np.stack(np.meshgrid(np.arange(nc), np.arange(nc), indexing="ij"), -1)
         cand = cand.reshape(-1, 2)
@@ -301,6 +298,16 @@ def triangle_dos(
     la, lb = np.meshgrid(local, local, indexing="ij")
     per_chunk = max(1, _NODES_PER_CHUNK // (m + 1) ** 2)
     norbs = next(iter(blocks.values())).shape[-1]
+    # Following bands through crossings (disentangle) only permutes corner values of one
+    # triangle; a band can then reach the window from corner values all outside it only if
+    # it changed by more than the window width within a cell. ||H(k') − H(k)||_2 is at most
+    # |k' − k| sum_n ||blocks[n]||_2 |R_n|, with |k' − k| <= |b| / mesh on a cell.
+    keys = np.array(list(blocks), dtype=float) @ np.asarray(model.LATTICE.prim_vecs, float)
+    lipschitz = sum(
+        np.linalg.norm(b, 2) * np.linalg.norm(r) for b, r in zip(blocks.values(), keys, strict=True)
+    )
+    cell_change = lipschitz * np.linalg.norm(recip, axis=1).max() / mesh
+    band_filter = (not disentangle) or cell_change < e_hi - e_lo
 
     def work(chunk):
         acc = (np.zeros(n_bins), np.zeros(n_bins + 1), np.zeros(n_bins + 1))
@@ -320,10 +327,21 @@ def triangle_dos(
             np.stack([node[:, :-1, :-1], node[:, 1:, 1:], node[:, :-1, 1:]], -1).reshape(-1, 3),
         ])
         e = ev[corners]  # (ntri, 3 corners, norbs)
-        keep = (e.max(axis=(1, 2)) >= e_lo) & (e.min(axis=(1, 2)) <= e_hi)
+        hit = (e.max(axis=1) >= e_lo) & (e.min(axis=1) <= e_hi)  # (ntri, norbs)
+        if band_filter:
+            keep = hit.any(axis=1)
+        else:  # a band could be followed from below to above the window within a cell
+            keep = (e.max(axis=(1, 2)) >= e_lo) & (e.min(axis=(1, 2)) <= e_hi)
         corners, e = corners[keep], e[keep]
-        if disentangle and rows is not None:
-            change = np.tile(_cell_change(rows, ia.shape).reshape(-1), 2)[keep]
+        if disentangle and rows is not None and len(e):
+            # H(k) changes across cells, only for the blocks that hold kept triangles.
+            n_cells = ia.shape[0] * m * m
+            tri_block = (np.flatnonzero(keep) % n_cells) // (m * m)
+            used = np.unique(tri_block)
+            sub = rows.reshape(rows.shape[0], *ia.shape)[:, used]
+            change = np.zeros((ia.shape[0], m, m))
+            change[used] = _cell_change(sub.reshape(rows.shape[0], -1), sub.shape[1:])
+            change = np.tile(change.reshape(-1), 2)[keep]
             e = _disentangle(rows, corners, e, change)
         tri = np.sort(e.transpose(0, 2, 1).reshape(-1, 3), axis=1)  # (ntri * norbs, 3)
         band_keep = (tri[:, 2] >= e_lo) & (tri[:, 0] <= e_hi)
@@ -351,19 +369,21 @@ _PERMUTATIONS = np.array(list(itertools.permutations(range(4))))
 
 
 def _cell_change(rows, shape):
-    """Largest ``||H(k') − H(k)||_F`` over the edges and short diagonal of each cell.
+    """Bound on ``||H(k') − H(k)||_2`` over the edges and short diagonal of each cell.
 
-    *rows* holds H at the nodes of a chunk of blocks, ``shape = (nblk, m+1, m+1)``;
-    returns shape ``(nblk, m, m)``.
+    Uses ``||A||_2 <= max_i sum_j |A_ij|`` (Hermitian A: the 1- and ∞-norms agree),
+    tight for the nearly diagonal changes of H(k). *rows* holds H at the nodes of a
+    chunk of blocks, ``shape = (nblk, m+1, m+1)``; returns shape ``(nblk, m, m)``.
     """
-    h = rows.reshape(rows.shape[0], *shape)
+    norbs = math.isqrt(rows.shape[0])
+    h = rows.reshape(norbs, norbs, *shape)
 
     def norm(d):
-        return np.sqrt((d.real**2 + d.imag**2).sum(axis=0))
+        return np.abs(d).sum(axis=1).max(axis=0)
 
-    along_1 = norm(h[:, :, 1:, :] - h[:, :, :-1, :])  # (nblk, m, m+1)
-    along_2 = norm(h[:, :, :, 1:] - h[:, :, :, :-1])  # (nblk, m+1, m)
-    diagonal = norm(h[:, :, 1:, 1:] - h[:, :, :-1, :-1])  # (nblk, m, m)
+    along_1 = norm(h[..., 1:, :] - h[..., :-1, :])  # (nblk, m, m+1)
+    along_2 = norm(h[..., :, 1:] - h[..., :, :-1])  # (nblk, m+1, m)
+    diagonal = norm(h[..., 1:, 1:] - h[..., :-1, :-1])  # (nblk, m, m)
     return np.maximum.reduce([
         diagonal, along_1[:, :, :-1], along_1[:, :, 1:], along_2[:, :-1, :], along_2[:, 1:, :],
     ])
@@ -377,10 +397,10 @@ def _disentangle(rows, corners, e, change):
     or an avoided crossing narrower than the mesh) into a kink, and linear
     interpolation across the kink produces spurious structure in the DOS that
     decays only like 1/mesh. By Weyl's inequality no eigenvalue moves by more
-    than ``||H(k') − H(k)||_2 <= ||H(k') − H(k)||_F`` between two corners, so two
-    sorted bands can only cross inside a triangle if their smallest gap over the
-    corners is below twice that change (*change*); we use three times, a margin
-    for the curvature of H inside the cell. In those triangles the bands at the
+    than ``||H(k') − H(k)||_2`` between two corners, so two sorted bands can only
+    cross inside a triangle if their smallest gap over the corners is below twice
+    that change (*change*, bounded in `_cell_change`); we use three times, a
+    margin for the curvature of H inside the cell. In those triangles the bands at the
     second and third corner are matched to those at the first by the
     permutation maximizing ``sum_i |<u_i(k_1)|u_pi(i)(k_c)>|^2`` (eigenvectors from
     LAPACK ``eigh``); elsewhere the sorted order is kept. Anticrossings resolved
@@ -394,7 +414,7 @@ def _disentangle(rows, corners, e, change):
     e : ndarray, shape (ntri, 3, 4)
         Sorted eigenvalues at the corners.
     change : ndarray, shape (ntri,)
-        Bound on ``||H(k_c) − H(k_1)||_F`` within each triangle (`_cell_change`).
+        Bound on ``||H(k_c) − H(k_1)||_2`` within each triangle (`_cell_change`).
 
     Returns
     -------
@@ -417,10 +437,16 @@ def _disentangle(rows, corners, e, change):
     vecs = vecs[inverse.reshape(-1, 3)]  # (nsel, 3, norbs, norbs)
     out = e.copy()
     band = np.arange(norbs)
+    first_dagger = vecs[:, 0].conj().swapaxes(-1, -2)
     for c in (1, 2):
-        overlap = np.abs(np.einsum("tai,taj->tij", vecs[:, 0].conj(), vecs[:, c])) ** 2
-        score = overlap[:, band, _PERMUTATIONS].sum(axis=-1)  # (nsel, 24)
-        best = _PERMUTATIONS[np.argmax(score, axis=1)]  # (nsel, norbs)
+        overlap = np.abs(first_dagger @ vecs[:, c]) ** 2  # (nsel, i, j), doubly stochastic
+        best = np.argmax(overlap, axis=2)
+        # An overlap above 1/2 is the unique maximum of its column as well, so rows whose
+        # maxima all exceed 1/2 already form a permutation; score all 24 for the others.
+        ambiguous = np.flatnonzero(~np.all(overlap.max(axis=2) > 0.5, axis=1))
+        if len(ambiguous):
+            score = overlap[ambiguous][:, band, _PERMUTATIONS].sum(axis=-1)  # (n, 24)
+            best[ambiguous] = _PERMUTATIONS[np.argmax(score, axis=1)]
         out[sel, c] = np.take_along_axis(e[sel, c], best, axis=1)
     return out
 
