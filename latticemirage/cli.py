@@ -210,7 +210,8 @@ def add_parser(subparsers, name, help):
                    help="k mesh of the self-consistent gap (default 1000)")
     p.add_argument("--emin", type=float, default=-10.0, help="lowest energy (Δ0)")
     p.add_argument("--emax", type=float, default=10.0, help="highest energy (Δ0)")
-    p.add_argument("--n-energies", type=int, default=2001)
+    p.add_argument("--n-energies", "--points", dest="n_energies", type=int, default=2001,
+                   help="number of energies (default 2001; --points as in `mirage qc dos`)")
     p.set_defaults(func=_dos)
 
     p = lattice_subparsers.add_parser("gap", help="self-consistent clean gap Δ(B) at temperature T")

@@ -366,6 +366,7 @@ def triangle_dos(
 
 
 _PERMUTATIONS = np.array(list(itertools.permutations(range(4))))
+_PERMUTATIONS.setflags(write=False)
 
 
 def _cell_change(rows, shape):

@@ -73,6 +73,9 @@ BONDS = ((1, 0), (-1, 1), (0, -1))
 BOND_VECTORS = np.array([np.dot(b, LATTICE.prim_vecs) for b in BONDS])  # shape (3, 2)
 VALLEY_K = np.array([-4 * np.pi / 3, 0.0])
 VALLEY_KP = -VALLEY_K
+for _const in (BOND_VECTORS, VALLEY_K, VALLEY_KP):
+    _const.setflags(write=False)  # module constants: no module-level mutable state
+del _const
 PARAM_NAMES = ("t", "mu", "lam", "B", "phi", "delta")
 
 s0 = np.eye(2)

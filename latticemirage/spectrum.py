@@ -10,6 +10,7 @@ i.e. of the Kwant Builder, sorted ascending per k point.
 """
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -27,12 +28,18 @@ __all__ = [
     "fermi_zoom",
 ]
 
-HIGH_SYMMETRY_POINTS = {
-    "Γ": np.array([0.0, 0.0]),
-    "K": model.VALLEY_K.copy(),
-    "M": np.array([-np.pi, np.pi / np.sqrt(3)]),
-    "K'": np.array([-2 * np.pi / 3, 2 * np.pi / np.sqrt(3)]),
-}
+def _frozen(*values):
+    arr = np.array(values, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+HIGH_SYMMETRY_POINTS = MappingProxyType({
+    "Γ": _frozen(0.0, 0.0),
+    "K": _frozen(*model.VALLEY_K),
+    "M": _frozen(-np.pi, np.pi / np.sqrt(3)),
+    "K'": _frozen(-2 * np.pi / 3, 2 * np.pi / np.sqrt(3)),
+})
 _PATH = ("Γ", "K", "M", "K'", "Γ")
 
 
