@@ -319,29 +319,39 @@ def triangle_dos(
             ev = bulk.rows_eigenvalues(rows)  # (nodes, 4), sorted
         else:
             rows, ev = None, np.linalg.eigvalsh(bulk.bloch_hamiltonian(blocks, k))
-        node = np.arange(len(k)).reshape(ia.shape)
+        nblk, side = ia.shape[0], m + 1
+        if band_filter:
+            # A band of a triangle that meets the window has every corner value within
+            # cell_change of it (Weyl, edges of length |b|/mesh): prefilter the nodes.
+            near = np.any((ev >= e_lo - cell_change) & (ev <= e_hi + cell_change), axis=1)
+            near = near.reshape(ia.shape)
+            lower_ok = near[:, :-1, :-1] & near[:, 1:, :-1] & near[:, 1:, 1:]
+            upper_ok = near[:, :-1, :-1] & near[:, 1:, 1:] & near[:, :-1, 1:]
+        else:
+            lower_ok = upper_ok = np.ones((nblk, m, m), dtype=bool)
         # b_1 and b_2 are at 120°, so cut each cell along the short diagonal b_1 + b_2:
         # two equilateral triangles (the long diagonal would triple the worst error).
-        corners = np.concatenate([
-            np.stack([node[:, :-1, :-1], node[:, 1:, :-1], node[:, 1:, 1:]], -1).reshape(-1, 3),
-            np.stack([node[:, :-1, :-1], node[:, 1:, 1:], node[:, :-1, 1:]], -1).reshape(-1, 3),
-        ])
+        cells = np.concatenate([np.flatnonzero(lower_ok), np.flatnonzero(upper_ok)])
+        blk, rem = np.divmod(cells, m * m)
+        i, j = np.divmod(rem, m)
+        base = blk * side * side + i * side + j  # node (blk, i, j)
+        offsets = np.array([[0, side, side + 1], [0, side + 1, 1]])  # lower, upper
+        which = np.repeat([0, 1], [lower_ok.sum(), upper_ok.sum()])
+        corners = base[:, None] + offsets[which]
         e = ev[corners]  # (ntri, 3 corners, norbs)
         hit = (e.max(axis=1) >= e_lo) & (e.min(axis=1) <= e_hi)  # (ntri, norbs)
         if band_filter:
             keep = hit.any(axis=1)
         else:  # a band could be followed from below to above the window within a cell
             keep = (e.max(axis=(1, 2)) >= e_lo) & (e.min(axis=(1, 2)) <= e_hi)
-        corners, e = corners[keep], e[keep]
+        corners, e, cells = corners[keep], e[keep], cells[keep]
         if disentangle and rows is not None and len(e):
             # H(k) changes across cells, only for the blocks that hold kept triangles.
-            n_cells = ia.shape[0] * m * m
-            tri_block = (np.flatnonzero(keep) % n_cells) // (m * m)
-            used = np.unique(tri_block)
+            used = np.unique(cells // (m * m))
             sub = rows.reshape(rows.shape[0], *ia.shape)[:, used]
-            change = np.zeros((ia.shape[0], m, m))
+            change = np.zeros((nblk, m, m))
             change[used] = _cell_change(sub.reshape(rows.shape[0], -1), sub.shape[1:])
-            change = np.tile(change.reshape(-1), 2)[keep]
+            change = change.reshape(-1)[cells]
             e = _disentangle(rows, corners, e, change)
         tri = np.sort(e.transpose(0, 2, 1).reshape(-1, 3), axis=1)  # (ntri * norbs, 3)
         band_keep = (tri[:, 2] >= e_lo) & (tri[:, 0] <= e_hi)
