@@ -65,12 +65,12 @@ class Resolution:
     fields_second: tuple
     gap_fields: tuple
     bc2_temperatures: tuple
-    dos_mesh: int = 6000
-    gap_mesh: int = 1000
+    dos_mesh: int = 8000
+    gap_mesh: int = 1500
     eta: float = 0.02
     energy_step: float = 0.005
     concentrations: tuple = (0.03, 0.1)
-    realizations: int = 6
+    realizations: int = 4
     supercell: int = 80
     moments: int = 3000
     vectors: int = 4
@@ -82,7 +82,7 @@ FULL = Resolution(
     fields_main=(0.0, 1.0, 2.0, 3.0, 4.0, 5.0),
     fields_second=(1.0, 2.0, 3.0),
     gap_fields=tuple(np.arange(0.0, 6.01, 0.5)),
-    bc2_temperatures=(0.3, 0.5, 0.7, 0.9),
+    bc2_temperatures=(0.3, 0.6, 0.9),
 )
 
 QUICK = Resolution(

@@ -26,7 +26,7 @@ __all__ = ["Progress", "add_parser", "run_validation"]
 
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
-_UNIT_SECONDS = {"clean": 12.0, "gap": 10.0, "disorder": 45.0}
+_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 35.0}
 
 
 class Progress:
