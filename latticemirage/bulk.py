@@ -188,7 +188,9 @@ def bloch_hamiltonian(blocks, k, prim_vecs=None):
     for start in range(0, len(flat), _CHUNK):
         theta = flat[start : start + _CHUNK] @ vecs.T  # (chunk, nbonds)
         trig = np.concatenate([np.cos(theta), np.sin(theta)], axis=1)
-        np.matmul(trig, real_coef, out=out[start : start + _CHUNK])
+        # einsum, not BLAS: with an inner dimension of ~6 a threaded dgemm only adds
+        # overhead (and stalls on a busy machine).
+        np.einsum("nm,mc->nc", trig, real_coef, out=out[start : start + _CHUNK], optimize=False)
     h = out.view(complex)
     h += const.reshape(-1)
     return h.reshape(*k.shape[:-1], norbs, norbs)
