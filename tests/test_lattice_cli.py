@@ -18,6 +18,7 @@ def test_dos_writes_columns_and_lattice_parameters(tmp_path):
     cols, meta = read_table(out)
     assert {"energy", "dos", "dos_normal"} <= set(cols)
     assert len(cols["energy"]) == 201
+    # Default pytest.approx: values written with 12 significant digits.
     assert cols["energy"][0] == pytest.approx(-10.0) and cols["energy"][-1] == pytest.approx(10.0)
     lattice = meta["mapping"]["lattice_params_t"]
     assert lattice["delta"] == pytest.approx(meta["mapping"]["physical"]["delta0_in_t"])
@@ -29,6 +30,7 @@ def test_dos_writes_columns_and_lattice_parameters(tmp_path):
     # Normalized: ~1 far from the gaps (the physics is tested in test_lattice_dos; this
     # coarse mesh only resolves the DOS to ~10 % near the gaps).
     assert cols["dos"][np.argmin(np.abs(cols["energy"] - 4.0))] == pytest.approx(1.0, abs=0.1)
+    # Normal state at E = 0 is the normalization point itself (average over |E| <= 1 Δ0).
     assert cols["dos_normal"][100] == pytest.approx(1.0, abs=0.02)
 
 

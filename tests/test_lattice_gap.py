@@ -68,6 +68,8 @@ def test_pauli_limit_without_ising_coupling(bcs_solver):
     Clogston–Chandrasekhar field Δ0/√2 (first-order transition)."""
     t = 0.02
     zero = bcs_solver.solve(temperature=t, field=0.0).delta
+    # Quasiparticle energies E ± B stay >= 0.35 Δ0 >> T = 0.011 Δ0: thermal weight e^-30,
+    # so Δ is unchanged to the Brent tolerance (1e-7).
     assert bcs_solver.solve(temperature=t, field=0.5).delta == pytest.approx(zero, abs=1e-6)
     assert bcs_solver.solve(temperature=t, field=0.65).delta == pytest.approx(zero, abs=1e-6)
     high = bcs_solver.solve(temperature=t, field=0.8)

@@ -29,6 +29,7 @@ def default(fsyst):
 
 
 def test_defaults_and_kwant_params(default):
+    # TOL / default pytest.approx below: exact relations up to round-off.
     phys = default.physical
     p = default.params
     assert set(p) == {"t", "mu", "lam", "B", "phi", "delta"}
@@ -47,12 +48,13 @@ def test_lambda_maps_fermi_surface_average_of_beta(default):
     # Valley K carries +β, K' −β (time reversal k -> −k maps the polar angle θ -> θ + π).
     half = len(values) // 2
     shift = half // 2
+    # Both contours are bisected independently to ~1e-16/a: round-off only.
     np.testing.assert_allclose(values[half:], -np.roll(values[:half], -shift), atol=1e-9)
     np.testing.assert_allclose(weights[half:], np.roll(weights[:half], -shift), rtol=1e-9)
     k_part = weights[:half] / weights[:half].sum()
     assert k_part @ values[:half] == pytest.approx(default.physical.beta, abs=1e-12)
     assert default.beta_fs_mean == pytest.approx(default.physical.beta, abs=1e-12)
-    # β(K) = 3√3λ/2 exceeds its value on the pocket.
+    # β(K) = 3√3λ/2 exceeds its value on the pocket (default approx: exact relation).
     assert default.beta_k == pytest.approx(3 * np.sqrt(3) / 2 * default.lam / default.delta0)
     assert default.beta_fs_min <= default.beta_fs_mean <= default.beta_fs_max < default.beta_k
     # Trigonal warping: the spread is finite and a few percent at most for the default.
@@ -68,6 +70,7 @@ def test_parabolic_pocket_limit(fsyst):
     assert mapping.n0 == pytest.approx(2 * (np.sqrt(3) / 2) / (3 * np.pi), rel=0.03)
     assert mapping.v_fermi == pytest.approx(np.sqrt(3 * ef), rel=0.03)
     assert mapping.p_fermi_mean == pytest.approx(np.sqrt(4 * ef / 3), rel=0.03)
+    # Definition ξ0 = v_F/(π Δ0): exact.
     assert mapping.coherence_length == pytest.approx(mapping.v_fermi / (np.pi * phys.delta0))
     # β(K + p) ≈ β(K)(1 − p²/4) on the pocket.
     assert mapping.beta_fs_mean / mapping.beta_k == pytest.approx(
@@ -95,6 +98,7 @@ def test_n0_agrees_with_the_normal_state_dos_on_the_mesh(fsyst, default):
 
 
 def test_conversions(default):
+    # Default pytest.approx throughout: exact relations up to round-off.
     assert tc0_over_delta0() == pytest.approx(math.exp(np.euler_gamma) / math.pi)
     assert default.tc0 == pytest.approx(tc0_over_delta0() * default.delta0)
     np.testing.assert_allclose(default.to_delta0(default.to_t([1.0, 7.0])), [1.0, 7.0])
@@ -134,4 +138,4 @@ def test_params_need_a_gap(default):
     selfconsistent = map_to_lattice(PhysicalParameters(), n_theta=24)
     with pytest.raises(ParameterError, match=r"^delta:"):
         _ = selfconsistent.params
-    assert selfconsistent.with_delta(1.0).params["delta"] == pytest.approx(default.delta0)
+    assert selfconsistent.with_delta(1.0).params["delta"] == pytest.approx(default.delta0)  # exact
