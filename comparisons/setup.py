@@ -70,7 +70,7 @@ class Resolution:
     eta: float = 0.02
     energy_step: float = 0.005
     concentrations: tuple = (0.03, 0.1)
-    realizations: int = 4
+    realizations: int = 8
     supercell: int = 80
     moments: int = 3000
     vectors: int = 4

@@ -21,7 +21,9 @@ Tolerances
   so the suite uses 1500.
 * B_c2: relative 2 %. Near a second-order B_c2 the gap varies as
   ``Δ ∝ sqrt(B_c2 − B)``, so a 1 % gap-equation difference moves B_c2 by a
-  comparable relative amount; the bisection error (``BC2_XTOL``) is 0.02 %.
+  comparable relative amount; the bisection error (``BC2_XTOL``) is 0.02 %, and the
+  threshold ``Δ > DELTA_THRESHOLD`` biases the lattice value low by about
+  ``(DELTA_THRESHOLD / c)²`` for ``Δ ≈ c sqrt(1 − B/B_c2)``, ~0.1–0.2 %.
 """
 
 import numpy as np
