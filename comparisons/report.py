@@ -140,7 +140,7 @@ class Report:
         for c in self.checks:
             lines.append(
                 f"| `{c.name}` | {c.value:.4g} | {c.comparison} {c.tolerance:.4g} | {c.unit} | "
-                f"{'pass' if c.passed else '**FAIL**'} | {c.reading} |"
+                f"{'pass' if c.passed else '**FAIL**'} | {c.reading.replace('|', chr(92) + '|')} |"
             )
         lines += ["", "## Figures", ""]
         for f in self.figures:
