@@ -44,7 +44,8 @@ if ! "$vpy" -c "import kwant" 2>/dev/null; then
         # Kwant 1.5.0 ships only an sdist whose C files were generated for NumPy 1.x;
         # regenerating them with Cython >= 3 against NumPy 2 is what makes it build.
         say "building Kwant $KWANT_VERSION from source against NumPy 2 (about 2 minutes, once)"
-        pip install "numpy>=2" "cython>=3" "setuptools>=68" wheel
+        # Kwant cimports SciPy's LAPACK declarations (scipy.linalg.cython_lapack) at build time.
+        pip install "numpy>=2" "cython>=3" "setuptools>=68" wheel scipy
         work=$(mktemp -d)
         trap 'rm -rf "$work"' EXIT
         pip download --no-deps --no-binary :all: -d "$work" "kwant==$KWANT_VERSION"
