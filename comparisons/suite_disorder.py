@@ -280,13 +280,13 @@ def run(setup, report, tick):
     ax1.axvline(eps0, color="0.6", lw=0.5)
     ax1.set_xlim(eps0 - 4 * width, eps0 + 4 * width)
     lo = min(np.interp(eps0, energies, r["lattice"]) for r in results.values())
-    ax1.set_ylim(lo - 0.05, 1.12)
+    ax1.set_ylim(lo - 0.15, 1.12)  # room for the legend below the dip
     ax0.set_xlabel(r"$E$ ($\Delta_0$)")
     ax1.set_xlabel(r"$E$ ($\Delta_0$)")
     ax0.set_ylabel(r"$N_s/N_n$ (offset 0.25 per case)")
     ax1.set_ylabel(r"$N_s/N_n$ (no offset)")
     ax1.set_title(r"zoom on the mirage gap at $\varepsilon_0$")
-    ax0.legend(fontsize=6.5, loc="lower right")
+    ax1.legend(*ax0.get_legend_handles_labels(), fontsize=6.5, loc="lower right")
     fig.suptitle(
         rf"Disorder: $\beta={phys.beta:g}$, $B={phys.field:g}$ ($\Delta_0$), "
         rf"$T={phys.temperature:g}T_{{c0}}$, $\Delta_0={d0:g}t$, $E_F={phys.e_fermi:g}\Delta_0$; "
