@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from comparisons.report import save_png
 from latticemirage import bulk, spectrum
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.io import write_table
@@ -72,7 +73,7 @@ def plot_zoom(zoom, mapping, path):
         rf"$\Delta_0={phys.delta0:g}t$ (cf. Tang et al. Fig. 1(b))",
         fontsize=10,
     )
-    fig.savefig(path, dpi=130)
+    save_png(fig, path, dpi=130)
     plt.close(fig)
 
 
@@ -96,7 +97,7 @@ def plot_band_path(path_data, zoom_params, path):
     axz.set_xlabel(r"distance from K along $\Gamma$–K–M ($1/a$)")
     axz.set_ylabel(r"$E/\Delta_0$")
     axz.set_title("zoom on the hole pocket around K", fontsize=9)
-    fig.savefig(path, dpi=130)
+    save_png(fig, path, dpi=130)
     plt.close(fig)
 
 

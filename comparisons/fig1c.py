@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from comparisons.report import save_png
 from mirage_common.errors import ParameterError
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states
@@ -64,7 +65,7 @@ def plot(curves, output):
     )
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     fig.tight_layout()
-    fig.savefig(output, dpi=150)
+    save_png(fig, output, dpi=150)
     plt.close(fig)
 
 

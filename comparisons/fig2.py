@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from comparisons.report import save_png
 from mirage_common.errors import ParameterError
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states
@@ -88,7 +89,7 @@ def plot(results, output):
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(output, dpi=150)
+    save_png(fig, output, dpi=150)
     plt.close(fig)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from mirage_common.io import atomic_write_bytes
 from mirage_common.version import __version__
 
-__all__ = ["Check", "Figure", "Report"]
+__all__ = ["Check", "Figure", "Report", "save_png"]
 
 
 def _json_default(obj):
@@ -27,6 +27,15 @@ def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
+
+
+def save_png(fig, path, dpi=130):
+    """Save a matplotlib figure as PNG atomically (no half-written file on a crash)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 @dataclass(frozen=True)
@@ -94,11 +103,7 @@ class Report:
 
     def add_figure(self, fig, filename, title, reading):
         """Save a matplotlib figure as PNG (atomically) and register it."""
-        import io
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-        atomic_write_bytes(Path(self.folder) / filename, buf.getvalue())
+        save_png(fig, Path(self.folder) / filename)
         self.figures.append(Figure(filename, title, reading))
 
     @property
