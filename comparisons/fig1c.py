@@ -11,14 +11,12 @@ B > 0 are offset by 1 for visibility, as in the paper; ticks mark the exact mira
 edges eps_2, eps_1 of the paper's formula with the solved Delta.
 """
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
-from mirage_common.errors import ParameterError
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
@@ -69,28 +67,17 @@ def plot(curves, output):
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default="output/fig1c.png", help="PNG file to write")
-    parser.add_argument("--points", type=int, default=4001, help="energies on [-12, 12] Delta0")
-    args = parser.parse_args(argv)
-    try:
-        if Path(args.output).suffix.lower() != ".png":
-            raise ParameterError("output", f"must end in .png, got {args.output!r}")
-        if args.points < 401:
-            raise ParameterError("points", f"must be >= 401 (mirage gaps), got {args.points}")
-        curves = compute(energies=np.linspace(-12, 12, args.points))
-    except ValueError as exc:
-        print(f"fig1c: error: {exc}", file=sys.stderr)
-        return 2
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    plot(curves, args.output)
+def _describe(curves):
     for b, res in curves:
         f = mirage_formula(res.params.beta, b, res.delta)
-        print(f"B={b:g}: Delta={res.delta:.4f} Delta0, eps0={float(f.eps0):.4f}, "
-              f"delta={float(f.width):.4f}")
-    print(f"wrote {args.output}")
-    return 0
+        yield (f"B={b:g}: Delta={res.delta:.4f} Delta0, eps0={float(f.eps0):.4f}, "
+               f"delta={float(f.width):.4f}")
+
+
+def main(argv=None):
+    return energy_figure_main(
+        "fig1c", __doc__.split("\n\n")[0], "output/fig1c.png", compute, plot, _describe, argv
+    )
 
 
 if __name__ == "__main__":

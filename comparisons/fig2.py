@@ -15,14 +15,12 @@ paper's Fig. 2 text hold: in valley K, Im f_x < 0 and Im(i f_y) > 0 around +eps0
 positive around -eps0 (checked in tests/test_qc_eilenberger.py).
 """
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
-from mirage_common.errors import ParameterError
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
@@ -93,27 +91,16 @@ def plot(results, output):
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default="output/fig2.png", help="PNG file to write")
-    parser.add_argument("--points", type=int, default=4001, help="energies on [-12, 12] Delta0")
-    args = parser.parse_args(argv)
-    try:
-        if Path(args.output).suffix.lower() != ".png":
-            raise ParameterError("output", f"must end in .png, got {args.output!r}")
-        if args.points < 401:
-            raise ParameterError("points", f"must be >= 401 (mirage gaps), got {args.points}")
-        results = compute(energies=np.linspace(-12, 12, args.points))
-    except ValueError as exc:
-        print(f"fig2: error: {exc}", file=sys.stderr)
-        return 2
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    plot(results, args.output)
+def _describe(results):
     for gamma, res in results:
-        print(f"Gamma={gamma:g}: Delta={res.delta:.4f} Delta0, SCBA iterations <= "
-              f"{res.scba.iterations.max()}, max residual {res.scba.residual.max():.1e}")
-    print(f"wrote {args.output}")
-    return 0
+        yield (f"Gamma={gamma:g}: Delta={res.delta:.4f} Delta0, SCBA iterations <= "
+               f"{res.scba.iterations.max()}, max residual {res.scba.residual.max():.1e}")
+
+
+def main(argv=None):
+    return energy_figure_main(
+        "fig2", __doc__.split("\n\n")[0], "output/fig2.png", compute, plot, _describe, argv
+    )
 
 
 if __name__ == "__main__":
