@@ -53,11 +53,16 @@ def wrapped_system(builder=None):
     return kwant.wraparound.wraparound(builder).finalized()
 
 
-def _phases(k, prim_vecs):
+def _as_k(k):
+    """*k* as a float array of Cartesian wave vectors, shape (..., 2), or ValueError."""
     k = np.asarray(k, dtype=float)
-    if k.shape[-1] != 2:
+    if k.ndim == 0 or k.shape[-1] != 2:
         raise ValueError(f"k must have shape (..., 2) (Cartesian k_x, k_y), got {k.shape}")
-    return k @ np.asarray(prim_vecs).T
+    return k
+
+
+def _phases(k, prim_vecs):
+    return _as_k(k) @ np.asarray(prim_vecs).T
 
 
 def kwant_hamiltonian(fsyst, k, params):
@@ -177,9 +182,7 @@ def bloch_hamiltonian(blocks, k, prim_vecs=None):
     ndarray, shape (..., norbs, norbs), complex
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
-    k = np.asarray(k, dtype=float)
-    if k.shape[-1] != 2:
-        raise ValueError(f"k must have shape (..., 2) (Cartesian k_x, k_y), got {k.shape}")
+    k = _as_k(k)
     const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
     norbs = const.shape[-1]
     flat = k.reshape(-1, 2)
@@ -212,7 +215,7 @@ def bloch_gradient(blocks, k, prim_vecs=None):
         ``[..., i, :, :] = dH/dk_i`` in units of t a.
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
-    k = np.asarray(k, dtype=float)
+    k = _as_k(k)
     const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
     norbs = const.shape[-1]
     theta = k.reshape(-1, 2) @ vecs.T
@@ -247,7 +250,7 @@ def bloch_rows(blocks, k, prim_vecs=None):
         Row ``norbs * i + j`` holds ``H_ij(k)``.
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
-    k = np.asarray(k, dtype=float).reshape(-1, 2)
+    k = _as_k(k).reshape(-1, 2)
     const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
     theta = vecs @ k.T  # (nbonds, n)
     trig = np.concatenate([np.cos(theta), np.sin(theta)], axis=0)  # (2 nbonds, n)
@@ -367,7 +370,7 @@ def bloch_eigenvalues(blocks, k, prim_vecs=None, rtol=1e-12):
     -------
     ndarray, shape (..., norbs)
     """
-    k = np.asarray(k, dtype=float)
+    k = _as_k(k)
     norbs = next(iter(blocks.values())).shape[-1]
     if norbs != 4:
         return np.linalg.eigvalsh(bloch_hamiltonian(blocks, k, prim_vecs))
