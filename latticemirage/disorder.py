@@ -67,8 +67,21 @@ def _shape(shape):
     return int(l1), int(l2)
 
 
+class _WhiteNoise:
+    """Methods shared by uncorrelated (site-independent) disorder with a ``variance``."""
+
+    @property
+    def correlation_sum(self):
+        """``sum_r <dV(0) dV(r)>`` in t^2: uncorrelated, so just the onsite variance."""
+        return self.variance
+
+    def power_spectrum(self, shape):
+        """``C(q) = <|V_q|^2> / N`` in t^2: white noise, the variance at every q."""
+        return np.full(_shape(shape), self.variance)
+
+
 @dataclass(frozen=True)
-class PointImpurities:
+class PointImpurities(_WhiteNoise):
     """Point impurities: concentration per site and onsite strength (in t).
 
     Parameters
@@ -93,15 +106,6 @@ class PointImpurities:
         n = self.concentration
         return n * (1 - n) * self.strength**2
 
-    @property
-    def correlation_sum(self):
-        """``sum_r <dV(0) dV(r)>`` in t^2: the white-noise Born weight (here the variance)."""
-        return self.variance
-
-    def power_spectrum(self, shape):
-        """``C(q) = <|V_q|^2> / N`` in t^2 (white noise: the variance at every q != 0)."""
-        return np.full(_shape(shape), self.variance)
-
     def potential(self, shape, rng):
         """Onsite potential, shape ``(L1, L2)``, in t."""
         mask = rng.random(_shape(shape)) < self.concentration
@@ -112,7 +116,7 @@ class PointImpurities:
 
 
 @dataclass(frozen=True)
-class AndersonDisorder:
+class AndersonDisorder(_WhiteNoise):
     """Anderson box disorder of total width ``W`` (in t): ``V`` uniform in ``[-W/2, W/2]``."""
 
     width: float
@@ -125,15 +129,6 @@ class AndersonDisorder:
     def variance(self):
         """Onsite variance ``W^2 / 12`` in t^2."""
         return self.width**2 / 12
-
-    @property
-    def correlation_sum(self):
-        """``sum_r <V(0) V(r)>`` in t^2 (the variance: uncorrelated)."""
-        return self.variance
-
-    def power_spectrum(self, shape):
-        """``C(q) = <|V_q|^2> / N`` in t^2 (white noise: ``W^2 / 12``)."""
-        return np.full(_shape(shape), self.variance)
 
     def potential(self, shape, rng):
         """Onsite potential, shape ``(L1, L2)``, in t."""
