@@ -5,7 +5,7 @@ fewer kwant vectors). Everything is measured in the same run on the same
 300 x 300 supercell BdG matrix (the default physical parameters mapped onto the
 lattice, 3.6e5 orbitals), 2000 moments:
 
-* ours: the numba KPM in the real basis (15 stored entries per row), a block of
+* ours: the numba KPM in the real basis (14 stored entries per row), a block of
   R random vectors, and a single vector;
 * kwant.kpm.SpectralDensity on the *same* real matrix with the *same* R vectors
   and the same bounds (identical moments), and on the complex Builder matrix

@@ -74,10 +74,12 @@ __all__ = [
 REFUSE_RATIO = 2.0
 WARN_RATIO = 4.0
 _CHUNK_ROWS = 2048  # rows per work chunk: fixed, so sums do not depend on threads
-# Below this many vector entries (N * R) a step takes < ~1 ms and a parallel region
-# per step costs more in thread wake-ups (and in stalls when a core is briefly
-# taken away) than it gains: run on one thread. Results do not depend on it.
-_PARALLEL_MIN = 1 << 20
+# Work estimate of one step, nnz * (R + 6): measured single-thread cost per stored
+# entry is ~0.75 ns for R = 1 and ~0.13 ns per lane for R = 8 (AMD EPYC, AVX2), so
+# below 2**24 a step takes < ~1-2 ms and a parallel region per step costs more in
+# thread wake-ups (and in stalls when a core is briefly taken away) than it gains:
+# run on one thread. Results do not depend on it.
+_PARALLEL_MIN = 1 << 24
 
 
 class ResolutionWarning(UserWarning):
@@ -177,102 +179,152 @@ def random_vectors(n, num_vectors, rng, dtype=float):
 # ----------------------------------------------------------------------------
 # Compiled kernels
 #
-# Real symmetric matrices: for each row and each group of W = 8 (or 4) vectors,
-# an LLVM-level intrinsic (`_row_sum`) computes sum_jj data[jj] * T[col_jj, r:r+W]
-# as <W x double> fused multiply-adds with two interleaved accumulators, so the
-# FMA latency chain does not limit the throughput (numba's own code generation
-# keeps these loops scalar). Remaining lanes and complex matrices use plain numba
-# loops. All variants add in a fixed order, so results are deterministic.
+# Real symmetric matrices: for a range of rows and a group of W = 8 (or 4, 2, 1)
+# vectors, an LLVM-level intrinsic (`_rows`) does the whole Chebyshev step:
+# ``acc = sum_jj data[jj] * T[col_jj, r:r+W]`` as <W x double> fused multiply-adds
+# with two interleaved accumulators (so the FMA latency chain does not limit the
+# throughput), then ``new = c acc - s x - T_prev`` and the two dot products, whose
+# accumulators stay in vector registers across the rows. numba's own code
+# generation keeps these loops scalar and spills the per-row epilogue to memory,
+# which made the step compute-bound (~7 cycles per stored entry). Complex matrices
+# use plain numba loops. All variants add in a fixed order: results are
+# deterministic.
 
 
-def _make_row_sum(width):
-    """Intrinsic ``_row_sum(lo, hi, indices, data, t, offset, stride, out)``.
+def _make_rows(width):
+    """Intrinsic ``_rows(i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out)``.
 
-    ``out[:width] = sum_{lo <= jj < hi} data[jj] * t[indices[jj] * stride + offset + (0..width-1)]``
-    for a flat float64 ``t``; even and odd ``jj`` go to separate accumulators that
-    are added at the end.
+    For rows ``i0 <= i < i1`` and lanes ``offset .. offset + width - 1`` of the flat
+    row-major blocks ``tc`` (T_n) and ``tp`` (T_{n-1}, overwritten by T_{n+1})::
+
+        acc = sum_{indptr[i] <= jj < indptr[i+1]} data[jj] * tc[indices[jj] * stride + lanes]
+        tp[i * stride + lanes] = c * acc - s * tc[i * stride + lanes] - tp[i * stride + lanes]
+
+    and ``out[:width] += sum_i x * x``, ``out[width:2 width] += sum_i new * x`` with
+    ``x = tc[i * stride + lanes]`` (rows summed in order, even and odd ``jj`` in
+    separate accumulators added at the end of each row).
     """
 
     @intrinsic
-    def _row_sum(typingctx, lo, hi, indices, data, t, offset, stride, out):
-        sig = types.void(lo, hi, indices, data, t, offset, stride, out)
+    def _rows(typingctx, i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out):
+        sig = types.void(i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out)
 
         def codegen(context, builder, signature, args):
-            lo, hi, indices, data, t, offset, stride, out = args
+            i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out = args
             i64 = ir.IntType(64)
-            vty = ir.VectorType(ir.DoubleType(), width)
-            arrays = [
+            i32 = ir.IntType(32)
+            dbl = ir.DoubleType()
+            vty = ir.VectorType(dbl, width)
+            vptr = vty.as_pointer()
+            ptr_ptr, ind_ptr, data_ptr, tc_ptr, tp_ptr, out_ptr = (
                 context.make_array(signature.args[k])(context, builder, v).data
-                for k, v in ((2, indices), (3, data), (4, t), (7, out))
-            ]
-            ind_ptr, data_ptr, t_ptr, out_ptr = arrays
+                for k, v in ((2, indptr), (3, indices), (4, data), (5, tc), (6, tp), (11, out))
+            )
 
             def widen(x):
                 return builder.sext(x, i64) if x.type.width < 64 else x
 
-            lo, hi, offset, stride = (widen(x) for x in (lo, hi, offset, stride))
+            i0, i1, offset, stride = (widen(x) for x in (i0, i1, offset, stride))
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vty, [vty, vty, vty]), f"llvm.fma.v{width}f64"
             )
             one = ir.Constant(i64, 1)
             zero = ir.Constant(vty, [0.0] * width)
-            splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
             undef = ir.Constant(vty, ir.Undefined)
+            splat_mask = ir.Constant(ir.VectorType(i32, width), [0] * width)
+
+            def splat(x):
+                v = builder.insert_element(undef, x, ir.Constant(i32, 0))
+                return builder.shuffle_vector(v, undef, splat_mask)
+
+            def vload(base_ptr, idx):
+                return builder.load(builder.bitcast(builder.gep(base_ptr, [idx]), vptr), align=8)
 
             def term(j, acc):
                 col = widen(builder.load(builder.gep(ind_ptr, [j])))
-                idx = builder.add(builder.mul(col, stride), offset)
-                ptr = builder.bitcast(builder.gep(t_ptr, [idx]), vty.as_pointer())
-                x = builder.load(ptr, align=8)
-                v = builder.load(builder.gep(data_ptr, [j]))
-                vs = builder.insert_element(undef, v, ir.Constant(ir.IntType(32), 0))
-                vs = builder.shuffle_vector(vs, undef, splat)
-                return builder.call(fma, [vs, x, acc])
+                x = vload(tc_ptr, builder.add(builder.mul(col, stride), offset))
+                v = splat(builder.load(builder.gep(data_ptr, [j])))
+                return builder.call(fma, [v, x, acc])
 
+            cv, sv = splat(c), splat(s)
             entry = builder.block
-            loop = builder.append_basic_block("row_loop")
-            body = builder.append_basic_block("row_body")
-            tail = builder.append_basic_block("row_tail")
-            last = builder.append_basic_block("row_last")
-            done = builder.append_basic_block("row_done")
+            row_head = builder.append_basic_block("row_head")
+            row_body = builder.append_basic_block("row_body")
+            nz_head = builder.append_basic_block("nz_head")
+            nz_body = builder.append_basic_block("nz_body")
+            nz_tail = builder.append_basic_block("nz_tail")
+            nz_last = builder.append_basic_block("nz_last")
+            row_end = builder.append_basic_block("row_end")
+            exit_ = builder.append_basic_block("rows_exit")
+            builder.branch(row_head)
+
+            builder.position_at_end(row_head)
+            i = builder.phi(i64)
+            p0 = builder.phi(vty)
+            p1 = builder.phi(vty)
+            for phi, val in ((i, i0), (p0, zero), (p1, zero)):
+                phi.add_incoming(val, entry)
+            builder.cbranch(builder.icmp_signed("<", i, i1), row_body, exit_)
+
+            builder.position_at_end(row_body)
+            lo = widen(builder.load(builder.gep(ptr_ptr, [i])))
+            hi = widen(builder.load(builder.gep(ptr_ptr, [builder.add(i, one)])))
             hi1 = builder.sub(hi, one)
-            builder.branch(loop)
-            builder.position_at_end(loop)
+            builder.branch(nz_head)
+
+            builder.position_at_end(nz_head)
             jj = builder.phi(i64)
             acc_a = builder.phi(vty)
             acc_b = builder.phi(vty)
             for phi, val in ((jj, lo), (acc_a, zero), (acc_b, zero)):
-                phi.add_incoming(val, entry)
-            builder.cbranch(builder.icmp_signed("<", jj, hi1), body, tail)
-            builder.position_at_end(body)
+                phi.add_incoming(val, row_body)
+            builder.cbranch(builder.icmp_signed("<", jj, hi1), nz_body, nz_tail)
+            builder.position_at_end(nz_body)
             new_a = term(jj, acc_a)
             new_b = term(builder.add(jj, one), acc_b)
-            jj.add_incoming(builder.add(jj, ir.Constant(i64, 2)), body)
-            acc_a.add_incoming(new_a, body)
-            acc_b.add_incoming(new_b, body)
-            builder.branch(loop)
-            builder.position_at_end(tail)
-            builder.cbranch(builder.icmp_signed("<", jj, hi), last, done)
-            builder.position_at_end(last)
-            new_last = term(jj, acc_a)
-            builder.branch(done)
-            builder.position_at_end(done)
-            final_a = builder.phi(vty)
-            final_a.add_incoming(acc_a, tail)
-            final_a.add_incoming(new_last, last)
-            result = builder.fadd(final_a, acc_b)
-            builder.store(result, builder.bitcast(out_ptr, vty.as_pointer()), align=8)
+            jj.add_incoming(builder.add(jj, ir.Constant(i64, 2)), nz_body)
+            acc_a.add_incoming(new_a, nz_body)
+            acc_b.add_incoming(new_b, nz_body)
+            builder.branch(nz_head)
+            builder.position_at_end(nz_tail)
+            builder.cbranch(builder.icmp_signed("<", jj, hi), nz_last, row_end)
+            builder.position_at_end(nz_last)
+            last_a = term(jj, acc_a)
+            builder.branch(row_end)
+
+            builder.position_at_end(row_end)
+            fin_a = builder.phi(vty)
+            fin_a.add_incoming(acc_a, nz_tail)
+            fin_a.add_incoming(last_a, nz_last)
+            acc = builder.fadd(fin_a, acc_b)
+            base = builder.add(builder.mul(i, stride), offset)
+            x = vload(tc_ptr, base)
+            prev_ptr = builder.bitcast(builder.gep(tp_ptr, [base]), vptr)
+            prev = builder.load(prev_ptr, align=8)
+            new = builder.fsub(builder.fsub(builder.fmul(cv, acc), builder.fmul(sv, x)), prev)
+            builder.store(new, prev_ptr, align=8)
+            p0n = builder.call(fma, [x, x, p0])
+            p1n = builder.call(fma, [new, x, p1])
+            i.add_incoming(builder.add(i, one), row_end)
+            p0.add_incoming(p0n, row_end)
+            p1.add_incoming(p1n, row_end)
+            builder.branch(row_head)
+
+            builder.position_at_end(exit_)
+            for k, p in ((0, p0), (width, p1)):
+                optr = builder.bitcast(builder.gep(out_ptr, [ir.Constant(i64, k)]), vptr)
+                builder.store(builder.fadd(builder.load(optr, align=8), p), optr, align=8)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    return _row_sum
+    return _rows
 
 
-_row_sum8 = _make_row_sum(8)
-_row_sum4 = _make_row_sum(4)
-_row_sum2 = _make_row_sum(2)
-_row_sum1 = _make_row_sum(1)
+_rows8 = _make_rows(8)
+_rows4 = _make_rows(4)
+_rows2 = _make_rows(2)
+_rows1 = _make_rows(1)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -294,27 +346,32 @@ def _cheb_step_real(indptr, indices, data, c, s, t_cur, t_prev, nchunks):
     o1 = o2 + 2 * ((rem % 4) // 2)
     part = np.zeros((nchunks, 2, nvec))
     for k in numba.prange(nchunks):
-        pp = np.zeros((2, nvec))
-        acc = np.zeros(nvec)
-        for i in range(k * chunk, min(n, (k + 1) * chunk)):
-            j0 = np.int64(indptr[i])
-            j1 = np.int64(indptr[i + 1])
-            for g in range(n8):
-                _row_sum8(j0, j1, indices, data, tc, np.int64(8 * g), stride, acc[8 * g:])
-            if o2 > o4:
-                _row_sum4(j0, j1, indices, data, tc, np.int64(o4), stride, acc[o4:])
-            if o1 > o2:
-                _row_sum2(j0, j1, indices, data, tc, np.int64(o2), stride, acc[o2:])
-            if nvec > o1:
-                _row_sum1(j0, j1, indices, data, tc, np.int64(o1), stride, acc[o1:])
-            base = i * stride
-            for r in range(nvec):
-                x = tc[base + r]
-                new = c * acc[r] - s * x - tp[base + r]
-                tp[base + r] = new
-                pp[0, r] += x * x
-                pp[1, r] += new * x
-        part[k] = pp
+        i0 = np.int64(k * chunk)
+        i1 = np.int64(min(n, (k + 1) * chunk))
+        buf = np.zeros(16)
+        for g in range(n8 + 3):
+            if g < n8:
+                off, w = 8 * g, 8
+            elif g == n8:
+                off, w = o4, o2 - o4
+            elif g == n8 + 1:
+                off, w = o2, o1 - o2
+            else:
+                off, w = o1, nvec - o1
+            if w == 0:
+                continue
+            buf[:] = 0.0
+            if w == 8:
+                _rows8(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
+            elif w == 4:
+                _rows4(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
+            elif w == 2:
+                _rows2(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
+            else:
+                _rows1(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
+            for r in range(w):
+                part[k, 0, off + r] = buf[r]
+                part[k, 1, off + r] = buf[w + r]
     out = np.zeros((2, nvec))
     for k in range(nchunks):
         out += part[k]
@@ -407,7 +464,7 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None):
     mom = np.empty((nvec, num_moments + 1))
     c, s = 2.0 / a, 2.0 * b / a
     threads = numba.get_num_threads()
-    if n * nvec < _PARALLEL_MIN:
+    if len(indices) * (nvec + 6) < _PARALLEL_MIN:
         numba.set_num_threads(1)
     try:
         # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.

@@ -95,7 +95,9 @@ def test_block_width_lane_groups_agree(small):
     np.testing.assert_allclose(single, full, atol=TOL_SAME_MOMENTS * scale)
 
 
-def test_moments_bitwise_independent_of_thread_count():
+def test_moments_bitwise_independent_of_thread_count(monkeypatch):
+    # Small matrices run on one thread; lower the threshold so the parallel path runs.
+    monkeypatch.setattr(kpm, "_PARALLEL_MIN", 0)
     h = scm.supercell(PARAMS, 24).matrix  # N = 2304 rows: several row chunks
     v = kpm.random_vectors(h.shape[0], 8, np.random.default_rng(0))
     a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
