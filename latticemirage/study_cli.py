@@ -12,6 +12,17 @@ Examples::
         --size 300 --realizations 64 --moments 40000 --output study/
     mirage lattice disorder --status study/
 
+Under MPI (``pip install 'latticemirage[mpi]'``, an MPI library, e.g. the
+``mpich`` wheel), either a static pool where rank 0 drives the study and the
+other N - 1 ranks are workers::
+
+    mpiexec -n 5 python -m mpi4py.futures -m comparisons.cli lattice disorder ... --mpi
+
+or one process that spawns ``--workers K`` MPI workers (needs MPI dynamic
+process support and ``mpiexec`` on PATH)::
+
+    mpiexec -n 1 mirage lattice disorder ... --mpi --workers 4
+
 Everything is validated before anything is written; a folder that holds another
 study, a corrupt or a foreign folder is refused (exit code 2) and left untouched.
 """
@@ -65,11 +76,13 @@ def add_subcommands(sub):
                    help="run even if the moments cannot resolve the mirage-gap width (warn)")
     g = p.add_argument_group("parallel execution")
     g.add_argument("--workers", type=int, default=None,
-                   help="local process pool size (default: available cores)")
+                   help="local process pool size (default: available cores); with --mpi "
+                        "outside a static pool, the number of MPI workers to spawn")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask distributed scheduler, e.g. tcp://HOST:PORT")
     g.add_argument("--mpi", action="store_true",
-                   help="run through mpi4py.futures.MPIPoolExecutor (under mpiexec)")
+                   help="run through mpi4py.futures.MPIPoolExecutor: start as 'mpiexec -n N "
+                        "python -m mpi4py.futures -m comparisons.cli lattice disorder ... --mpi'")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_main)
 
@@ -176,13 +189,48 @@ def _executor(args):
                                  f"cannot connect to {args.scheduler}: {exc}") from None
         return client.get_executor(), client.close
     if args.mpi:
-        try:
-            from mpi4py.futures import MPIPoolExecutor
-        except ImportError:
-            raise ParameterError("mpi", "needs mpi4py (pip install 'latticemirage[mpi]')") from None
-        ex = MPIPoolExecutor()
+        ex = _mpi_executor(args.workers)
         return ex, ex.shutdown
     return None, None
+
+
+# Environment variables set by MPI process managers (MPICH/Hydra, Open MPI, PMIx, Slurm).
+_MPI_LAUNCHER_ENV = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_ID")
+
+
+def _mpi_executor(workers):
+    """An ``MPIPoolExecutor``, refusing the set-ups that would hang or run the study N times."""
+    import os
+    import shutil
+
+    try:
+        from mpi4py import MPI
+        from mpi4py.futures import MPIPoolExecutor
+        from mpi4py.futures import _core as futures_core
+    except ImportError:
+        raise ParameterError("mpi", "needs mpi4py and an MPI library "
+                                    "(pip install 'latticemirage[mpi]' mpich)") from None
+    size = MPI.COMM_WORLD.Get_size()
+    # mpi4py.futures publishes no API for "started by python -m mpi4py.futures";
+    # its shared pool object is set exactly then.
+    shared = getattr(futures_core, "SharedPool", None) is not None
+    launch = ("start it as: mpiexec -n N python -m mpi4py.futures -m comparisons.cli "
+              "lattice disorder ... --mpi")
+    if size > 1 and not shared:
+        raise ParameterError("mpi", f"all {size} MPI ranks are running this command, each would "
+                                    f"run the whole study; {launch}")
+    if shared:
+        if workers is not None:
+            raise ParameterError("workers", f"the MPI pool is fixed to the other {size - 1} "
+                                            "ranks by mpiexec -n; drop --workers")
+        return MPIPoolExecutor()
+    launched = any(name in os.environ for name in _MPI_LAUNCHER_ENV)
+    if not launched and shutil.which("mpiexec") is None:
+        # A singleton MPI process spawns workers through mpiexec; without one MPICH
+        # blocks forever instead of failing.
+        raise ParameterError("mpi", f"not started by mpiexec and no mpiexec on PATH, so no MPI "
+                                    f"workers can be spawned; {launch}")
+    return MPIPoolExecutor() if workers is None else MPIPoolExecutor(max_workers=workers)
 
 
 def _main(args):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,56 @@ def test_dask_localcluster_gives_the_same_average(reference, tmp_path):
         assert address.startswith("tcp://127.0.0.1:")
         assert main([*ARGS, "--scheduler", address, "--output", str(out)]) == 0
     assert snapshot(out)[study.AVERAGE_FILE] == snapshot(reference)[study.AVERAGE_FILE]
+
+
+def _mpi_command():
+    """(mpiexec, environment) for MPI subprocess tests, or skip when MPI is not installed."""
+    try:
+        import mpi4py  # noqa: F401  (only to skip cleanly; MPI itself runs in subprocesses)
+    except ImportError:
+        pytest.skip("mpi4py not installed (extra 'test' brings it)")
+    bindir = str(Path(sys.executable).parent)
+    mpiexec = shutil.which("mpiexec", path=bindir) or shutil.which("mpiexec")
+    if mpiexec is None:
+        pytest.skip("no mpiexec (the 'mpich' wheel of the test extra brings one)")
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    return mpiexec, env
+
+
+def test_mpi_static_pool_gives_the_same_average(reference, tmp_path):
+    mpiexec, env = _mpi_command()
+    out = tmp_path / "mpi"
+    # Rank 0 drives the study, ranks 1 and 2 are the mpi4py.futures workers.
+    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "comparisons.cli",
+           *ARGS, "--mpi", "--output", str(out)]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert snapshot(out)[study.AVERAGE_FILE] == snapshot(reference)[study.AVERAGE_FILE]
+
+
+def test_mpi_ranks_each_running_the_cli_are_refused(tmp_path):
+    mpiexec, env = _mpi_command()
+    out = tmp_path / "mpi"
+    cmd = [mpiexec, "-n", "2", sys.executable, "-m", "comparisons.cli", *ARGS, "--mpi",
+           "--output", str(out)]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 2
+    assert "each would run the whole study" in run.stderr and "mpi4py.futures" in run.stderr
+    assert not out.exists()
+
+
+def test_mpi_without_a_process_manager_is_refused_not_hung(tmp_path):
+    _mpi_command()
+    out = tmp_path / "mpi"
+    # No mpiexec reachable and no launcher variables: MPICH would block forever in spawn.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
+    env["PATH"] = str(tmp_path / "empty")
+    cmd = [sys.executable, "-m", "comparisons.cli", *ARGS, "--mpi", "--output", str(out)]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2
+    assert "no mpiexec on PATH" in run.stderr
+    assert not out.exists()
 
 
 def test_status_summarizes(reference, capsys):
