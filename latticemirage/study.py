@@ -21,6 +21,12 @@ Folder layout::
     study.json              format tag, version, the full StudySpec (JSON)
     realizations/r00000.npz one file per finished realization
     average.csv             energy (Δ0), dos (N_s/N_n), stderr; once all are done
+    .lock                   held (flock) by the run working on the folder
+
+One run at a time: `run_study` takes an exclusive ``flock`` on ``.lock`` (released
+by the kernel even on SIGKILL) and refuses a folder another run holds. Holding it,
+the run deletes the temporary files (``.NAME.*.tmp``) that a run killed in the
+middle of an atomic write left behind: they are never results.
 
 Observable
     For every realization the BdG DOS is computed twice by KPM with the same
@@ -32,6 +38,7 @@ Observable
 """
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import math
@@ -68,6 +75,7 @@ FORMAT_VERSION = 1
 SPEC_FILE = "study.json"
 REAL_DIR = "realizations"
 AVERAGE_FILE = "average.csv"
+LOCK_FILE = ".lock"
 TWISTS = ("none", "pi", "random")
 
 
@@ -348,6 +356,58 @@ def open_study(folder, spec=None):
     return spec
 
 
+@contextlib.contextmanager
+def _study_lock(folder):
+    """Hold the folder's exclusive lock; `StudyError` if another run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locking, no temp clean-up
+        yield False
+        return
+    fd = os.open(Path(folder) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StudyError(f"{folder}: another run is working on this study (it holds "
+                             f"{LOCK_FILE}); wait for it or stop it") from None
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _is_locked(folder):
+    """True when a run holds the folder's lock (for `study_status`)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        return None
+    path = Path(folder) / LOCK_FILE
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _remove_stale_temporaries(folder):
+    """Delete temp files of interrupted atomic writes (call only while holding the lock)."""
+    removed = []
+    for where in (Path(folder), Path(folder) / REAL_DIR):
+        if not where.is_dir():
+            continue
+        for path in where.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file():
+                path.unlink()
+                removed.append(path.name)
+    return removed
+
+
 def _check_realization_dir(folder):
     real = Path(folder) / REAL_DIR
     if real.exists() and not real.is_dir():
@@ -395,6 +455,7 @@ def study_status(folder):
         "done": len(done),
         "missing": missing,
         "average_written": (Path(folder) / AVERAGE_FILE).exists(),
+        "running": _is_locked(folder),
         "mean_seconds_per_realization": float(np.mean(seconds)) if seconds else None,
         "disorder": spec.disorder,
         "size": spec.size,
@@ -511,8 +572,26 @@ def run_study(folder, spec, *, executor=None, workers=None, progress=True, strea
     -------
     dict
         Columns of ``average.csv``.
+
+    Raises
+    ------
+    StudyError
+        The folder is foreign, corrupt, holds other parameters, or another run
+        holds its lock.
+
+    Notes
+    -----
+    The default pool starts its workers with the ``spawn`` method, which imports
+    the calling script again: a script calling `run_study` needs the usual
+    ``if __name__ == "__main__":`` guard (the ``mirage`` CLI has it).
     """
     open_study(folder, spec)
+    with _study_lock(folder):
+        _remove_stale_temporaries(folder)
+        return _run_locked(folder, spec, executor, workers, progress, stream)
+
+
+def _run_locked(folder, spec, executor, workers, progress, stream):
     done = set(_done_indices(folder, spec))
     missing = [i for i in range(spec.realizations) if i not in done]
     bar = _Progress(spec.realizations, len(done), stream) if progress else None

@@ -164,6 +164,43 @@ def test_mpi_without_a_process_manager_is_refused_not_hung(tmp_path):
     assert not out.exists()
 
 
+def test_resume_removes_stale_temporaries_and_keeps_results(reference, tmp_path):
+    out = tmp_path / "study"
+    shutil.copytree(reference, out)
+    (out / study.AVERAGE_FILE).unlink()
+    (out / study.REAL_DIR / "r00004.npz").unlink()
+    # What a SIGKILL in the middle of atomic writes leaves behind (mkstemp names).
+    stale = [out / study.REAL_DIR / ".r00004.npz.k3j_x9.tmp", out / ".average.csv.q0w1e2.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    kept = {k: v for k, v in snapshot(out).items() if k.endswith(".npz") and "/r" in k}
+    assert main([*ARGS, "--workers", "1", "--output", str(out)]) == 0
+    after = snapshot(out)
+    assert not any(path.exists() for path in stale)
+    assert all(after[name] == data for name, data in kept.items())
+    assert after[study.AVERAGE_FILE] == snapshot(reference)[study.AVERAGE_FILE]
+
+
+def test_a_study_held_by_another_run_is_refused(reference, tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "study"
+    shutil.copytree(reference, out)
+    (out / study.AVERAGE_FILE).unlink()
+    # flock locks belong to an open file description: this one conflicts with the run's.
+    fd = os.open(out / study.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        before = snapshot(out)
+        assert study.study_status(out)["running"] is True
+        assert main([*ARGS, "--workers", "1", "--output", str(out)]) == 2
+        assert "another run is working on this study" in capsys.readouterr().err
+        assert snapshot(out) == before
+    finally:
+        os.close(fd)
+    assert study.study_status(out)["running"] is False
+
+
 def test_status_summarizes(reference, capsys):
     assert main(["lattice", "disorder", "--status", str(reference)]) == 0
     status = json.loads(capsys.readouterr().out)
