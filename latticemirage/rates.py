@@ -19,12 +19,28 @@ What is measured
     shift of mu that scatters nothing) is removed first.
 
 Intervalley part
-    The potential is split by its Fourier components: ``q`` closer (modulo the
-    reciprocal lattice) to K or K' than to Gamma transfers an electron between
-    the pockets at K and K' (``K' - K = -2K = K`` modulo G), ``q`` near Gamma keeps
-    it in its valley. ``Gamma_inter`` is measured in the same way with the
-    intervalley part of ``V`` alone. To second order in ``V`` the two parts add,
-    ``Gamma_tot = Gamma_intra + Gamma_inter``.
+    From the same solves, to all orders in ``V``. With ``psi = (z - H)^{-1}|k>``
+    and ``G = G0 + G0 T G0``, the realization's T-matrix elements are
+    ``<k'|T|k> = (z - eps_k') <k'|psi> (z - eps_k)`` for ``k' != k`` (``<k'|psi>`` by
+    FFT of psi on the supercell grid). The intervalley fraction is the share of the
+    golden-rule weight ``|T_k'k|^2 A_0(k')`` (``A_0`` the clean spectral function
+    with the same ``eta``) that lands in the other valley, summed over the Fermi-
+    surface k and the realizations:
+
+    .. math::
+
+        f = \frac{\sum_k \sum_{k' \in \bar v(k)} |T_{k'k}|^2 A_0(k')}
+                 {\sum_k \sum_{k' \ne k} |T_{k'k}|^2 A_0(k')}, \qquad
+        \Gamma_{inter} = f\, \Gamma_{tot},
+
+    with ``\bar v(k)`` the valley (K or K', Wigner-Seitz-like partition) not holding
+    k. To second order ``T = V`` and ``f`` is the Born ratio of the power spectrum's
+    intervalley and total weights. For on-site impurities the single-site T-matrix
+    does not depend on k and both valleys have the same DOS, so ``f = 1/2`` at any
+    strength. (Filtering ``V`` to its intervalley Fourier components and measuring
+    the rate of that part alone, the method used before, is right only to O(V^2):
+    at ``V = 0.5 t`` it gave ``f = 0.35``, because the T-matrix enhancement of the
+    total rate near the band edge is not shared by the filtered potential.)
 
 Convention of the quasiclassical side
     The SCBA self-energy ``Sigma = -i Gamma <g>`` with ``<>`` over *both* valleys
@@ -114,7 +130,9 @@ class RateResult:
     gamma_total, gamma_total_err : float
         ``-Im Sigma = 1/(2 tau)`` at the Fermi surface and its jackknife error.
     gamma_inter, gamma_inter_err : float
-        Its intervalley part (from the intervalley Fourier part of V).
+        Its intervalley part ``f gamma_total`` (T-matrix weights, all orders in V).
+    inter_fraction, inter_fraction_err : float
+        ``f``, the intervalley share of the golden-rule weight.
     gamma_qc, gamma_qc_err : float
         ``2 gamma_inter``: the Gamma of the SCBA ``Sigma = -i Gamma <g>``.
     born_total, born_inter, born_qc : float
@@ -131,6 +149,8 @@ class RateResult:
     gamma_total_err: float
     gamma_inter: float
     gamma_inter_err: float
+    inter_fraction: float
+    inter_fraction_err: float
     gamma_qc: float
     gamma_qc_err: float
     born_total: float
@@ -153,12 +173,30 @@ class RateResult:
         return out
 
 
-def _green_diagonals(matrix, energy, eta, waves):
-    """``<k|(E + i eta - H)^{-1}|k>`` for plane waves (columns of *waves*)."""
+def _green_and_weights(matrix, energy, eta, waves, kindex, eps, a0, other_valley):
+    """Plane-wave Green's function diagonals and intervalley/total T-matrix weights.
+
+    Returns ``(g, w_inter, w_all)``: ``g[j] = <k_j|G|k_j>`` and the sums of
+    ``|T_k'k_j|^2 A_0(k')`` over ``k'`` in the other valley and over all ``k' != k_j``.
+    """
     n = matrix.shape[0]
-    lu = spla.splu((sp.identity(n, format="csc") * (energy + 1j * eta) - matrix).tocsc())
-    x = lu.solve(waves)
-    return np.einsum("ij,ij->j", waves.conj(), x)
+    z = energy + 1j * eta
+    lu = spla.splu((sp.identity(n, format="csc") * z - matrix).tocsc())
+    x = lu.solve(waves)  # (N, nk): psi_j = G |k_j> in real space
+    g = np.einsum("ij,ij->j", waves.conj(), x)
+    shape = eps.shape
+    # <k'|psi> = FFT over the site grid / sqrt(N): sites are ordered (i1, i2) row-major
+    # and the k grid is in FFT order (`supercell_kpoints`), so the indices match.
+    psi_k = np.fft.fft2(x.reshape(*shape, -1), axes=(0, 1)) / np.sqrt(n)
+    w_inter = np.empty(len(kindex))
+    w_all = np.empty(len(kindex))
+    for j, (i1, i2) in enumerate(kindex):
+        t_row = (z - eps) * psi_k[:, :, j] * (z - eps[i1, i2])
+        w = np.abs(t_row) ** 2 * a0
+        w[i1, i2] = 0.0  # forward scattering k' = k is the coherent part, not a transition
+        w_all[j] = w.sum()
+        w_inter[j] = w[other_valley[j]].sum()
+    return g, w_inter, w_all
 
 
 def _jackknife(values_fn, samples):
@@ -218,7 +256,7 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
     clean, slots = scm.tile(blocks, shape)
     k = supercell_kpoints(shape)  # (L, L, 2)
     eps = bulk.bloch_hamiltonian(blocks, k)[..., 0, 0].real  # band energy minus mu
-    near_g, near_k, near_kp = valley_masks(k)
+    _, near_k, near_kp = valley_masks(k)
     on_shell = np.abs(eps - energy) < window
     if on_shell.sum() < 4:
         raise ParameterError(
@@ -227,28 +265,36 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
         )
     pos = scm.site_positions(shape)
     kf = k[on_shell]  # (nk, 2)
+    kindex = np.argwhere(on_shell)
     waves = np.exp(1j * pos @ kf.T) / np.sqrt(n)  # (N, nk)
-    inter_q = ~near_g  # Fourier components that connect K and K'
+    a0 = eta / np.pi / ((energy - eps) ** 2 + eta**2)
+    # For k near K the other valley is K' and vice versa; k near Gamma (not on a
+    # pocket's Fermi surface here) would count no intervalley weight.
+    other = np.where(near_k[on_shell][:, None, None], near_kp[None], near_k[None])
+    other &= (near_k | near_kp)[on_shell][:, None, None]
 
-    g_tot, g_int = [], []
+    samples = []
     for i in range(int(realizations)):
         v = disorder.potential(shape, realization_rng(seed, i))
         v = v - v.mean()  # q = 0: a uniform shift, no scattering
-        v_inter = np.fft.ifft2(np.fft.fft2(v) * inter_q).real
-        for part, store in ((v, g_tot), (v_inter, g_int)):
-            h = clean.copy()
-            scm.add_potential(h, slots, part, norbs=1)
-            store.append(_green_diagonals(h, energy, eta, waves))
-    g_tot, g_int = np.array(g_tot), np.array(g_int)
+        h = clean.copy()
+        scm.add_potential(h, slots, v, norbs=1)
+        g, w_inter, w_all = _green_and_weights(h, energy, eta, waves, kindex, eps, a0, other)
+        samples.append(np.concatenate([g, [w_inter.sum(), w_all.sum()]]))
+    samples = np.array(samples)
+    nk = len(kindex)
 
-    def gamma(gbar):
-        return float(np.mean(np.imag(1.0 / gbar) - eta))
+    def gamma_of(mean):
+        return float(np.mean(np.imag(1.0 / mean[:nk]) - eta))
 
-    tot, tot_err = _jackknife(gamma, g_tot)
-    inter, inter_err = _jackknife(gamma, g_int)
+    def fraction_of(mean):
+        return float(mean[nk].real / mean[nk + 1].real)
+
+    tot, tot_err = _jackknife(gamma_of, samples)
+    frac, frac_err = _jackknife(fraction_of, samples)
+    inter, inter_err = _jackknife(lambda m: gamma_of(m) * fraction_of(m), samples)
 
     # Born on the same grid: (pi/N) sum_k' C(k' - k) A0(k'), by FFT convolution.
-    a0 = eta / np.pi / ((energy - eps) ** 2 + eta**2)
     power = np.asarray(disorder.power_spectrum(shape), dtype=float)
     power = np.broadcast_to(power, shape).copy()
     power[0, 0] = 0.0  # the sample mean was removed
@@ -269,6 +315,8 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
         gamma_total_err=tot_err,
         gamma_inter=inter,
         gamma_inter_err=inter_err,
+        inter_fraction=frac,
+        inter_fraction_err=frac_err,
         gamma_qc=2 * inter,
         gamma_qc_err=2 * inter_err,
         born_total=born_tot,
