@@ -258,12 +258,15 @@ def _make_rows(width):
             exit_ = builder.append_basic_block("rows_exit")
             builder.branch(row_head)
 
-            builder.position_at_end(row_head)
-            i = builder.phi(i64)
-            p0 = builder.phi(vty)
-            p1 = builder.phi(vty)
-            for phi, val in ((i, i0), (p0, zero), (p1, zero)):
-                phi.add_incoming(val, entry)
+            def loop_header(block, pred, *inits):
+                """Open *block* with one phi per initial value (coming from *pred*)."""
+                builder.position_at_end(block)
+                phis = [builder.phi(v.type) for v in inits]
+                for phi, val in zip(phis, inits, strict=True):
+                    phi.add_incoming(val, pred)
+                return phis
+
+            i, p0, p1 = loop_header(row_head, entry, i0, zero, zero)
             builder.cbranch(builder.icmp_signed("<", i, i1), row_body, exit_)
 
             builder.position_at_end(row_body)
@@ -272,12 +275,7 @@ def _make_rows(width):
             hi1 = builder.sub(hi, one)
             builder.branch(nz_head)
 
-            builder.position_at_end(nz_head)
-            jj = builder.phi(i64)
-            acc_a = builder.phi(vty)
-            acc_b = builder.phi(vty)
-            for phi, val in ((jj, lo), (acc_a, zero), (acc_b, zero)):
-                phi.add_incoming(val, row_body)
+            jj, acc_a, acc_b = loop_header(nz_head, row_body, lo, zero, zero)
             builder.cbranch(builder.icmp_signed("<", jj, hi1), nz_body, nz_tail)
             builder.position_at_end(nz_body)
             new_a = term(jj, acc_a)
