@@ -232,4 +232,7 @@ def add_parser(subparsers, name, help):
             raise
     else:
         study_cli.add_subcommands(lattice_subparsers)
+        import latticemirage.rates_cli as rates_cli
+
+        rates_cli.add_subcommands(lattice_subparsers)
     return parser

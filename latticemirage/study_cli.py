@@ -34,7 +34,7 @@ from pathlib import Path
 
 from mirage_common.errors import ParameterError
 
-__all__ = ["add_subcommands", "spec_from_args"]
+__all__ = ["add_disorder_arguments", "add_subcommands", "disorder_from_args", "spec_from_args"]
 
 
 def add_subcommands(sub):
@@ -46,13 +46,7 @@ def add_subcommands(sub):
     )
     p.add_argument("--status", metavar="FOLDER", help="summarize the study in FOLDER and exit")
     p.add_argument("--output", "-o", metavar="FOLDER", help="study folder (created or resumed)")
-    g = p.add_argument_group("disorder (lattice units)")
-    g.add_argument("--kind", choices=("point", "anderson", "smooth"))
-    g.add_argument("--concentration", type=float, help="point: impurity probability per site")
-    g.add_argument("--strength", type=float, help="point: impurity potential V (t)")
-    g.add_argument("--width", type=float, help="anderson: box width W (t)")
-    g.add_argument("--amplitude", type=float, help="smooth: rms potential (t)")
-    g.add_argument("--correlation-length", type=float, help="smooth: Gaussian length (a)")
+    add_disorder_arguments(p)
     g = p.add_argument_group("physics (Δ0 units)")
     g.add_argument("--beta", type=float, default=7.0, help="Ising SOC, Fermi-surface mean (Δ0)")
     g.add_argument("--field", type=float, default=2.0, help="in-plane Zeeman energy B (Δ0)")
@@ -87,7 +81,19 @@ def add_subcommands(sub):
     p.set_defaults(func=_main)
 
 
-def _disorder(args):
+def add_disorder_arguments(parser):
+    """The ``--kind`` group shared by ``disorder`` and ``rates`` (lattice units)."""
+    g = parser.add_argument_group("disorder (lattice units)")
+    g.add_argument("--kind", choices=("point", "anderson", "smooth"))
+    g.add_argument("--concentration", type=float, help="point: impurity probability per site")
+    g.add_argument("--strength", type=float, help="point: impurity potential V (t)")
+    g.add_argument("--width", type=float, help="anderson: box width W (t)")
+    g.add_argument("--amplitude", type=float, help="smooth: rms potential (t)")
+    g.add_argument("--correlation-length", type=float, help="smooth: Gaussian length (a)")
+
+
+def disorder_from_args(args):
+    """The disorder kind of the ``--kind`` group (validated; `ParameterError` otherwise)."""
     from latticemirage import disorder as dis
 
     need = {"point": ("concentration", "strength"), "anderson": ("width",),
@@ -116,7 +122,7 @@ def spec_from_args(args):
     from latticemirage.study import StudySpec
     from mirage_common.mirage import mirage_formula
 
-    disorder = _disorder(args)
+    disorder = disorder_from_args(args)
     for name in ("size", "realizations", "moments", "vectors", "n_energies"):
         value = getattr(args, name)
         if value is None or value < 1:
