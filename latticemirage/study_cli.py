@@ -58,7 +58,9 @@ def add_subcommands(sub):
     g = p.add_argument_group("numerics")
     g.add_argument("--size", type=int, default=300, help="supercell L (default 300)")
     g.add_argument("--realizations", type=int, default=16)
-    g.add_argument("--moments", type=int, default=4000, help="KPM moments per realization")
+    g.add_argument("--moments", type=int, default=None,
+                   help="KPM moments per realization (default: enough for a Jackson kernel "
+                        "width of δ/4, the mirage-gap width over four)")
     g.add_argument("--vectors", type=int, default=8, help="random vectors per realization")
     g.add_argument("--seed", type=int, default=0, help="study seed (SeedSequence([seed, i]))")
     g.add_argument("--twists", choices=("none", "pi", "random"), default="pi",
@@ -123,7 +125,7 @@ def spec_from_args(args):
     from mirage_common.mirage import mirage_formula
 
     disorder = disorder_from_args(args)
-    for name in ("size", "realizations", "moments", "vectors", "n_energies"):
+    for name in ("size", "realizations", "vectors", "n_energies"):
         value = getattr(args, name)
         if value is None or value < 1:
             raise ParameterError(name.replace("_", "-"),
@@ -149,6 +151,15 @@ def spec_from_args(args):
               "smooth": 5 * (args.amplitude or 0)}[args.kind]
     a, _ = kpm.rescaling((lo - spread, hi + spread))
     width = float(mirage_formula(mapping.beta_fs_mean, phys.field, phys.delta).width)
+    if args.moments is None:
+        if not width > 0:
+            raise ParameterError("moments", "no mirage gap at these parameters (B = 0 or "
+                                            "β = 0) to set the resolution by; give --moments")
+        args.moments = kpm.moments_for_resolution(width * unit / kpm.WARN_RATIO, a)
+        print(f"mirage: {args.moments} moments (Jackson width δ/{kpm.WARN_RATIO:g}, "
+              f"δ = {width:.3g} Δ0); --moments overrides", file=sys.stderr)
+    if args.moments < 2:
+        raise ParameterError("moments", f"must be an integer >= 2, got {args.moments!r}")
     if width > 0:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", kpm.ResolutionWarning)

@@ -280,3 +280,23 @@ def test_unresolvable_moments_refused_with_a_number(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot resolve the mirage-gap width" in err and "at least" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_default_moments_resolve_a_quarter_of_the_mirage_width(capsys):
+    from comparisons.cli import build_parser
+    from latticemirage import kpm
+    from latticemirage.study_cli import spec_from_args
+
+    args = [a for a in ARGS if a != "--quiet"]
+    i = args.index("--moments")
+    del args[i:i + 2]
+    ns = build_parser(args).parse_args([*args, "--output", "unused"])
+    spec = spec_from_args(ns)  # builds the spec only: nothing is written
+    meta = spec.meta
+    # The kernel width of the chosen moments is at most delta/4 (ResolutionWarning
+    # threshold), and one moment fewer would exceed it.
+    sigma, quarter = meta["kernel_width_delta0"], meta["mirage_width_delta0"] / kpm.WARN_RATIO
+    assert sigma <= quarter
+    assert sigma * spec.moments / (spec.moments - 1) > quarter  # sigma = pi a / M
+    assert "moments (Jackson width δ/4" in capsys.readouterr().err
+    assert spec.moments > 1500  # more than the marginal 1500 of the reference study
