@@ -5,7 +5,8 @@ assumed (`latticemirage.rates`): the total rate ``Γ_tot = 1/(2τ) = -Im Σ(k_F)
 the disorder-averaged normal-state Green's function, its intervalley part
 ``Γ_inter`` (all orders in V, from the realizations' T-matrices), and
 ``Γ_qc = 2 Γ_inter``, the Γ of the SCBA ``Σ = -iΓ⟨g⟩``; each with its jackknife
-error over realizations, beside the Born estimates on the same grid.
+error over realizations, beside the Born estimates on the same grid and, for point
+impurities, the dilute-limit single-site T-matrix rate.
 
 Disorder strengths are in t (lattice units), the physical parameters (β, E_F)
 and every printed rate in Δ0; ``--eta`` is in Δ0. Example::
@@ -32,7 +33,7 @@ ROWS = (  # (label, value key, error key)
     ("Born Γ_tot", "born_total", None),
     ("Born Γ_inter", "born_inter", None),
     ("Born Γ_qc", "born_qc", None),
-)
+)  # followed by the intervalley share and, for point impurities, the T-matrix rate
 
 
 def add_subcommands(sub):
@@ -99,6 +100,12 @@ def _main(args):
         print(f"  {label:32s} {d[key]:10.4g}{tail} Δ0")
     print(f"  {'intervalley share f':32s} {res.inter_fraction:10.4g} ± "
           f"{res.inter_fraction_err:.3g}")
+    tmatrix = None
+    if args.kind == "point":
+        tmatrix = rates.single_site_tmatrix_rate(
+            mapping.lattice_params(0.0), args.concentration, args.strength, args.size,
+            eta=args.eta * unit) / unit
+        print(f"  {'single-site T-matrix Γ_tot':32s} {tmatrix:10.4g} Δ0 (dilute limit)")
     if args.output:
         payload = {
             "version": __version__,
@@ -107,6 +114,7 @@ def _main(args):
                          "seed": args.seed, "eta_delta0": args.eta},
             "mapping": mapping.report(),
             "rates_delta0": d,
+            "tmatrix_total_delta0": tmatrix,
             "rates_t": {k: float(v) for k, v in vars(res).items()},
         }
         atomic_write_bytes(args.output, json.dumps(payload, indent=1, default=float).encode())
