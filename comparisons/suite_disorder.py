@@ -157,6 +157,11 @@ def run(setup, report, tick):
             rate = rates.measure_rates(params0, case.disorder, res.rate_size,
                                        res.rate_realizations, setup.seed + 1 + k,
                                        eta=RATE_ETA).in_units(d0)
+            if isinstance(case.disorder, PointImpurities):
+                # Independent dilute-limit estimate beside Born (reported, not checked).
+                rate["tmatrix_total"] = rates.single_site_tmatrix_rate(
+                    params0, case.disorder.concentration, case.disorder.strength,
+                    eta=RATE_ETA) / d0
             gamma_qc = max(rate["gamma_qc"], 0.0)
             gamma_qc_err = rate["gamma_qc_err"]
             gamma_tot = rate["gamma_total"]

@@ -103,7 +103,7 @@ def _main(args):
     tmatrix = None
     if args.kind == "point":
         tmatrix = rates.single_site_tmatrix_rate(
-            mapping.lattice_params(0.0), args.concentration, args.strength, args.size,
+            mapping.lattice_params(0.0), args.concentration, args.strength,
             eta=args.eta * unit) / unit
         print(f"  {'single-site T-matrix Γ_tot':32s} {tmatrix:10.4g} Δ0 (dilute limit)")
     if args.output:

@@ -150,7 +150,7 @@ def test_strong_point_impurities_follow_the_single_site_t_matrix(strength):
     # single-site T-matrix on the same grid must account for it.
     kind = dis.PointImpurities(0.01, strength)
     res = rates.measure_rates(PARAMS, kind, 80, 6, seed=1, eta=0.02)
-    gamma_t = rates.single_site_tmatrix_rate(PARAMS, 0.01, strength, 80, eta=0.02)
+    gamma_t = rates.single_site_tmatrix_rate(PARAMS, 0.01, strength, eta=0.02)
     assert abs(res.gamma_total / res.born_total - 1) > 0.4  # far from Born
     # 3 sigma jackknife plus 8 %: impurity-pair scattering, O(n_i |V G_loc|) ~ 1-5 %.
     assert abs(res.gamma_total - gamma_t) < 3 * res.gamma_total_err + 0.08 * gamma_t
