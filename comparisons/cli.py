@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import platform
+import shutil
 import sys
 
 from mirage_common.version import __version__
@@ -38,9 +39,10 @@ def _doctor(args):
     print(f"numpy         {numpy.__version__}")
     print(f"scipy         {scipy.__version__}")
     try:
-        import kwant
+        # latticemirage first: it silences Kwant's MUMPS import warning (reported below).
+        import latticemirage  # noqa: F401, I001
 
-        import latticemirage  # noqa: F401  (silences Kwant's MUMPS import warning)
+        import kwant
 
         print(f"kwant         {kwant.__version__}")
         try:
@@ -51,6 +53,15 @@ def _doctor(args):
         print(f"kwant MUMPS   {mumps}")
     except ImportError as exc:
         print(f"kwant         NOT IMPORTABLE ({exc}); run `make setup`")
+    for label, module in (("numba", "numba"), ("distributed", "distributed"), ("mpi4py", "mpi4py")):
+        try:
+            version = importlib.import_module(module).__version__
+        except ImportError:
+            version = "not installed (optional)" if module != "numba" else "NOT IMPORTABLE"
+        print(f"{label:13s} {version}")
+    # mpi4py.MPI is not imported here: it would initialize MPI in this process.
+    mpiexec = shutil.which("mpiexec")
+    print(f"mpiexec       {mpiexec or 'not on PATH (needed for mirage lattice disorder --mpi)'}")
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -74,8 +74,13 @@ def test_version_and_doctor(capsys):
     assert __version__ in capsys.readouterr().out
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    for name in ("python", "numpy", "scipy", "kwant", "MUMPS", "cores"):
+    for name in ("python", "numpy", "scipy", "kwant", "MUMPS", "numba", "mpi4py", "mpiexec",
+                 "cores"):
         assert name in out
+    # In a fresh process: doctor reports MUMPS itself, Kwant's import warning is not repeated.
+    proc = subprocess.run([sys.executable, "-m", "comparisons.cli", "doctor"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "MUMPS is not available" not in proc.stderr
 
 
 def test_console_script_exits_2_on_unknown_command():
