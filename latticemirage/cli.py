@@ -13,7 +13,7 @@ import numpy as np
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS, write_table
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "physical_from_args"]
 
 
 def _add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
@@ -34,15 +34,21 @@ def _add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
     p.add_argument("--output", "-o", required=True, help="result file (.csv, .json or .npz)")
 
 
-def _physical(args, **overrides):
+def physical_from_args(args, **overrides):
+    """`PhysicalParameters` from the physical options a command has, plus *overrides*.
+
+    Options a command lacks (``--field``, ``--delta``, ``--temperature``, ``--phi``,
+    ``--e-fermi``, ``--delta0-t``) keep the `PhysicalParameters` defaults.
+    """
     from latticemirage.mapping import PhysicalParameters
 
-    kwargs = dict(beta=args.beta, temperature=args.temperature, phi=args.phi)
-    kwargs["field"] = getattr(args, "field", 0.0)
-    kwargs["delta"] = getattr(args, "delta", None)
-    if args.e_fermi is not None:
+    kwargs = {"beta": args.beta}
+    for name in ("field", "delta", "temperature", "phi"):
+        if hasattr(args, name):
+            kwargs[name] = getattr(args, name)
+    if getattr(args, "e_fermi", None) is not None:
         kwargs["e_fermi"] = args.e_fermi
-    if args.delta0_t is not None:
+    if getattr(args, "delta0_t", None) is not None:
         kwargs["delta0"] = args.delta0_t
     kwargs.update(overrides)
     return PhysicalParameters(**kwargs)
@@ -68,7 +74,7 @@ def _spectrum(args):
 
     _check_output(args.output)
     n_points = _positive_int("n_points", args.n_points)
-    phys = _physical(args)
+    phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
     meta = mapping.report()
@@ -114,7 +120,7 @@ def _dos(args):
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if args.eta < 0:
         raise ParameterError("eta", f"must be >= 0, got {args.eta!r}")
-    phys = _physical(args)
+    phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
     energies = np.linspace(args.emin, args.emax, n_e)
@@ -162,8 +168,8 @@ def _gap(args):
         raise ParameterError("fields", f"must be finite and >= 0, got {args.fields!r}")
     # Validate every field against the mapping's limits before computing anything.
     for b in fields:
-        _physical(args, field=float(b), delta=None)
-    phys = _physical(args, field=float(fields[0]), delta=None)
+        physical_from_args(args, field=float(b), delta=None)
+    phys = physical_from_args(args, field=float(fields[0]), delta=None)
     cutoff = DEFAULT_CUTOFF_FRACTION * phys.e_fermi if args.cutoff is None else args.cutoff
     check_cutoff(cutoff, phys.beta, float(fields.max()))
     fsyst = bulk.wrapped_system()

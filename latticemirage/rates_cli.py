@@ -64,7 +64,8 @@ def add_subcommands(sub):
 
 def _main(args):
     from latticemirage import rates
-    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+    from latticemirage.cli import physical_from_args
+    from latticemirage.mapping import map_to_lattice
     from latticemirage.study_cli import disorder_from_args
     from mirage_common.io import atomic_write_bytes
     from mirage_common.version import __version__
@@ -74,22 +75,18 @@ def _main(args):
         raise ParameterError("output", f"must end in .json, got {args.output!r}")
     if args.seed < 0:
         raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
-    kwargs = {"beta": args.beta}
-    if args.e_fermi is not None:
-        kwargs["e_fermi"] = args.e_fermi
-    if args.delta0_t is not None:
-        kwargs["delta0"] = args.delta0_t
-    phys = PhysicalParameters(**kwargs)
+    phys = physical_from_args(args)
     if not 0 < args.eta < phys.e_fermi / 2:
         raise ParameterError("eta", f"must lie in (0, E_F/2) = (0, {phys.e_fermi / 2:g}) Δ0, "
                                     f"got {args.eta!r}")
     mapping = map_to_lattice(phys)
     unit = mapping.delta0
+    normal = mapping.lattice_params(0.0)  # rates are measured in the normal state
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
         disorder.power_spectrum((args.size, args.size))
     print(f"mirage: measuring rates on {args.realizations} realizations of a "
           f"{args.size} x {args.size} supercell ...", file=sys.stderr)
-    res = rates.measure_rates(mapping.lattice_params(0.0), disorder, args.size,
+    res = rates.measure_rates(normal, disorder, args.size,
                               args.realizations, args.seed, eta=args.eta * unit)
     d = res.in_units(unit)
     print(f"{disorder!r}; β = {args.beta:g} Δ0, E_F = {phys.e_fermi:g} Δ0, Δ0 = {unit:g} t; "
@@ -103,8 +100,7 @@ def _main(args):
     tmatrix = None
     if args.kind == "point":
         tmatrix = rates.single_site_tmatrix_rate(
-            mapping.lattice_params(0.0), args.concentration, args.strength,
-            eta=args.eta * unit) / unit
+            normal, args.concentration, args.strength, eta=args.eta * unit) / unit
         print(f"  {'single-site T-matrix Γ_tot':32s} {tmatrix:10.4g} Δ0 (dilute limit)")
     if args.output:
         payload = {

@@ -120,7 +120,8 @@ def disorder_from_args(args):
 def spec_from_args(args):
     """Validate the command line and build the `StudySpec` (nothing is written)."""
     from latticemirage import kpm, supercell
-    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+    from latticemirage.cli import physical_from_args
+    from latticemirage.mapping import map_to_lattice
     from latticemirage.study import StudySpec
     from mirage_common.mirage import mirage_formula
 
@@ -132,12 +133,7 @@ def spec_from_args(args):
                                  f"must be a positive integer, got {value!r}")
     if args.seed < 0:
         raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
-    kwargs = dict(beta=args.beta, field=args.field, delta=args.delta, phi=args.phi)
-    if args.e_fermi is not None:
-        kwargs["e_fermi"] = args.e_fermi
-    if args.delta0_t is not None:
-        kwargs["delta0"] = args.delta0_t
-    phys = PhysicalParameters(**kwargs)
+    phys = physical_from_args(args)
     mapping = map_to_lattice(phys)
     params = mapping.params
     unit = mapping.delta0
