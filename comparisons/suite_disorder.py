@@ -204,10 +204,15 @@ def run(setup, report, tick):
     sigma = float(np.mean([r["sigma"] for r in results.values()]))
     e_bins = np.arange(e_fine[0], e_fine[-1], QC_STEP) + QC_STEP / 2
     cd = clean_dos(mapping, e_bins, mesh=CLEAN_MESH, delta=delta_clean)
-    lattice_clean = _gaussian_convolve(e_bins, cd.dos, energies, sigma) / _gaussian_convolve(
-        e_bins, cd.dos_normal, energies, sigma)
     qc_clean_fine = density_of_states(e_fine, base_qc, delta=delta_clean).dos
-    qc_clean = _gaussian_convolve(e_fine, qc_clean_fine, energies, sigma)
+
+    def clean_curves(sig):
+        """Clean lattice N_s/N_n and quasiclassical DOS through a Gaussian of width *sig*."""
+        lat = _gaussian_convolve(e_bins, cd.dos, energies, sig) / _gaussian_convolve(
+            e_bins, cd.dos_normal, energies, sig)
+        return lat, _gaussian_convolve(e_fine, qc_clean_fine, energies, sig)
+
+    lattice_clean, qc_clean = clean_curves(sigma)
     results = {"clean": {
         "case": _Case("clean", None, f"clean: exact lattice DOS (mesh {CLEAN_MESH}) (x) G"),
         "rate": None, "gamma_qc": 0.0, "gamma_qc_err": 0.0, "gamma_total": 0.0,
@@ -220,11 +225,8 @@ def run(setup, report, tick):
 
     def clean_depths(sig):
         """Clean lattice and quasiclassical dip depths through a kernel of width *sig*."""
-        lat = _gaussian_convolve(e_bins, cd.dos, energies, sig) / _gaussian_convolve(
-            e_bins, cd.dos_normal, energies, sig)
-        qc = _gaussian_convolve(e_fine, qc_clean_fine, energies, sig)
-        return (_depth(energies, lat, zeros, eps0, width)[0],
-                _depth(energies, qc, zeros, eps0, width)[0])
+        return tuple(_depth(energies, curve, zeros, eps0, width)[0]
+                     for curve in clean_curves(sig))
 
     for r in results.values():
         r["D_lat"], r["D_lat_err"] = _depth(energies, r["lattice"], r["stderr"], eps0, width)
