@@ -358,7 +358,10 @@ def open_study(folder, spec=None):
 
 @contextlib.contextmanager
 def _study_lock(folder):
-    """Hold the folder's exclusive lock; `StudyError` if another run holds it."""
+    """Hold the folder's exclusive lock; `StudyError` if another run holds it.
+
+    Yields whether the folder is locked (False where ``fcntl`` is missing).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no locking, no temp clean-up
@@ -397,15 +400,12 @@ def _is_locked(folder):
 
 def _remove_stale_temporaries(folder):
     """Delete temp files of interrupted atomic writes (call only while holding the lock)."""
-    removed = []
     for where in (Path(folder), Path(folder) / REAL_DIR):
         if not where.is_dir():
             continue
         for path in where.iterdir():
             if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file():
                 path.unlink()
-                removed.append(path.name)
-    return removed
 
 
 def _check_realization_dir(folder):
@@ -586,8 +586,9 @@ def run_study(folder, spec, *, executor=None, workers=None, progress=True, strea
     ``if __name__ == "__main__":`` guard (the ``mirage`` CLI has it).
     """
     open_study(folder, spec)
-    with _study_lock(folder):
-        _remove_stale_temporaries(folder)
+    with _study_lock(folder) as locked:
+        if locked:  # without the lock a temp file may be another run's write in progress
+            _remove_stale_temporaries(folder)
         return _run_locked(folder, spec, executor, workers, progress, stream)
 
 
