@@ -1,4 +1,4 @@
-"""KPM speed: latticemirage.kpm against kwant.kpm, pybinding and the memory-bandwidth bound.
+"""KPM speed: latticemirage.disorder.kpm against kwant.kpm, pybinding and the bandwidth bound.
 
 Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes; ``--quick`` for
 fewer kwant vectors). Everything is measured in the same run on the same
@@ -102,8 +102,9 @@ def pybinding_time(blocks, bounds, moments, rng):
 
 def big_run(size, moments):
     """Build a size x size disordered supercell and run KPM; print JSON with the peak RSS."""
-    from latticemirage import disorder, kpm
-    from latticemirage import supercell as scm
+    from latticemirage import disorder
+    from latticemirage.disorder import kpm
+    from latticemirage.disorder import supercell as scm
 
     params = default_params()
     t0 = time.perf_counter()
@@ -153,8 +154,9 @@ def main():
     import numba
     import scipy
 
-    from latticemirage import bulk, kpm
-    from latticemirage import supercell as scm
+    from latticemirage import bulk
+    from latticemirage.disorder import kpm
+    from latticemirage.disorder import supercell as scm
 
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}, "
           f"kwant {kwant.__version__}, numba threads {numba.get_num_threads()}")

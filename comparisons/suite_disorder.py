@@ -1,7 +1,7 @@
 r"""Disorder: lattice KPM DOS of disordered supercells against the quasiclassical SCBA.
 
 Runs on the disorder variant of `comparisons.setup` (β = 3 Δ0, B = 2 Δ0, Δ0 = 0.03 t,
-E_F = 10 Δ0; see there why). KPM studies (`latticemirage.study`, realizations in a
+E_F = 10 Δ0; see there why). KPM studies (`latticemirage.disorder.study`, realizations in a
 process pool, resumable in ``<output>/studies/``):
 
 * ``point_c``: point impurities of strength V at concentration c (one study per c);
@@ -16,8 +16,9 @@ clean lattice DOS is instead the exact one of `latticemirage.dos.clean_dos`
 (triangle method, unbroadened bin averages) convolved with the KPM kernel's
 Gaussian, exactly as the quasiclassical curves are.
 
-For each disordered case, the elastic rates are *measured* on the lattice (`latticemirage.rates`:
-disorder-averaged normal-state Green's function) and handed unchanged to the
+For each disordered case, the elastic rates are *measured* on the lattice
+(`latticemirage.disorder.rates`: disorder-averaged normal-state Green's function) and
+handed unchanged to the
 quasiclassical SCBA: ``gamma = Γ_qc = 2 Γ_inter`` (intervalley) and
 ``gamma_intra = max(Γ_tot − Γ_qc, 0)``. Δ is the quasiclassical self-consistent gap
 at that Γ and is used on both sides (the comparison isolates the DOS).
@@ -59,8 +60,8 @@ from pathlib import Path
 import numpy as np
 
 from comparisons.report import Check
-from latticemirage import rates, study
-from latticemirage.disorder import PointImpurities, SmoothDisorder
+from latticemirage.disorder import rates, study
+from latticemirage.disorder.potentials import PointImpurities, SmoothDisorder
 from latticemirage.dos import clean_dos
 from latticemirage.mapping import map_to_lattice
 from mirage_common.io import read_table

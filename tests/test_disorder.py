@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from latticemirage import disorder as dis
-from latticemirage import rates, study
+from latticemirage.disorder import rates, study
 from mirage_common.errors import ParameterError
 from mirage_common.mirage import mirage_formula
 

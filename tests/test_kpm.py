@@ -7,8 +7,8 @@ import numba
 import numpy as np
 import pytest
 
-from latticemirage import kpm
-from latticemirage import supercell as scm
+from latticemirage.disorder import kpm
+from latticemirage.disorder import supercell as scm
 from mirage_common.errors import ParameterError
 
 PARAMS = dict(t=1.0, mu=2.4, lam=0.3, B=0.1, phi=0.7, delta=0.2)

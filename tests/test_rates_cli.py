@@ -5,8 +5,8 @@ import json
 import pytest
 
 from comparisons.cli import main
-from latticemirage import rates
-from latticemirage.disorder import PointImpurities
+from latticemirage.disorder import rates
+from latticemirage.disorder.potentials import PointImpurities
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 
 ARGS = ["lattice", "rates", "--kind", "point", "--concentration", "0.05", "--strength", "0.5",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from comparisons.cli import main
-from latticemirage import study
+from latticemirage.disorder import study
 
 # A fast study on a small supercell with Δ0 = 0.04 t so that 1500 moments resolve
 # the mirage gap (δ = 1.08 Δ0); each realization takes ~0.3 s.
@@ -284,8 +284,8 @@ def test_unresolvable_moments_refused_with_a_number(tmp_path, capsys):
 
 def test_default_moments_resolve_a_quarter_of_the_mirage_width(capsys):
     from comparisons.cli import build_parser
-    from latticemirage import kpm
-    from latticemirage.study_cli import spec_from_args
+    from latticemirage.cli.study import spec_from_args
+    from latticemirage.disorder import kpm
 
     args = [a for a in ARGS if a != "--quiet"]
     i = args.index("--moments")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from latticemirage import bulk, model
-from latticemirage import supercell as scm
+from latticemirage.disorder import supercell as scm
 from mirage_common.errors import ParameterError
 
 # Sums of a handful of O(1) products: round-off only.

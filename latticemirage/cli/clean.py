@@ -6,74 +6,23 @@ the metadata of every result file. Bad input raises `ParameterError` before
 anything is computed or written (the dispatcher turns it into exit code 2).
 """
 
-from pathlib import Path
 
 import numpy as np
 
 from mirage_common.errors import ParameterError
-from mirage_common.io import SUPPORTED_FORMATS, write_table
+from mirage_common.io import write_table
 
-__all__ = ["add_parser", "physical_from_args"]
+from ._args import add_physical, check_output, physical_from_args, positive_int
 
-
-def _add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
-    p.add_argument("--beta", type=float, default=7.0,
-                   help="Ising SOC, Fermi-surface average (Δ0; default 7)")
-    if single_point:
-        p.add_argument("--field", type=float, default=2.0,
-                       help="in-plane Zeeman energy B (Δ0; default 2)")
-        p.add_argument("--delta", type=float, default=delta_default,
-                       help=delta_help or "gap Δ (Δ0); omit to solve it self-consistently")
-    p.add_argument("--temperature", type=float, default=0.1,
-                   help="temperature (T_c0) for the self-consistent gap (default 0.1)")
-    p.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
-    p.add_argument("--e-fermi", type=float, default=None,
-                   help="pocket depth E_F (Δ0; default latticemirage.mapping.DEFAULT_E_FERMI)")
-    p.add_argument("--delta0-t", type=float, default=None,
-                   help="the scale Δ0 in units of t (default latticemirage.mapping.DEFAULT_DELTA0)")
-    p.add_argument("--output", "-o", required=True, help="result file (.csv, .json or .npz)")
-
-
-def physical_from_args(args, **overrides):
-    """`PhysicalParameters` from the physical options a command has, plus *overrides*.
-
-    Options a command lacks (``--field``, ``--delta``, ``--temperature``, ``--phi``,
-    ``--e-fermi``, ``--delta0-t``) keep the `PhysicalParameters` defaults.
-    """
-    from latticemirage.mapping import PhysicalParameters
-
-    kwargs = {"beta": args.beta}
-    for name in ("field", "delta", "temperature", "phi"):
-        if hasattr(args, name):
-            kwargs[name] = getattr(args, name)
-    if getattr(args, "e_fermi", None) is not None:
-        kwargs["e_fermi"] = args.e_fermi
-    if getattr(args, "delta0_t", None) is not None:
-        kwargs["delta0"] = args.delta0_t
-    kwargs.update(overrides)
-    return PhysicalParameters(**kwargs)
-
-
-def _check_output(path):
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUPPORTED_FORMATS:
-        raise ParameterError("output", f"unknown extension {suffix!r}; use one of "
-                             f"{', '.join(SUPPORTED_FORMATS)}")
-    return path
-
-
-def _positive_int(name, value):
-    if int(value) != value or value < 1:
-        raise ParameterError(name, f"must be a positive integer, got {value!r}")
-    return int(value)
+__all__ = ["add_subcommands"]
 
 
 def _spectrum(args):
     from latticemirage import bulk, spectrum
     from latticemirage.mapping import map_to_lattice
 
-    _check_output(args.output)
-    n_points = _positive_int("n_points", args.n_points)
+    check_output(args.output)
+    n_points = positive_int("n_points", args.n_points)
     phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
@@ -112,10 +61,10 @@ def _dos(args):
     from latticemirage.dos import check_mesh, clean_dos
     from latticemirage.mapping import map_to_lattice
 
-    _check_output(args.output)
+    check_output(args.output)
     mesh = check_mesh(args.mesh)
     check_mesh(args.gap_mesh)
-    n_e = _positive_int("n_energies", args.n_energies)
+    n_e = positive_int("n_energies", args.n_energies)
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if args.eta < 0:
@@ -161,7 +110,7 @@ def _gap(args):
     from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff
     from latticemirage.mapping import map_to_lattice
 
-    _check_output(args.output)
+    check_output(args.output)
     mesh = check_mesh(args.mesh)
     fields = _parse_fields(args.fields)
     if np.any(fields < 0) or not np.all(np.isfinite(fields)):
@@ -192,24 +141,20 @@ def _gap(args):
     return 0
 
 
-def add_parser(subparsers, name, help):
-    """Register ``mirage lattice`` and its subcommands on the dispatcher's *subparsers*."""
-    parser = subparsers.add_parser(name, help=help, description=__doc__.splitlines()[0])
-    lattice_subparsers = parser.add_subparsers(dest="lattice_command", metavar="SUBCOMMAND")
-    lattice_subparsers.required = True
-
-    p = lattice_subparsers.add_parser(
+def add_subcommands(sub):
+    """Register ``spectrum``, ``dos`` and ``gap`` on the ``mirage lattice`` subparsers *sub*."""
+    p = sub.add_parser(
         "spectrum", help="BdG bands: zoom across p_F near K (Fig. 1(b)) or along Γ–K–M–K'–Γ")
-    _add_physical(p, delta_default=1.0, delta_help="gap Δ (Δ0; default 1)")
+    add_physical(p, delta_default=1.0, delta_help="gap Δ (Δ0; default 1)")
     p.add_argument("--kind", choices=("zoom", "path"), default="zoom")
     p.add_argument("--n-points", type=int, default=801)
     p.add_argument("--angle", type=float, default=0.0,
                    help="zoom: ray direction from K (radians from +x; 0 points to Γ)")
     p.set_defaults(func=_spectrum)
 
-    p = lattice_subparsers.add_parser(
+    p = sub.add_parser(
         "dos", help="clean DOS N_s(E)/N_n(0) on a k mesh (linear triangle method, Dynes eta)")
-    _add_physical(p)
+    add_physical(p)
     p.add_argument("--eta", type=float, default=0.01, help="Dynes broadening (Δ0); 0: unbroadened")
     p.add_argument("--mesh", type=int, default=4000, help="k mesh per direction (default 4000)")
     p.add_argument("--gap-mesh", type=int, default=1000,
@@ -220,25 +165,11 @@ def add_parser(subparsers, name, help):
                    help="number of energies (default 2001; --points as in `mirage qc dos`)")
     p.set_defaults(func=_dos)
 
-    p = lattice_subparsers.add_parser("gap", help="self-consistent clean gap Δ(B) at temperature T")
-    _add_physical(p, single_point=False)
+    p = sub.add_parser("gap", help="self-consistent clean gap Δ(B) at temperature T")
+    add_physical(p, single_point=False)
     p.add_argument("--fields", default="0:6:25",
                    help="fields B (Δ0): 'start:stop:num' or comma list (default 0:6:25)")
     p.add_argument("--mesh", type=int, default=1000, help="k mesh per direction (default 1000)")
     p.add_argument("--cutoff", type=float, default=None,
                    help="pairing cutoff omega_c (Δ0; default 2/3 of E_F)")
     p.set_defaults(func=_gap)
-
-    try:
-        # Task C's `mirage lattice disorder ...`; the plain import form raises
-        # ModuleNotFoundError (not ImportError) naming the module when it is absent.
-        import latticemirage.study_cli as study_cli
-    except ModuleNotFoundError as e:
-        if e.name != "latticemirage.study_cli":
-            raise
-    else:
-        study_cli.add_subcommands(lattice_subparsers)
-        import latticemirage.rates_cli as rates_cli
-
-        rates_cli.add_subcommands(lattice_subparsers)
-    return parser

@@ -51,9 +51,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latticemirage import kpm
-from latticemirage import supercell as scm
-from latticemirage.disorder import disorder_from_dict
+from latticemirage.disorder import kpm
+from latticemirage.disorder import supercell as scm
+from latticemirage.disorder.potentials import disorder_from_dict
 from mirage_common.errors import ParameterError, check_finite, check_positive
 from mirage_common.io import atomic_write_bytes, read_table, write_table
 from mirage_common.version import __version__

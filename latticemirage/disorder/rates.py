@@ -68,8 +68,8 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
 from latticemirage import bulk, model
-from latticemirage import supercell as scm
-from latticemirage.disorder import realization_rng
+from latticemirage.disorder import supercell as scm
+from latticemirage.disorder.potentials import realization_rng
 from mirage_common.errors import ParameterError, check_positive
 
 __all__ = [

@@ -3,7 +3,7 @@ r"""Nonmagnetic disorder realizations on periodic supercells.
 Three kinds, each a frozen, validated parameter set with a pure method
 ``potential(shape, rng) -> ndarray (L1, L2)`` giving the onsite potential ``V_s``
 in units of t (spin independent; it enters the BdG matrix as ``V tau_3``, see
-`latticemirage.supercell`):
+`latticemirage.disorder.supercell`):
 
 `PointImpurities`
     Each site independently hosts an impurity with probability ``concentration``

@@ -32,9 +32,10 @@ import sys
 import warnings
 from pathlib import Path
 
+from latticemirage.cli._args import add_disorder_arguments, disorder_from_args
 from mirage_common.errors import ParameterError
 
-__all__ = ["add_disorder_arguments", "add_subcommands", "disorder_from_args", "spec_from_args"]
+__all__ = ["add_subcommands", "spec_from_args"]
 
 
 def add_subcommands(sub):
@@ -83,46 +84,12 @@ def add_subcommands(sub):
     p.set_defaults(func=_main)
 
 
-def add_disorder_arguments(parser):
-    """The ``--kind`` group shared by ``disorder`` and ``rates`` (lattice units)."""
-    g = parser.add_argument_group("disorder (lattice units)")
-    g.add_argument("--kind", choices=("point", "anderson", "smooth"))
-    g.add_argument("--concentration", type=float, help="point: impurity probability per site")
-    g.add_argument("--strength", type=float, help="point: impurity potential V (t)")
-    g.add_argument("--width", type=float, help="anderson: box width W (t)")
-    g.add_argument("--amplitude", type=float, help="smooth: rms potential (t)")
-    g.add_argument("--correlation-length", type=float, help="smooth: Gaussian length (a)")
-
-
-def disorder_from_args(args):
-    """The disorder kind of the ``--kind`` group (validated; `ParameterError` otherwise)."""
-    from latticemirage import disorder as dis
-
-    need = {"point": ("concentration", "strength"), "anderson": ("width",),
-            "smooth": ("amplitude", "correlation_length")}
-    if args.kind is None:
-        raise ParameterError("kind", "is required (point, anderson or smooth)")
-    for name in need[args.kind]:
-        if getattr(args, name) is None:
-            raise ParameterError(name.replace("_", "-"), f"is required for --kind {args.kind}")
-    for kind, names in need.items():
-        for name in names:
-            if kind != args.kind and getattr(args, name) is not None:
-                raise ParameterError(name.replace("_", "-"),
-                                     f"does not apply to --kind {args.kind}")
-    if args.kind == "point":
-        return dis.PointImpurities(args.concentration, args.strength)
-    if args.kind == "anderson":
-        return dis.AndersonDisorder(args.width)
-    return dis.SmoothDisorder(args.amplitude, args.correlation_length)
-
-
 def spec_from_args(args):
     """Validate the command line and build the `StudySpec` (nothing is written)."""
-    from latticemirage import kpm, supercell
-    from latticemirage.cli import physical_from_args
+    from latticemirage.cli._args import physical_from_args
+    from latticemirage.disorder import kpm, supercell
+    from latticemirage.disorder.study import StudySpec
     from latticemirage.mapping import map_to_lattice
-    from latticemirage.study import StudySpec
     from mirage_common.mirage import mirage_formula
 
     disorder = disorder_from_args(args)
@@ -247,7 +214,7 @@ def _mpi_executor(workers):
 
 
 def _main(args):
-    from latticemirage import study
+    from latticemirage.disorder import study
 
     if args.status:
         if args.output or args.kind:

@@ -1,7 +1,7 @@
 """``mirage lattice rates ...``: measured elastic scattering rates of a disorder kind.
 
 The number the quasiclassical SCBA needs, measured on the lattice rather than
-assumed (`latticemirage.rates`): the total rate ``Γ_tot = 1/(2τ) = -Im Σ(k_F)`` of
+assumed (`latticemirage.disorder.rates`): the total rate ``Γ_tot = 1/(2τ) = -Im Σ(k_F)`` of
 the disorder-averaged normal-state Green's function, its intervalley part
 ``Γ_inter`` (all orders in V, from the realizations' T-matrices), and
 ``Γ_qc = 2 Γ_inter``, the Γ of the SCBA ``Σ = -iΓ⟨g⟩``; each with its jackknife
@@ -38,7 +38,7 @@ ROWS = (  # (label, value key, error key)
 
 def add_subcommands(sub):
     """Register ``rates`` on the ``mirage lattice`` subparsers *sub*."""
-    from latticemirage.study_cli import add_disorder_arguments
+    from latticemirage.cli._args import add_disorder_arguments
 
     p = sub.add_parser(
         "rates",
@@ -63,10 +63,9 @@ def add_subcommands(sub):
 
 
 def _main(args):
-    from latticemirage import rates
-    from latticemirage.cli import physical_from_args
+    from latticemirage.cli._args import disorder_from_args, physical_from_args
+    from latticemirage.disorder import rates
     from latticemirage.mapping import map_to_lattice
-    from latticemirage.study_cli import disorder_from_args
     from mirage_common.io import atomic_write_bytes
     from mirage_common.version import __version__
 

@@ -24,7 +24,7 @@ Speed
     in place over ``T_{n-1}``) and the two dot products that give two moments per
     product: ``mu_{2n} = 2 <T_n|T_n> - mu_0`` and
     ``mu_{2n+1} = 2 <T_{n+1}|T_n> - mu_1``. Real symmetric matrices (see
-    `latticemirage.supercell.real_basis`) run in real arithmetic with real
+    `latticemirage.disorder.supercell.real_basis`) run in real arithmetic with real
     (Rademacher) vectors. Rows are split into a fixed number of chunks that depends
     only on N, and partial sums are added in chunk order, so the moments are
     bitwise identical whatever the number of threads.
@@ -53,7 +53,7 @@ try:  # numba is a hard dependency; the guard only gives a clear message.
     from numba.core import cgutils
     from numba.extending import intrinsic
 except ImportError as exc:  # pragma: no cover
-    raise ImportError("latticemirage.kpm needs numba (pip install numba)") from exc
+    raise ImportError("latticemirage.disorder.kpm needs numba (pip install numba)") from exc
 
 __all__ = [
     "KPMResult",

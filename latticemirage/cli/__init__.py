@@ -1,0 +1,23 @@
+"""``mirage lattice ...``: the lattice side of the command line.
+
+`add_parser` is the only place that imports the subcommand modules (`clean`:
+spectrum, dos, gap; `study`: disorder; `rates`: rates); those import only the
+shared options in `_args`, so the package has no import cycle.
+"""
+
+__all__ = ["add_parser"]
+
+
+def add_parser(subparsers, name, help):
+    """Register ``mirage lattice`` and its subcommands on the dispatcher's *subparsers*."""
+    parser = subparsers.add_parser(
+        name, help=help,
+        description="Kwant lattice model: spectra, clean DOS, Δ(B), disorder studies, rates")
+    lattice_subparsers = parser.add_subparsers(dest="lattice_command", metavar="SUBCOMMAND")
+    lattice_subparsers.required = True
+
+    from latticemirage.cli import clean, rates, study
+
+    for module in (clean, study, rates):
+        module.add_subcommands(lattice_subparsers)
+    return parser

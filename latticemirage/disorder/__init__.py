@@ -1,0 +1,20 @@
+"""Disorder on periodic supercells: potentials, the supercell BdG matrix, KPM,
+measured scattering rates and resumable studies.
+
+Submodules, each importing only those above it and the clean model:
+
+- `potentials` — the disorder kinds (point impurities, Anderson, smooth) and the
+  realization seeds ``SeedSequence([seed, index])``;
+- `supercell` — the L x L supercell BdG matrix derived from the Builder;
+- `kpm` — Chebyshev moments and the KPM DOS;
+- `rates` — Γ measured from the disorder-averaged Green's function;
+- `study` — the resumable, executor-agnostic DOS study.
+
+The disorder kinds are re-exported here, so ``from latticemirage.disorder import
+PointImpurities`` works as before the package split.
+"""
+
+from latticemirage.disorder.potentials import *  # noqa: F403
+from latticemirage.disorder.potentials import __all__ as _potentials_all
+
+__all__ = list(_potentials_all)
