@@ -94,9 +94,14 @@ Impurities: self-consistent Born approximation (SCBA)
 
     *Convergence.* The fixed point :math:`X = \langle\mathrm{sign}_R(M_0 + i\Gamma X)\rangle`
     is iterated from the normal state :math:`X = \tau_3`, per energy, with Anderson
-    acceleration (guarded: a step whose result has a negative spectral weight is
-    rejected), until :math:`\max|X_{new} - X| \le \mathrm{tol}\,\max(1, \max|X_{new}|)`.
-    Unconverged energies are reported in `SCBAResult` and named in a warning (or an error).
+    acceleration until :math:`\max|X_{new} - X| \le \mathrm{tol}\,\max(1, \max|X_{new}|)`.
+    Guard: an evaluation is rejected unless :math:`\mathrm{Herm}(\hat g\tau_3) \succeq 0`
+    (an integrated spectral matrix; `_physical`) at every Fermi-surface point; the iteration
+    then retreats towards the last accepted point, and after `MAX_REJECTIONS` rejections
+    (or ``maxiter`` evaluations) that energy continues with damped plain mixing, which
+    cannot leave the physical region (``fallback_maxiter``, ``damping`` in `solve_scba`).
+    Unconverged energies are reported in `SCBAResult` (their values are the last accepted
+    iterate, never a rejected one) and named in a warning (or an error).
 
 Units: energies in Delta0 (see `quasiclassical.params`).
 """
@@ -152,6 +157,7 @@ def kron(tau, sigma):
 
 _ISY = SIGMA[2] * 1j  # i sigma_y = [[0, 1], [-1, 0]]
 _TAU3 = kron(TAU[3], SIGMA[0])
+_TAU3_DIAG = np.array([1.0, 1.0, -1.0, -1.0])
 #: Pairing matrix of Eq. (8) per unit Delta: i sigma_y tau_2.
 DELTA_HAT = kron(TAU[2], _ISY)
 #: Pairing matrix of Eq. (1) with a real Delta, as it enters M: i sigma_y tau_1.
@@ -160,12 +166,22 @@ _ISING = kron(TAU[3], SIGMA[3])  # sigma_z tau_3
 _ZEEMAN_X = kron(TAU[0], SIGMA[1])  # sigma_x tau_0
 _ZEEMAN_Y = kron(TAU[3], SIGMA[2])  # sigma_y tau_3 (hole block uses sigma^*)
 
+# Smallest eigenvalue of Herm(X tau_3), relative to max(1, |X|), still counted as physical:
+# round-off of a 4x4 sign function and of the Fermi-surface sum is ~1e-15.
+_PSD_TOL = 1e-9
+#: Rejected steps (unphysical Anderson extrapolation or rejected evaluation) after which an
+#: energy leaves Anderson mixing for damped plain mixing (see `solve_scba`).
+MAX_REJECTIONS = 10
+
 _MSG_NO_BRANCH = (
     "no retarded branch at energies {energies}: an eigenvalue of the Eilenberger matrix lies "
     "on the real axis (real-axis energies need eta > 0 or gamma > 0)"
 )
-_MSG_NOT_CONVERGED = "SCBA did not converge to tol={tol:g} within {maxiter} iterations at {count} "\
-    "energies: {energies}"
+_MSG_NOT_CONVERGED = (
+    "SCBA did not converge to tol={tol:g} within {maxiter} iterations (plain-mixing fallback "
+    "up to {fallback}) at {count} energies: {energies}; their values are the last accepted "
+    "iterate, not a solution"
+)
 
 
 class SCBAConvergenceWarning(RuntimeWarning):
@@ -502,6 +518,8 @@ def solve_scba(
     maxiter=300,
     acceleration="anderson",
     history=5,
+    fallback_maxiter=5000,
+    damping=1.0,
     on_failure="warn",
     sign_method="auto",
 ):
@@ -524,9 +542,19 @@ def solve_scba(
     tol : float
         Convergence tolerance of the fixed point (see module docstring).
     maxiter : int
-        Maximum fixed-point evaluations per energy.
+        Maximum fixed-point evaluations per energy (with ``acceleration="none"``: in all;
+        with Anderson mixing: before an energy falls back to plain mixing).
     acceleration : {"anderson", "none"}
-        Anderson mixing over the last *history* iterates (guarded), or plain iteration.
+        Anderson mixing over the last *history* iterates (guarded, see below), or plain
+        iteration ``x <- F(x)``.
+    fallback_maxiter : int
+        Total evaluations allowed to an energy that left Anderson mixing for plain mixing
+        (after `MAX_REJECTIONS` rejected steps or *maxiter* evaluations). Plain iteration
+        contracts slowly near band edges (about 1000 evaluations at beta = 7, B = 2,
+        Delta = 0.8, Gamma = 5, eta = 0, eps = 0.27) but never leaves the physical region.
+    damping : float
+        Weight alpha in (0, 1] of the plain fallback step ``x <- x + alpha (F(x) - x)``;
+        halved at every rejected evaluation of that energy.
     on_failure : {"warn", "raise"}
         Unconverged energies: `SCBAConvergenceWarning` or `SCBAConvergenceError`.
     sign_method : str
@@ -535,12 +563,18 @@ def solve_scba(
     Returns
     -------
     SCBAResult
+        At an unconverged energy (``converged`` False) ``g``, ``average`` and ``residual``
+        belong to the last *accepted* iterate (a retarded branch with positive spectral
+        weight), never to a rejected one; it is not a solution of the SCBA, and callers
+        that report numbers must mask it (the CLI writes NaN there).
 
     Raises
     ------
     ValueError
         If the first evaluation (normal-state start) has an eigenvalue on the real axis.
     """
+    if not 0 < damping <= 1:
+        raise ParameterError("damping", f"must be in (0, 1], got {damping}")
     fs = fermi_surface
     eps, dlt = np.broadcast_arrays(np.asarray(epsilon, complex), np.asarray(delta, float))
     shape = eps.shape
@@ -562,9 +596,8 @@ def solve_scba(
             m[mask] = m[mask] + 1j * gamma_intra * blocks[:, 1 + k]
         g, ok = _sign(m, sign_method)
         ok = np.all(ok, axis=0)
-        # Spectral positivity: the diagonal of Herm(g tau_3) is a spectral weight (>= 0).
-        diag = np.einsum("pnii->pni", g).real * np.array([1, 1, -1, -1])
-        ok &= np.all(diag > -1e-9, axis=(0, 2))
+        # Spectral positivity: Herm(g tau_3) is an integrated spectral matrix (>= 0).
+        ok &= _physical(np.swapaxes(g, 0, 1), p)
         new = [np.sum(weights * g, axis=0)]
         for _, mask in masks:
             w = weights[mask]
@@ -589,6 +622,7 @@ def solve_scba(
         nfev = _iterate(
             evaluate, state0, g_out, iterations, residual, converged, eps_flat,
             p=p, tol=tol, maxiter=maxiter, acceleration=acceleration, history=history,
+            nblocks=nblocks, fallback_maxiter=fallback_maxiter, damping=damping,
         )
     average = np.sum(weights * g_out, axis=0)
     success = bool(np.all(converged))
@@ -597,7 +631,8 @@ def solve_scba(
     else:
         bad = eps_flat[~converged]
         message = _MSG_NOT_CONVERGED.format(
-            tol=tol, maxiter=maxiter, count=bad.size, energies=_describe(bad)
+            tol=tol, maxiter=maxiter, fallback=max(maxiter, fallback_maxiter), count=bad.size,
+            energies=_describe(bad),
         )
         if on_failure == "raise":
             raise SCBAConvergenceError(message)
@@ -625,19 +660,84 @@ def _describe(values, limit=8):
     return f"[{shown}{', ...' if values.size > limit else ''}]"
 
 
+def _physical(states, nblocks):
+    r"""True where every block X of a state has :math:`\mathrm{Herm}(X\tau_3) \succeq 0`.
+
+    That is the condition for :math:`\hat\Sigma = -i\Gamma X` to be a retarded self-energy
+    (its spectral matrix is :math:`\Gamma\,\mathrm{Herm}(\tau_3 X)`, similar to
+    :math:`\Gamma\,\mathrm{Herm}(X\tau_3)`). Every physical :math:`\hat g` has it
+    (:math:`\mathrm{Herm}(\hat g\tau_3) = \int d\xi\, A(\xi)`, also at
+    :math:`\varepsilon = i\omega`, :math:`\omega > 0`), and so has every Fermi-surface average
+    of physical ones; the diagonal alone (the spectral weights) is not enough: an Anderson
+    extrapolation can keep it positive while an eigenvalue is negative.
+
+    Parameters
+    ----------
+    states : ndarray, shape (n, nblocks * 16) or (n, nblocks, 4, 4)
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    x = states.reshape(len(states), nblocks, 4, 4) * _TAU3_DIAG
+    herm = 0.5 * (x + np.conj(np.swapaxes(x, -1, -2)))
+    scale = np.maximum(1.0, np.max(np.abs(x), axis=(-2, -1)))
+    return np.all(_positive_definite(herm, _PSD_TOL * scale), axis=1)
+
+
+def _positive_definite(h, shift):
+    """True where the Hermitian 4x4 ``h + shift I`` is positive definite.
+
+    A Cholesky factorization written out over the batch (ten times faster than
+    ``np.linalg.eigvalsh`` on 4x4 matrices, which loops in LAPACK per matrix).
+    """
+    size = h.shape[-1]
+    low = np.zeros(h.shape, complex)
+    ok = np.ones(h.shape[:-2], bool)
+    for j in range(size):
+        pivot = h[..., j, j].real + shift - np.sum(np.abs(low[..., j, :j]) ** 2, axis=-1)
+        ok &= pivot > 0
+        root = np.sqrt(np.where(pivot > 0, pivot, 1.0))
+        low[..., j, j] = root
+        for i in range(j + 1, size):
+            inner = np.sum(low[..., i, :j] * np.conj(low[..., j, :j]), axis=-1)
+            low[..., i, j] = (h[..., i, j] - inner) / root
+    return ok
+
+
 def _iterate(evaluate, state, g_out, iterations, residual, converged, eps, *, p, tol, maxiter,
-             acceleration, history):
+             acceleration, history, nblocks, fallback_maxiter, damping):
     """Guarded Anderson-accelerated fixed-point iteration; fills the output arrays in place.
+
+    Per energy:
+
+    - Only *accepted* evaluations (a retarded branch exists and the result passes the
+      positivity check of `solve_scba`) write ``g_out`` and ``residual``: an energy that
+      does not converge reports its last accepted iterate, never a rejected one.
+    - An Anderson step that leaves the physical cone (`_physical`) is replaced by the plain
+      image F(x) and counts as a rejection; so does an evaluation that is rejected, after
+      which the iteration retreats to ``x_acc + alpha (F(x_acc) - x_acc)`` from the last
+      accepted point, ``alpha`` halved at every rejection (the retreat tends to the
+      accepted point itself, so it cannot be rejected forever).
+    - After `MAX_REJECTIONS` rejections, or *maxiter* evaluations without convergence, the
+      energy leaves Anderson mixing for damped plain mixing ``x + alpha (F(x) - x)``,
+      ``alpha = damping`` (halved at each rejection from then on), and may continue up to
+      *fallback_maxiter* evaluations in total.
+      (Plain iteration maps the physical cone into itself; it is slow but safe.)
 
     Anderson (type II) keeps the last *history* differences of iterates and residuals in
     ring buffers; the least-squares mixing does not care about their order. A zero column
     (unused, or cleared after a rejected step) gets zero weight.
     """
     n, q = state.shape
+    anderson = acceleration == "anderson" and history > 0
     active = np.arange(n)
     x = state
-    safe = state.copy()  # last image F(x) of a good evaluation: the plain-iteration fallback
-    anderson = acceleration == "anderson" and history > 0
+    x_acc, f_acc = state.copy(), state.copy()  # last accepted point and its image F
+    alpha = np.ones(n)  # weight of the next plain step / retreat
+    plain = np.full(n, not anderson)
+    rejections = np.zeros(n, int)
+    budget = np.full(n, maxiter)
     if anderson:
         d_x = np.zeros((n, q, history), complex)
         d_r = np.zeros((n, q, history), complex)
@@ -645,38 +745,56 @@ def _iterate(evaluate, state, g_out, iterations, residual, converged, eps, *, p,
         prev_r = np.zeros((n, q), complex)
         have_prev = np.zeros(n, bool)
     nfev = 0
-    for it in range(1, maxiter + 1):
+    it = 0
+    while active.size:
+        it += 1
         g, fx, ok = evaluate(x, active)
         nfev += p * active.size
         if it == 1 and not np.all(ok):
             raise ValueError(_MSG_NO_BRANCH.format(energies=_describe(eps[active[~ok]])))
         r = fx - x
-        scale = np.maximum(1.0, np.max(np.abs(fx), axis=1))
-        res = np.max(np.abs(r), axis=1) / scale
+        res = np.max(np.abs(r), axis=1) / np.maximum(1.0, np.max(np.abs(fx), axis=1))
         iterations[active] = it
-        residual[active] = np.where(ok, res, np.inf)
-        g_out[:, active] = g
+        accepted = active[ok]
+        g_out[:, accepted] = g[:, ok]
+        residual[accepted] = res[ok]
         done = ok & (res <= tol)
         converged[active[done]] = True
-        # A bad evaluation came from an extrapolated point: fall back to the last good
-        # plain iterate and forget the history of that energy.
-        x_next = np.where(ok[:, None], fx, safe)
-        safe = x_next.copy()
+        x_acc[ok], f_acc[ok] = x[ok], fx[ok]
+        bad = ~ok
+        rejections[bad] += 1
+        # Next point: plain (damped) step from an accepted point, retreat from a rejected one.
+        x_next = np.where(ok[:, None], x + alpha[:, None] * r, x)
+        alpha[bad] *= 0.5
+        x_next[bad] = x_acc[bad] + alpha[bad, None] * (f_acc[bad] - x_acc[bad])
         if anderson:
             col = (it - 1) % history
             upd = ok & have_prev
             d_x[:, :, col] = np.where(upd[:, None], x - prev_x, 0)
             d_r[:, :, col] = np.where(upd[:, None], r - prev_r, 0)
-            d_x[~ok] = 0
-            d_r[~ok] = 0
+            d_x[bad] = 0
+            d_r[bad] = 0
             prev_x, prev_r, have_prev = x, r, ok
-            use = upd & ~done
+            alpha[ok & ~plain] = 1.0  # an Anderson retreat starts from the plain image
+            use = upd & ~done & ~plain
             if np.any(use):
                 x_next[use] = _anderson_step(x[use], r[use], d_x[use], d_r[use])
-        keep = ~done
+            # Leave Anderson mixing after repeated rejections or when its budget is spent.
+            spent = (rejections >= MAX_REJECTIONS) | (iterations[active] >= maxiter)
+            leave = ~plain & ~done & spent
+            if np.any(leave):
+                plain[leave] = True
+                alpha[leave] = damping  # the retreats' halvings belonged to Anderson mixing
+                # Plain mixing keeps a physical point physical: restart from the image of
+                # the last accepted point (a Fermi-surface average of physical g).
+                x_next[leave] = f_acc[leave]
+                budget[leave] = max(maxiter, fallback_maxiter)
+        keep = ~done & (iterations[active] < budget)
         if not np.any(keep):
             break
-        active, x, safe = active[keep], x_next[keep], safe[keep]
+        active, x = active[keep], x_next[keep]
+        x_acc, f_acc, alpha, plain = x_acc[keep], f_acc[keep], alpha[keep], plain[keep]
+        rejections, budget = rejections[keep], budget[keep]
         if anderson:
             d_x, d_r = d_x[keep], d_r[keep]
             prev_x, prev_r, have_prev = prev_x[keep], prev_r[keep], have_prev[keep]
