@@ -3,14 +3,28 @@
 Subcommands (energies in Delta0, temperatures in T_c0)::
 
     mirage qc dos --beta 7 --field 2 --temperature 0.1 --gamma 0 --eta 0.01 \\
-                  --emin -12 --emax 12 --points 4001 --output dos.csv [--delta X] [--phi 0]
+                  --emin -12 --emax 12 --points 4001 --output dos.csv [--phi 0]
+    mirage qc dos --beta 7 --field 2 --delta 0.8 --gamma 5 --eta 0 --output dos.csv
     mirage qc gap --beta 7 --field 0:6:25 --temperature 0.1 --gamma 0 --output gap.csv
+    mirage qc gap --beta 7 --field 2 --temperature 0.1 --gamma 0:2:9 --output gap.csv
     mirage qc bc2 --beta 7 --gamma 0 --temperature 0.05:1:20 --output bc2.csv
 
 Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
-number. The output format follows the extension (.csv, .json, .npz); the parameters and
-derived numbers are written beside the data. Every input is validated before anything
-is computed or written; a bad value raises `ParameterError` (exit code 2, no file).
+number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
+range (at most one). The output format follows the extension (.csv, .json, .npz); the
+parameters and derived numbers are written beside the data. Every input is validated
+before anything is computed or written; a bad value raises `ParameterError` (exit code 2,
+no file). ``qc dos`` also refuses, before solving anything, an energy grid too coarse for
+the mirage gap as broadened by eta and Gamma (`energy_resolution_problem`; the
+self-consistent gap is bounded by `DELTA_BOUND` there) unless ``--allow-unresolved``.
+
+Unconverged SCBA (``qc dos``): the file is still written, with NaN in ``dos`` and every
+component at the unconverged energies (``scba_converged`` = 0 there), the energies are
+named on stderr, and the exit code is 3 (`EXIT_NOT_CONVERGED`).
+
+``qc gap`` and ``qc bc2`` consider the uniform (q = 0) gap only: at small beta and
+T < 0.56 T_c0 the true 2D transition is to a modulated (FFLO) state at a higher field,
+which these commands do not compute.
 """
 
 import math
@@ -22,10 +36,25 @@ import numpy as np
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
 from quasiclassical.gap import critical_field_line, solve_gap
-from quasiclassical.observables import check_energy_resolution, density_of_states
+from quasiclassical.observables import (
+    DELTA_BOUND,
+    density_of_states,
+    energy_resolution_problem,
+)
 from quasiclassical.params import QCParams
 
-__all__ = ["add_parser", "parse_range"]
+__all__ = ["EXIT_NOT_CONVERGED", "UNIFORM_GAP_NOTE", "add_parser", "parse_range"]
+
+#: Exit code of ``mirage qc dos`` when the SCBA did not converge at some energy (the file is
+#: written, with NaN there). 2 is bad input, 1 a failed validation check.
+EXIT_NOT_CONVERGED = 3
+
+#: The assumption behind ``qc gap`` and ``qc bc2``, written into their metadata.
+UNIFORM_GAP_NOTE = (
+    "uniform (q = 0) gap only: bc2 is the transition of the uniform state. At small beta "
+    "and T < 0.56 T_c0 the true 2D upper critical field is that of a modulated FFLO state "
+    "(finite q, higher than the uniform one), which is not computed here"
+)
 
 _GAUGE_NOTE = (
     "anomalous components f0, fx, fy, fz in the gauge of the paper's Eq. (1) with a real "
@@ -69,14 +98,15 @@ def _check_output(path):
     return path
 
 
-def _common(parser, *, field=True, temperature=True):
+def _common(parser, *, field=True, temperature=True, gamma_range=False):
     parser.add_argument("--beta", type=float, required=True, help="Ising SOC beta_so >= 0 (Delta0)")
     if field:
         parser.add_argument("--field", required=True, help="in-plane Zeeman energy B >= 0 (Delta0)")
     parser.add_argument("--phi", type=float, default=0.0, help="field angle from x (rad)")
     if temperature:
-        parser.add_argument("--temperature", required=True, help="T / T_c0 > 0")
-    parser.add_argument("--gamma", type=float, default=0.0,
+        parser.add_argument("--temperature", required=temperature != "optional",
+                            help="T / T_c0 > 0")
+    parser.add_argument("--gamma", type=str if gamma_range else float, default=0.0,
                         help="impurity rate Gamma >= 0 of Sigma = -i Gamma <g> (Delta0)")
     parser.add_argument("--output", required=True, help="result file (.csv, .json or .npz)")
 
@@ -88,17 +118,22 @@ def add_parser(subparsers, name, help):
     sub.required = True
 
     dos = sub.add_parser("dos", help="DOS and Green's-function components of both valleys")
-    _common(dos)
+    _common(dos, temperature="optional")
     dos.add_argument("--eta", type=float, default=0.01, help="Dynes broadening eta >= 0 (Delta0)")
     dos.add_argument("--emin", type=float, default=-12.0, help="lowest energy (Delta0)")
     dos.add_argument("--emax", type=float, default=12.0, help="highest energy (Delta0)")
     dos.add_argument("--points", type=int, default=4001, help="number of energies")
     dos.add_argument("--delta", type=float, default=None,
-                     help="fix the gap (Delta0) instead of solving the gap equation")
+                     help="fix the gap (Delta0) instead of solving the gap equation "
+                          "(--temperature is then not needed: it does not enter the DOS)")
+    dos.add_argument("--allow-unresolved", action="store_true",
+                     help="run even if the energy grid cannot resolve the broadened mirage "
+                          "gap (warn)")
     dos.set_defaults(func=_run_dos)
 
-    gap = sub.add_parser("gap", help="self-consistent gap against the field")
-    _common(gap)
+    gap = sub.add_parser("gap", help="self-consistent uniform gap against field, temperature "
+                                     "or Gamma (one of them a range)")
+    _common(gap, gamma_range=True)
     gap.set_defaults(func=_run_gap)
 
     bc2 = sub.add_parser("bc2", help="in-plane upper critical field B_c2(T)")
@@ -116,9 +151,18 @@ def _single(name, text):
 
 def _run_dos(args):
     _check_output(args.output)
+    if args.delta is not None:
+        check_finite("delta", args.delta)
+        if args.delta < 0:
+            raise ParameterError("delta", f"must be >= 0, got {args.delta}")
+    if args.temperature is None and args.delta is None:
+        raise ParameterError("temperature", "is required unless --delta fixes the gap "
+                                            "(it enters only through the gap equation)")
+    temperature = None if args.temperature is None else _single("temperature", args.temperature)
     params = QCParams(
         beta=args.beta, field=_single("field", args.field), phi=args.phi,
-        temperature=_single("temperature", args.temperature), gamma=args.gamma, eta=args.eta,
+        # The retarded DOS at a fixed gap does not depend on T: any valid placeholder.
+        temperature=1.0 if temperature is None else temperature, gamma=args.gamma, eta=args.eta,
     )
     check_finite("emin", args.emin)
     check_finite("emax", args.emax)
@@ -130,41 +174,50 @@ def _run_dos(args):
         raise ParameterError(
             "eta", "must be > 0 on the real axis when gamma = 0 (no retarded branch otherwise)"
         )
-    if args.delta is not None:
-        check_finite("delta", args.delta)
-        if args.delta < 0:
-            raise ParameterError("delta", f"must be >= 0, got {args.delta}")
     energies = np.linspace(args.emin, args.emax, args.points)
+    # Resolution, before anything is solved: a self-consistent gap is at most DELTA_BOUND
+    # and the mirage gap only narrows with a smaller gap (re-checked after the solve).
+    bound = DELTA_BOUND if args.delta is None else float(args.delta)
+    _check_resolution(energies, params, bound, args.allow_unresolved)
     if args.delta is None:
         gap = solve_gap(params)
         delta, source = gap.delta, "self-consistent"
     else:
         gap, delta, source = None, float(args.delta), "fixed (--delta)"
-    check_energy_resolution(energies, params.beta, params.field, delta)
+    resolution = energy_resolution_problem(energies, params.beta, params.field, delta,
+                                           eta=params.eta, gamma=params.gamma)
+    if resolution is not None and args.delta is None:
+        print(f"mirage qc dos: warning: with the solved gap: {resolution}", file=sys.stderr)
     result = density_of_states(energies, params, delta=delta)
     scba = result.scba
-    columns = {"energy": energies, "dos": result.dos}
+    bad = ~scba.converged
+    columns = {"energy": energies, "dos": np.where(bad, np.nan, result.dos)}
     for index, valley in ((0, "K"), (1, "Kp")):
         for comp, values in result.components.as_dict().items():
-            columns[f"{comp}_{valley}"] = values[index]
+            columns[f"{comp}_{valley}"] = np.where(bad, np.nan, values[index])
     columns["scba_converged"] = scba.converged.astype(float)
     formula = result.mirage
+    parameters = params.as_dict()
+    if temperature is None:
+        parameters["temperature"] = None
     metadata = {
         "command": "mirage qc dos",
         "units": "energies in Delta0, temperature in T_c0",
-        "parameters": params.as_dict(),
+        "parameters": parameters,
         "delta": delta,
         "delta_source": source,
         "gauge": _GAUGE_NOTE,
         "valleys": "K: +beta (s = +1), Kp: -beta (s = -1)",
         "mirage_formula": {
-            "eps1": float(formula.eps1), "eps2": float(formula.eps2),
             "eps0": float(formula.eps0), "width": float(formula.width),
+            "eps1": float(formula.eps1), "eps2": float(formula.eps2),
         },
+        "resolution": resolution or "resolved (or washed out by eta + Gamma)",
         "scba": {
             "success": scba.success,
             "message": scba.message,
-            "unconverged": int(np.count_nonzero(~scba.converged)),
+            "unconverged": int(np.count_nonzero(bad)),
+            "unconverged_values": "NaN in dos and the components",
             "max_iterations": int(scba.iterations.max()),
             "max_residual": float(scba.residual.max()),
         },
@@ -173,31 +226,58 @@ def _run_dos(args):
         metadata["gap_cutoff"] = gap.cutoff
     write_table(args.output, columns, metadata)
     if not scba.success:
-        print(f"mirage qc dos: warning: {scba.message}", file=sys.stderr)
+        print(f"mirage qc dos: error: {scba.message}; written as NaN to {args.output}",
+              file=sys.stderr)
+        return EXIT_NOT_CONVERGED
     return 0
+
+
+def _check_resolution(energies, params, delta, allow):
+    problem = energy_resolution_problem(energies, params.beta, params.field, delta,
+                                        eta=params.eta, gamma=params.gamma)
+    if problem is None:
+        return
+    if not allow:
+        raise ParameterError("points", f"{problem}; pass --allow-unresolved to run anyway")
+    print(f"mirage qc dos: warning: {problem}", file=sys.stderr)
+
+
+_SWEPT = ("field", "temperature", "gamma")
 
 
 def _run_gap(args):
     _check_output(args.output)
-    fields = parse_range("field", args.field)
-    temperature = _single("temperature", args.temperature)
-    if np.any(fields < 0):
-        raise ParameterError("field", f"must be >= 0, got {args.field!r}")
-    params = QCParams(beta=args.beta, field=float(fields.max()), phi=args.phi,
-                      temperature=temperature, gamma=args.gamma)
-    sols = [solve_gap(params.replace(field=b), free_energies="always") for b in fields]
-    columns = {
-        "field": fields,
+    values = {name: parse_range(name, getattr(args, name)) for name in _SWEPT}
+    ranges = [name for name in _SWEPT if values[name].size > 1]
+    if len(ranges) > 1:
+        raise ParameterError(ranges[1], f"only one of --field, --temperature, --gamma may be a "
+                                        f"range; got ranges for {', '.join(ranges)}")
+    swept = ranges[0] if ranges else "field"
+    for name in _SWEPT:  # every value is validated before anything is solved
+        bad = values[name] <= 0 if name == "temperature" else values[name] < 0
+        if np.any(bad):
+            bound = "> 0" if name == "temperature" else ">= 0"
+            raise ParameterError(name, f"must be {bound}, got {getattr(args, name)!r}")
+    fixed = {name: float(values[name][0]) for name in _SWEPT if name != swept}
+    points = [QCParams(beta=args.beta, phi=args.phi, **fixed, **{swept: float(v)})
+              for v in values[swept]]
+    sols = [solve_gap(p, free_energies="always") for p in points]
+    count = len(points)
+    columns = {swept: values[swept]}
+    columns.update({name: np.full(count, value) for name, value in fixed.items()})
+    columns.update({
         "delta": np.array([s.delta for s in sols]),
         "free_energy": np.array([s.free_energy for s in sols]),
         "normal_state_stable": np.array([float(s.normal_state_stable) for s in sols]),
         "first_order_region": np.array([float(s.first_order_region) for s in sols]),
-    }
+    })
     metadata = {
         "command": "mirage qc gap",
         "units": "energies in Delta0, temperature in T_c0, free energy in N0 Delta0^2",
-        "parameters": {k: v for k, v in params.as_dict().items() if k != "field"},
+        "swept": swept,
+        "parameters": {k: v for k, v in points[0].as_dict().items() if k not in (swept, "eta")},
         "free_energy": "(Omega_s - Omega_n)/(N0 Delta0^2) of the stable state",
+        "assumption": UNIFORM_GAP_NOTE,
         "cutoff": [s.cutoff for s in sols],
     }
     write_table(args.output, columns, metadata)
@@ -223,9 +303,13 @@ def _run_bc2(args):
         "units": "energies in Delta0, temperature in T_c0",
         "parameters": {k: v for k, v in params.as_dict().items()
                        if k not in ("field", "temperature", "eta")},
+        "assumption": UNIFORM_GAP_NOTE,
         "pauli_limit": 1 / math.sqrt(2),
-        "definition": "bc2: field where the stable gap vanishes (first-order branch followed "
-                      "where there is one); spinodal: linearized gap equation h(0+) = 0",
+        "pauli_limit_note": "Clogston-Chandrasekhar field Delta0/sqrt(2) of the uniform state "
+                            "(beta = 0, T = 0); an FFLO state exceeds it",
+        "definition": "bc2: field where the stable uniform gap vanishes (first-order branch "
+                      "followed where there is one); spinodal: linearized gap equation "
+                      "h(0+) = 0 at q = 0",
     }
     write_table(args.output, columns, metadata)
     return 0

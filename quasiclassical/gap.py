@@ -39,6 +39,16 @@ Upper critical field
     first order and :math:`B_{c2}` is the field where that minimum's free energy reaches
     the normal state's (bisection); otherwise :math:`B_{c2} = B^*`.
 
+Uniform-gap assumption
+    Everything here is the homogeneous (q = 0) state: :math:`\Delta` does not vary in
+    space. `solve_gap` and `critical_field` therefore give the transition of the *uniform*
+    state. At small :math:`\beta` (Pauli-limited) and :math:`T < 0.56\,T_{c0}` (below the
+    tricritical point, where this module finds a first-order transition) the true 2D
+    upper critical field is that of a modulated FFLO state with finite q, which is higher
+    and is not computed here. The Clogston-Chandrasekhar limit
+    :math:`B = \Delta_0/\sqrt 2` quoted by ``mirage qc bc2`` is likewise the uniform
+    state's.
+
 Units: energies in Delta0, temperatures in T_c0 (`quasiclassical.params`).
 """
 
@@ -239,6 +249,8 @@ def solve_gap(params, fermi_surface=None, *, cutoff=None, tail=True, delta_max=1
               scan_points=16, xtol=1e-10, free_energies="auto"):
     r"""Self-consistent gap :math:`\Delta(T, B, \Gamma)`: the global free-energy minimum.
 
+    Among uniform (q = 0) states only; see the module docstring, "Uniform-gap assumption".
+
     Parameters
     ----------
     params : QCParams
@@ -344,7 +356,10 @@ def _h0(params, fs, field, cutoff, tail):
 
 def critical_field(params, fermi_surface=None, *, cutoff=None, tail=True, xtol=1e-6,
                    field_max=1e3):
-    r"""In-plane :math:`B_{c2}` at ``params.temperature`` (``params.field`` is ignored).
+    r"""In-plane :math:`B_{c2}` of the uniform (q = 0) state at ``params.temperature``.
+
+    ``params.field`` is ignored. At small beta and T < 0.56 T_c0 the true 2D transition is
+    to an FFLO state at a higher field (module docstring, "Uniform-gap assumption").
 
     Parameters
     ----------

@@ -20,10 +20,12 @@ from quasiclassical.gap import GapSolution, solve_gap
 from quasiclassical.params import FermiSurface, QCParams
 
 __all__ = [
+    "DELTA_BOUND",
     "DOSResult",
     "MirageFormula",
     "check_energy_resolution",
     "density_of_states",
+    "energy_resolution_problem",
     "mirage_formula",
     "mirage_formula_approx",
 ]
@@ -72,13 +74,23 @@ class DOSResult:
         return mirage_formula(self.params.beta, self.params.field, self.delta)
 
 
-def check_energy_resolution(energies, beta, field, delta, *, name="points"):
-    """Raise `ParameterError` if the grid cannot resolve the mirage gap width delta.
+#: Upper bound of the self-consistent gap, Delta0: its value at T = 0, B = 0, Gamma = 0
+#: (temperature, field and intervalley disorder only lower it). The resolution check uses
+#: it before the gap is solved, since the mirage-gap width grows with Delta.
+DELTA_BOUND = 1.0
 
-    The mirage gaps at ``+-eps0`` have the width ``eps1 - eps2`` (exact formula); a grid
-    with spacing larger than ``width / POINTS_PER_WIDTH`` anywhere inside
-    ``[eps2, eps1]`` (or ``[-eps1, -eps2]``) cannot show them. Grids that do not reach a
-    mirage gap, and ``B = 0`` or ``delta = 0`` (no mirage gap), pass.
+
+def energy_resolution_problem(energies, beta, field, delta, *, eta=0.0, gamma=0.0):
+    """Why the grid cannot resolve the mirage gap, or None if it can (or there is none to see).
+
+    The mirage gaps at ``+-eps0`` have the width ``w = eps1 - eps2`` (exact formula).
+    Broadening smears the dip over about ``eta`` (Dynes: Lorentzian half-width) and
+    ``Gamma`` (intervalley scattering fills it: half filled near ``Gamma ~ w/2``) on each
+    side, so the visible feature is ``w_b = w + 2 (eta + Gamma)`` wide. A grid with spacing
+    larger than ``w_b / POINTS_PER_WIDTH`` anywhere inside ``[eps2, eps1]`` (or
+    ``[-eps1, -eps2]``) cannot show it. Nothing is required when there is no dip to
+    resolve: ``B = 0`` or ``delta = 0`` (no mirage gap), ``w <= 2 (eta + Gamma)`` (washed
+    out: the dip is less than half deep), or a grid that does not reach the gap.
 
     Parameters
     ----------
@@ -86,14 +98,20 @@ def check_energy_resolution(energies, beta, field, delta, *, name="points"):
         Sorted energies, Delta0.
     beta, field, delta : float
         Ising field, Zeeman energy and gap, Delta0.
-    name : str
-        The parameter to blame (the CLI's ``points``).
+    eta, gamma : float
+        Dynes broadening and intervalley rate, Delta0.
+
+    Returns
+    -------
+    str or None
     """
     energies = np.asarray(energies, dtype=float)
     formula = mirage_formula(beta, field, delta)
     width = float(formula.width)
-    if width <= 0 or energies.size < 2:
-        return
+    broadening = float(eta) + float(gamma)
+    if width <= 2 * broadening or energies.size < 2:
+        return None
+    visible = width + 2 * broadening
     spacing = np.diff(energies)
     centres = 0.5 * (energies[1:] + energies[:-1])
     for lo, hi in ((formula.eps2, formula.eps1), (-formula.eps1, -formula.eps2)):
@@ -105,14 +123,23 @@ def check_energy_resolution(energies, beta, field, delta, *, name="points"):
         else:  # the whole gap falls inside one grid interval
             k = int(np.clip(np.searchsorted(energies, 0.5 * (lo + hi)), 1, energies.size - 1))
             worst = float(spacing[k - 1])
-        if worst > width / POINTS_PER_WIDTH:
-            needed = int(np.ceil((energies[-1] - energies[0]) * POINTS_PER_WIDTH / width)) + 1
-            raise ParameterError(
-                name,
+        if worst > visible / POINTS_PER_WIDTH:
+            needed = int(np.ceil((energies[-1] - energies[0]) * POINTS_PER_WIDTH / visible)) + 1
+            return (
                 f"energy spacing {worst:.4g} Delta0 is too coarse to resolve the mirage gap "
-                f"of width {width:.4g} Delta0 at {0.5 * (lo + hi):+.4g} Delta0; need spacing "
-                f"<= width/{POINTS_PER_WIDTH} (for a uniform grid: points >= {needed})",
+                f"at {0.5 * (lo + hi):+.4g} Delta0 of width {width:.4g} Delta0 (Delta = "
+                f"{delta:.4g}), broadened by eta + Gamma = {broadening:.4g} to {visible:.4g}; "
+                f"need spacing <= {visible:.4g}/{POINTS_PER_WIDTH} (for a uniform grid: "
+                f"points >= {needed})"
             )
+    return None
+
+
+def check_energy_resolution(energies, beta, field, delta, *, eta=0.0, gamma=0.0, name="points"):
+    """Raise `ParameterError` (blaming *name*) if `energy_resolution_problem` finds one."""
+    problem = energy_resolution_problem(energies, beta, field, delta, eta=eta, gamma=gamma)
+    if problem is not None:
+        raise ParameterError(name, problem)
 
 
 def density_of_states(energies, params, *, delta=None, fermi_surface=None, gauge="eq1",
