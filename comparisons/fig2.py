@@ -2,10 +2,11 @@
 
 One command::
 
-    .venv/bin/python -m comparisons.fig2 --output output/fig2.png
+    .venv/bin/python -m comparisons.fig2 --output output/fig2.png [--gammas 0,0.2,0.4,1,2]
 
 beta = 7 Delta0, B = 2 Delta0, T = 0.1 T_c0, Dynes eta = 0.01 Delta0, and
-Gamma = 0, 0.2, 0.4, 1, 2 Delta0 (bottom to top, offset), the gap solved self-consistently
+Gamma = 0, 0.2, 0.4, 1, 2 Delta0 (the paper's; ``--gammas`` takes any comma-separated list
+of rates >= 0 in Delta0) bottom to top, offset, the gap solved self-consistently
 for each Gamma (Matsubara gap equation with the same SCBA). Panels: (a) N_s = Re g0,
 (b) Im f0, (c) Im f_x, (d) Im(i f_y).
 
@@ -21,10 +22,11 @@ import numpy as np
 
 from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
+from mirage_common.errors import ParameterError, check_finite
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
-__all__ = ["GAMMAS", "PANELS", "compute", "main", "plot"]
+__all__ = ["GAMMAS", "PANELS", "compute", "main", "parse_gammas", "plot"]
 
 GAMMAS = (0.0, 0.2, 0.4, 1.0, 2.0)
 BASE = QCParams(beta=7.0, field=2.0, temperature=0.1, eta=0.01)
@@ -83,7 +85,7 @@ def plot(results, output):
         rf"$T={p.temperature:g}T_{{c0}}$, $\eta={p.eta:g}\Delta_0$, $\Delta$ self-consistent" "\n"
         r"gauge: real $\Delta$ in the paper's Eq. (1) ($f=i f_{\mathrm{Eq.(8)}}$); "
         r"dotted: $\pm\varepsilon_0$ of the clean gap; "
-        r"bottom to top $\Gamma=0,0.2,0.4,1,2\,\Delta_0$",
+        r"bottom to top $\Gamma=" + ",".join(f"{g:g}" for g, _ in results) + r"\,\Delta_0$",
         fontsize=10,
     )
     fig.tight_layout()
@@ -97,9 +99,29 @@ def _describe(results):
                f"{res.scba.iterations.max()}, max residual {res.scba.residual.max():.1e}")
 
 
+def parse_gammas(text):
+    """``"0,0.2,1"`` -> ``(0.0, 0.2, 1.0)``: rates >= 0 in Delta0, at least one."""
+    try:
+        gammas = tuple(float(part) for part in str(text).split(","))
+    except ValueError:
+        raise ParameterError("gammas", f"expected comma-separated numbers, got {text!r}") from None
+    check_finite("gammas", gammas)
+    if min(gammas) < 0:
+        raise ParameterError("gammas", f"rates must be >= 0 (Delta0), got {text!r}")
+    return gammas
+
+
+def _add_arguments(parser):
+    parser.add_argument("--gammas", default=",".join(f"{g:g}" for g in GAMMAS),
+                        help="comma-separated intervalley rates Gamma >= 0 (Delta0), one curve "
+                             "each (default: the paper's %(default)s)")
+
+
 def main(argv=None):
     return energy_figure_main(
-        "fig2", __doc__.split("\n\n")[0], "output/fig2.png", compute, plot, _describe, argv
+        "fig2", __doc__.split("\n\n")[0], "output/fig2.png", compute, plot, _describe, argv,
+        add_arguments=_add_arguments,
+        compute_options=lambda args: {"gammas": parse_gammas(args.gammas)},
     )
 
 

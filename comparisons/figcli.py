@@ -18,8 +18,9 @@ __all__ = ["energy_figure_main"]
 MIN_POINTS = 401  # below this the mirage gaps (width ~0.5 Δ0 on a 24 Δ0 window) are lost
 
 
-def energy_figure_main(name, description, default_output, compute, plot, describe, argv=None):
-    """Parse ``--output``/``--points``, compute, plot and print one line per curve.
+def energy_figure_main(name, description, default_output, compute, plot, describe, argv=None,
+                       *, add_arguments=None, compute_options=None):
+    """Parse ``--output``/``--points`` (and a script's own options), compute, plot, describe.
 
     Parameters
     ----------
@@ -35,6 +36,12 @@ def energy_figure_main(name, description, default_output, compute, plot, describ
         ``plot(results, output_path)``.
     describe : callable
         ``describe(results) -> iterable of str``, printed after the figure is written.
+    argv : list of str, optional
+    add_arguments : callable, optional
+        ``add_arguments(parser)`` adds the script's own options.
+    compute_options : callable, optional
+        ``compute_options(args) -> dict`` of extra keyword arguments for *compute*; it
+        validates them (raising `ParameterError`) before anything is computed.
 
     Returns
     -------
@@ -44,6 +51,8 @@ def energy_figure_main(name, description, default_output, compute, plot, describ
     parser = argparse.ArgumentParser(prog=name, description=description)
     parser.add_argument("--output", default=default_output, help="PNG file to write")
     parser.add_argument("--points", type=int, default=4001, help="energies on [-12, 12] Delta0")
+    if add_arguments is not None:
+        add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         if Path(args.output).suffix.lower() != ".png":
@@ -52,7 +61,8 @@ def energy_figure_main(name, description, default_output, compute, plot, describ
             raise ParameterError(
                 "points", f"must be >= {MIN_POINTS} (mirage gaps), got {args.points}"
             )
-        results = compute(energies=np.linspace(-12, 12, args.points))
+        options = {} if compute_options is None else compute_options(args)
+        results = compute(energies=np.linspace(-12, 12, args.points), **options)
     except ValueError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 2
