@@ -80,7 +80,7 @@ def plot(results, output):
         ax.set_xlabel(r"energy $\varepsilon$ ($\Delta_0$)")
     axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.suptitle(
-        "Intervalley scattering fills the mirage gaps (cf. paper Fig. 2): "
+        "Intervalley scattering and the mirage gaps (compare paper Fig. 2): "
         rf"$\beta_{{so}}={p.beta:g}\Delta_0$, $B={p.field:g}\Delta_0$, "
         rf"$T={p.temperature:g}T_{{c0}}$, $\eta={p.eta:g}\Delta_0$, $\Delta$ self-consistent" "\n"
         r"gauge: real $\Delta$ in the paper's Eq. (1) ($f=i f_{\mathrm{Eq.(8)}}$); "

@@ -97,6 +97,7 @@ def run(setup, report, tick):
             f"(worst at B={fields[worst]:g}); cutoff (Delta0/omega_c)^2 and mesh corrections",
             details={"fields": fields.tolist(), "qc": qc.tolist(), "lattice": lat.tolist(),
                      "mesh": res.gap_mesh, "cutoff": solver.cutoff},
+            quantity="self-consistent gap |Delta_lattice - Delta_qc|, max over B",
         ))
         tick(f"gap curve beta={beta:g}")
 
@@ -115,6 +116,7 @@ def run(setup, report, tick):
             f"{c.order}-order B_c2 = {c.field:.4g} Delta0",
             details={"lattice": b, "qc": c.field, "qc_order": c.order,
                      "lattice_field_max": field_max},
+            quantity="upper critical field B_c2 (uniform state), lattice vs quasiclassics",
         ))
         tick(f"B_c2 T={t:g}")
 
@@ -144,7 +146,11 @@ def run(setup, report, tick):
     fig.tight_layout()
     report.add_figure(
         fig, "gap_and_bc2.png", "Self-consistent gap Delta(B) and B_c2(T)",
-        "The lattice free-energy minimum (circles) follows the quasiclassical gap equation "
-        "(lines): Ising protection keeps Delta finite far beyond the Pauli limit.")
+        "Drawn: lattice free-energy minimum (circles) and quasiclassical gap equation (lines); "
+        "both sides assume a uniform (q = 0) gap, so below 0.56 T_c0 at small beta an FFLO "
+        "state (not computed) would have the higher B_c2. The Pauli limit of the uniform "
+        "state is B = Delta0/sqrt(2) = 0.71 Delta0.",
+        checks=("gap/*", "bc2/*"),
+        pointer="compare Supplemental Fig. S4(b), (d) of the paper (Delta against B)")
     plt.close(fig)
     return {"curves": curves, "bc2": (temps, qc_bc2, lat_bc2)}

@@ -9,7 +9,13 @@ Runs the suites of `comparisons.suite_clean` (clean DOS field sweep),
 and smooth disorder, KPM vs SCBA) on the one parameter set of
 `comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
-``report.html``. Progress (stage, elapsed, ETA) goes to stderr.
+``report.html``. Progress (stage, elapsed, ETA) goes to stderr. Every figure reading is
+generated from the checks of the run (`comparisons.report`), and the report opens with a
+per-stage table (passed/total, worst margin, time).
+
+``--tighten PATTERN`` (repeatable) is a test hook: the checks whose names match the glob
+make their tolerance impossible to meet, to show that failures reach the readings, the
+table and the exit code (tests/test_validate.py).
 
 Exit codes: 0 all checks pass, 1 a check failed, 2 bad input (nothing written).
 """
@@ -68,8 +74,12 @@ def _check_output(path):
     return path
 
 
-def run_validation(setup, output, *, stages=("clean", "gap", "disorder"), stream=None):
-    """Run the suites of *setup* into the folder *output*; returns the `Report`."""
+def run_validation(setup, output, *, stages=("clean", "gap", "disorder"), stream=None,
+                   tighten=()):
+    """Run the suites of *setup* into the folder *output*; returns the `Report`.
+
+    *tighten*: glob patterns of checks to make fail (test hook, see `Report`).
+    """
     import importlib
 
     suites = {s: importlib.import_module(f"comparisons.suite_{s}") for s in stages}
@@ -77,15 +87,14 @@ def run_validation(setup, output, *, stages=("clean", "gap", "disorder"), stream
     progress = Progress(plan, stream)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    report = Report(folder=output, parameters=setup.as_dict())
-    timings = {}
+    report = Report(folder=output, parameters=setup.as_dict(), tighten=tuple(tighten))
     for stage in stages:
         progress.begin(stage)
+        report.stage = stage
         t0 = time.perf_counter()
         suites[stage].run(setup, report, progress.tick)
-        timings[stage] = round(time.perf_counter() - t0, 1)
+        report.timings[stage] = round(time.perf_counter() - t0, 1)
         # Write after every stage, so an interrupted run still leaves a readable report.
-        report.parameters["timings_seconds"] = dict(timings)
         report.write()
     progress._print(f"done: {sum(c.passed for c in report.checks)}/{len(report.checks)} "
                     f"checks pass; report in {output}")
@@ -98,11 +107,13 @@ def _run(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    report = run_validation(setup, output)
+    report = run_validation(setup, output, tighten=args.tighten)
     for c in report.checks:
         if not c.passed:
             print(f"mirage validate: FAIL {c.name}: {c.value:.4g} (tolerance {c.comparison} "
                   f"{c.tolerance:.4g} {c.unit})", file=sys.stderr)
+    for s in report.skipped:
+        print(f"mirage validate: not run {s.name}: {s.reason}", file=sys.stderr)
     return 0 if report.passed else 1
 
 
@@ -114,5 +125,8 @@ def add_parser(subparsers, name, help):
                         "concentrations and realizations")
     parser.add_argument("--output", default="mirage-report",
                         help="report folder (default: mirage-report/)")
+    parser.add_argument("--tighten", action="append", default=[], metavar="PATTERN",
+                        help="test hook: make the checks matching this glob fail (their "
+                             "tolerance becomes impossible to meet); repeatable")
     parser.set_defaults(func=_run)
     return parser
