@@ -631,8 +631,9 @@ def solve_scba(
     else:
         bad = eps_flat[~converged]
         message = _MSG_NOT_CONVERGED.format(
-            tol=tol, maxiter=maxiter, fallback=max(maxiter, fallback_maxiter), count=bad.size,
-            energies=_describe(bad),
+            tol=tol, maxiter=maxiter, count=bad.size, energies=_describe(bad),
+            fallback=max(maxiter, fallback_maxiter) if acceleration == "anderson" and history > 0
+            else maxiter,
         )
         if on_failure == "raise":
             raise SCBAConvergenceError(message)
