@@ -761,20 +761,26 @@ def _iterate(evaluate, state, g_out, iterations, residual, converged, eps, *, p,
         residual[accepted] = res[ok]
         done = ok & (res <= tol)
         converged[active[done]] = True
-        x_acc[ok], f_acc[ok] = x[ok], fx[ok]
         bad = ~ok
-        rejections[bad] += 1
         # Next point: plain (damped) step from an accepted point, retreat from a rejected one.
-        x_next = np.where(ok[:, None], x + alpha[:, None] * r, x)
-        alpha[bad] *= 0.5
-        x_next[bad] = x_acc[bad] + alpha[bad, None] * (f_acc[bad] - x_acc[bad])
+        if not bad.any():  # the common case, without masked copies
+            x_acc, f_acc = x, fx  # neither is modified in place (the compression copies)
+            x_next = fx.copy() if np.all(alpha == 1) else x + alpha[:, None] * r
+        else:
+            x_acc, f_acc = x_acc.copy(), f_acc.copy()
+            x_acc[ok], f_acc[ok] = x[ok], fx[ok]
+            rejections[bad] += 1
+            x_next = np.where(ok[:, None], x + alpha[:, None] * r, x)
+            alpha[bad] *= 0.5
+            x_next[bad] = x_acc[bad] + alpha[bad, None] * (f_acc[bad] - x_acc[bad])
         if anderson:
             col = (it - 1) % history
             upd = ok & have_prev
             d_x[:, :, col] = np.where(upd[:, None], x - prev_x, 0)
             d_r[:, :, col] = np.where(upd[:, None], r - prev_r, 0)
-            d_x[bad] = 0
-            d_r[bad] = 0
+            if bad.any():
+                d_x[bad] = 0
+                d_r[bad] = 0
             prev_x, prev_r, have_prev = x, r, ok
             alpha[ok & ~plain] = 1.0  # an Anderson retreat starts from the plain image
             use = upd & ~done & ~plain
