@@ -310,8 +310,8 @@ def run(setup, report, tick):
             report.notes.append(
                 f"beta={beta:g}: lattice mirage width (peak to peak, eta={setup.resolution.eta:g}) "
                 "vs the single-beta exact formula eps1-eps2 (not a check: the lattice's "
-                "Fermi-surface spread of beta widens the gap, see width_vs_qc_fs; the eta "
-                "broadening adds ~0.03 to any peak-to-peak width): "
+                "Fermi-surface spread of beta is expected to widen it, which width_vs_qc_fs tests; "
+                "the eta broadening adds ~0.03 to any peak-to-peak width): "
                 + "; ".join(excess) + " Delta0.")
         _plot(report, results, setup, mapping)
         all_results[beta] = results
