@@ -25,9 +25,10 @@ report reads differently when a check fails. The API a stage uses:
   (colours, axes; it must not claim agreement: `tests/test_report.py` greps for that).
 * `describe_checks` (also usable on its own) writes, per quantity: what was compared,
   the worst value with its unit and location, the tolerance and the verdict, e.g.
-  ``"mirage centre, lattice vs formula: largest 2.6e-04 relative (at beta=7, B=2; 2
-  cases; tolerance <= 0.01) - pass"``. A failed quantity, a check not run, or a figure
-  with no check at all is said first (``"FAIL: ..."``, ``"NOT RUN: ..."``).
+  ``"mirage centre, lattice vs formula: largest 0.000109 relative (at beta=7, B=2; 2
+  cases: beta=7; B in {2, 4}; tolerance <= 0.01) - pass."`` A failed quantity, a check
+  not run, or a figure with no check at all is said first (``"FAIL: ..."``,
+  ``"NOT RUN: ..."``).
 
 The report opens with a per-stage table: checks passed/total, not run, the worst
 *margin* (``value / tolerance`` for ``<=`` checks, ``tolerance / value`` for ``>=``:
@@ -180,6 +181,24 @@ def _fmt(value):
         str(value)
 
 
+def _span(group):
+    """Where a group of checks ran, from the name parts: ``"beta=7; B in {2, 4}"``."""
+    values, plain = {}, []
+    for c in group:
+        for part in c.where.split(", ") if c.where else ():
+            key, eq, value = part.partition("=")
+            if not eq:
+                plain += [] if part in plain else [part]
+            elif value not in values.setdefault(key, []):
+                values[key].append(value)
+    spans = [f"{key}={vals[0]}" if len(vals) == 1 else
+             f"{key} in {{{', '.join(vals) if len(vals) <= 6 else vals[0] + ', ..., ' + vals[-1]}}}"
+             for key, vals in values.items()]
+    if plain:
+        spans.append(", ".join(plain))
+    return "; ".join(spans)
+
+
 def describe_checks(checks, skipped=()):
     """Readings of a group of checks, generated from their values and verdicts.
 
@@ -209,7 +228,9 @@ def describe_checks(checks, skipped=()):
         bad = [c for c in group if not c.passed]
         extreme = "largest" if worst.comparison == "<=" else "smallest"
         at = f"at {worst.where}; " if worst.where else ""
-        count = f"{len(group)} cases; " if len(group) > 1 else ""
+        span = _span(group)
+        count = f"{len(group)} cases: {span}; " if len(group) > 1 and span else \
+            (f"{len(group)} cases; " if len(group) > 1 else "")
         tol = f"tolerance {worst.comparison} {_fmt(worst.tolerance)}"
         value = f"{_fmt(worst.value)} {worst.unit}"
         if bad:

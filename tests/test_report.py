@@ -30,8 +30,8 @@ def test_reading_states_quantity_worst_value_tolerance_and_verdict():
     checks = [_check("clean/beta=7/B=1/centre", 0.2, quantity="mirage centre"),
               _check("clean/beta=7/B=2/centre", 0.5, quantity="mirage centre")]
     text = describe_checks(checks)
-    assert text == ("mirage centre: largest 0.5 relative (at beta=7, B=2; 2 cases; "
-                    "tolerance <= 1) - pass.")
+    assert text == ("mirage centre: largest 0.5 relative (at beta=7, B=2; 2 cases: beta=7; "
+                    "B in {1, 2}; tolerance <= 1) - pass.")
 
 
 def test_failed_and_not_run_checks_are_said_first():
