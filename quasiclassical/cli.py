@@ -104,8 +104,10 @@ def _common(parser, *, field=True, temperature=True, gamma_range=False):
         parser.add_argument("--field", required=True, help="in-plane Zeeman energy B >= 0 (Delta0)")
     parser.add_argument("--phi", type=float, default=0.0, help="field angle from x (rad)")
     if temperature:
-        parser.add_argument("--temperature", required=temperature != "optional",
-                            help="T / T_c0 > 0")
+        optional = temperature == "optional"
+        parser.add_argument("--temperature", required=not optional,
+                            help="T / T_c0 > 0" + (" (enters only the gap equation: not "
+                                                   "needed with --delta)" if optional else ""))
     parser.add_argument("--gamma", type=str if gamma_range else float, default=0.0,
                         help="impurity rate Gamma >= 0 of Sigma = -i Gamma <g> (Delta0)")
     parser.add_argument("--output", required=True, help="result file (.csv, .json or .npz)")
