@@ -88,9 +88,9 @@ def units(setup):
 
 
 def _init_worker():
-    import numba
+    from latticemirage.disorder import kpm
 
-    numba.set_num_threads(1)
+    kpm.set_num_threads(1)
 
 
 def _gaussian_convolve(e_fine, dos_fine, energies, sigma):

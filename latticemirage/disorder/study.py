@@ -219,9 +219,7 @@ def _compute_realization(spec, index, threads, block_size):
         spec = StudySpec.from_json(spec)
     index = _check_int("index", index, 0)
     if threads is not None:
-        import numba
-
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        kpm.set_num_threads(threads)  # no-op where the scipy.sparse KPM step is used
     start = time.perf_counter()
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     dis = disorder_from_dict(spec.disorder)
@@ -268,6 +266,7 @@ def _compute_realization(spec, index, threads, block_size):
             "real_arithmetic": bool(sc.real),
             "bounds_t": list(bounds),
             "kernel_width_delta0": s.resolution / unit,
+            "kpm_backend": s.backend,
             "potential_mean_t": float(np.mean(potential)),
             "potential_std_t": float(np.std(potential)),
             "seconds": time.perf_counter() - start,
@@ -539,9 +538,7 @@ class _Progress:
 
 
 def _init_worker(threads):
-    import numba
-
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    kpm.set_num_threads(threads)
 
 
 def _default_workers():
