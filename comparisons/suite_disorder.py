@@ -175,8 +175,9 @@ def run(setup, report, tick):
                 energy_unit=d0, energies=ENERGIES,
                 meta={"case": case.name, "physical": mapping.report()["physical"]},
             )
-            # One folder per distinct spec: a rerun resumes, a changed setup starts afresh.
-            where = folder / f"{case.name}-{spec.digest()}"
+            # One folder per distinct spec and study format: a rerun resumes, a changed
+            # setup or format (e.g. the uniform-shift convention) starts afresh.
+            where = folder / f"{case.name}-v{study.FORMAT_VERSION}-{spec.digest()}"
             avg = study.run_study(where, spec, executor=executor, progress=False)
             _, meta0 = read_table(where / "realizations" / "r00000.npz")
             sigma = float(meta0["kernel_width_delta0"])
