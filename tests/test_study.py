@@ -386,3 +386,11 @@ def test_dos_and_rates_remove_the_same_shift(reference):
     assert meta["uniform_shift"]["removed_mean_t"] == pytest.approx(
         np.mean([study.read_table(p)[1]["uniform_shift_t"]
                  for p in sorted((reference / study.REAL_DIR).glob("r*.npz"))]))
+
+
+def test_bad_kpm_backend_variable_is_refused_before_writing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MIRAGE_KPM_BACKEND", "gpu")
+    out = tmp_path / "never"
+    assert main([*ARGS, "--output", str(out)]) == 2
+    assert "MIRAGE_KPM_BACKEND" in capsys.readouterr().err
+    assert not out.exists()

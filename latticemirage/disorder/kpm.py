@@ -77,6 +77,7 @@ __all__ = [
     "kpm_dos",
     "moments_for_resolution",
     "random_vectors",
+    "requested_backend",
     "rescaling",
     "set_num_threads",
 ]
@@ -269,8 +270,12 @@ def _numba_self_test(kind):
     return ok
 
 
-def _requested_backend(backend):
-    """The backend asked for: the argument, else $MIRAGE_KPM_BACKEND, else "numba"."""
+def requested_backend(backend=None):
+    """The backend asked for: the argument, else $MIRAGE_KPM_BACKEND, else "numba".
+
+    Only checks the name (cheap; call it before any work): `ParameterError` naming
+    ``backend`` or ``MIRAGE_KPM_BACKEND`` for anything but "numba" or "scipy".
+    """
     if backend is None:
         name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
     else:
@@ -296,7 +301,7 @@ def backend_in_use(backend=None, kind="f"):
         When numba was asked for but its kernel does not import, compile or pass
         its self-test against the scipy.sparse step: the scipy step is used.
     """
-    name = _requested_backend(backend)
+    name = requested_backend(backend)
     if name == "numba" and not _numba_self_test(kind):
         warnings.warn(
             f"{_NUMBA['error']}; KPM uses the scipy.sparse step instead (same moments to "

@@ -658,6 +658,7 @@ def run_study(folder, spec, *, executor=None, workers=None, progress=True, strea
     the calling script again: a script calling `run_study` needs the usual
     ``if __name__ == "__main__":`` guard (the ``mirage`` CLI has it).
     """
+    kpm.requested_backend()  # a bad $MIRAGE_KPM_BACKEND is refused before anything is written
     open_study(folder, spec)
     with _study_lock(folder) as locked:
         if locked:  # without the lock a temp file may be another run's write in progress
