@@ -27,7 +27,9 @@ Resolution. The KPM DOS is the true DOS convolved with the Jackson kernel, a
 Gaussian of width ``σ = π a / M`` (a ≈ 9.4 t the band half-width, M moments); on the
 affordable supercells σ is about δ/2, so the mirage gap is only partly resolved.
 The quasiclassical DOS (η = 0.005 Δ0) is therefore convolved with the same
-Gaussian before comparing; both are ``N_s(E)/N_n(E)`` on ``0 ≤ E ≤ 6 Δ0``.
+Gaussian before comparing; both are ``N_s(E)/N_n(E)`` on ``0 ≤ E ≤ 6 Δ0`` (the lattice
+one as the ratio of realization averages ⟨N_s⟩/⟨N_n⟩, the uniform shift n_i V removed
+in the KPM studies and the rates alike; see `latticemirage.disorder.study`).
 
 Mirage-dip depth. ``D = 1 − N(ε0) / ½[N(ε0 − δ) + N(ε0 + δ)]`` with the clean
 formula ε0, δ: the relative contrast of the (broadened) mirage dip. The physics
@@ -39,7 +41,7 @@ Tolerances
 * clean ``L1`` (lattice triangle⊛G vs quasiclassics⊛G): 0.02, the kernel-shape-free
   part of the allowance below (band structure of the lattice over the window).
 * ``L1`` (mean ``|N_lat − N_qc⊛G|``): ``3 s + e_Γ + 0.02``, with s the mean standard
-  error of the realization average, e_Γ half the L1 change of the quasiclassical
+  error of ⟨N_s⟩/⟨N_n⟩ (jackknife over realizations), e_Γ half the L1 change of the quasiclassical
   curve between Γ ± its measurement error, and 0.02 for the kernel shape (the Jackson
   kernel is Gaussian only to O(1/M)) and the energy dependence of the lattice's
   normal DOS and β(k) over the window, which quasiclassics ignores.

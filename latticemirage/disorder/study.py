@@ -14,7 +14,9 @@ shows progress with an ETA on stderr, and writes each finished realization
 atomically as soon as it arrives, so a study killed at any point loses nothing
 that had finished. Restarting skips what is on disk. When all realizations are
 present the average is formed by summing *in realization order*, so
-``average.csv`` is bitwise identical whatever the number of workers.
+``average.csv`` is bitwise identical whatever the number of workers (and BLAS
+core type; for the scope across machines see README, "KPM backend and bitwise
+reproducibility").
 
 Folder layout::
 
