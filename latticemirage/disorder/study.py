@@ -36,7 +36,8 @@ Observable
     ``delta = 0`` (``N_n``, the normal state of the *same* disorder). ``dos`` is
     the ratio of the realization averages ``<N_s(E)> / <N_n(E)>`` (the paper's
     normalized DOS of the disordered system; the mean of per-realization ratios
-    is biased at O(1/R) and is kept only as the column ``mean_of_ratios``);
+    estimates ``<N_s/N_n>`` instead, biased however many realizations, and is kept
+    only as the column ``mean_of_ratios``);
     ``stderr`` is its jackknife standard error over realizations (leave-one-out
     ratios of averages; it contains the stochastic-trace error as well). Every
     realization file keeps ``dos_sc`` and ``dos_normal``, so either estimator can
