@@ -1,7 +1,8 @@
 """KPM speed: latticemirage.disorder.kpm against kwant.kpm, pybinding and the bandwidth bound.
 
-Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes; ``--quick`` for
-fewer kwant vectors). Everything is measured in the same run on the same
+Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes before the scipy step
+and the generic build were added, which by their measured ratios add a few minutes at the
+defaults; ``--quick`` for fewer kwant vectors). Everything is measured in the same run on the same
 300 x 300 supercell BdG matrix (the default physical parameters mapped onto the
 lattice, 3.6e5 orbitals), 2000 moments:
 
