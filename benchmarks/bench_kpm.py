@@ -1,7 +1,8 @@
 """KPM speed: latticemirage.disorder.kpm against kwant.kpm, pybinding and the bandwidth bound.
 
-Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes; ``--quick`` for
-fewer kwant vectors). Everything is measured in the same run on the same
+Run ``.venv/bin/python benchmarks/bench_kpm.py`` (about 3 minutes before the scipy step
+and the generic build were added, which by their measured ratios add a few minutes at the
+defaults; ``--quick`` for fewer kwant vectors). Everything is measured in the same run on the same
 300 x 300 supercell BdG matrix (the default physical parameters mapped onto the
 lattice, 3.6e5 orbitals), 2000 moments:
 
@@ -13,12 +14,19 @@ lattice, 3.6e5 orbitals), 2000 moments:
 * pybinding's C++ KPM (``pybinding-dev``, optional extra ``bench``) on the same
   lattice (open 300 x 300 flake, complex 4x4 blocks, which pybinding stores
   densely in single precision: ~21 entries per row), one vector, 2000 moments;
+* the same driver with the scipy.sparse reference step (``backend="scipy"``, the
+  fallback where numba is unavailable) on the same matrix and R vectors;
+* the numba kernel compiled for a generic x86-64 CPU (``NUMBA_CPU_NAME=generic``:
+  SSE2, FMA as a library call) in a subprocess, same matrix and vectors, and
+  whether its moments are bitwise those of the host build;
 * the bandwidth bound: bytes the matrix (values, indices, row pointers) and the
   three vector blocks (read T_n, read and write T_{n-1}) move per product, over
   a copy bandwidth measured now (read + write bytes per second, best of numpy
   and a 2-thread numba copy); two moments per product.
 
-Then a 1000 x 1000 supercell (4e6 orbitals) with point disorder is built and run
+``--size`` and ``--moments`` shrink the run (e.g. ``--size 60 --moments 400 --big 0
+--quick`` on a shared machine). Then a 1000 x 1000 supercell (4e6 orbitals) with point
+disorder is built and run
 (a few dozen moments, R = 8) in a subprocess whose peak resident memory
 (``ru_maxrss``) is reported, with its fraction of the bandwidth bound: at 300 x 300
 the 131 MB moved per product is only 4 x the 32 MiB L3 of this machine, part of it
@@ -100,6 +108,24 @@ def pybinding_time(blocks, bounds, moments, rng):
         return None, f"pybinding failed: {exc!r}"
 
 
+def generic_child(size, moments, nvec):
+    """Time the numba kernel in this process (started with NUMBA_CPU_NAME=generic)."""
+    from numba.core.registry import cpu_target
+
+    from latticemirage.disorder import kpm
+    from latticemirage.disorder import supercell as scm
+
+    _, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+    h = scm.supercell(default_params(), size).matrix
+    a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
+    v = kpm.random_vectors(h.shape[0], nvec, np.random.default_rng(0))
+    kpm.chebyshev_moments(h, v, 40, a, b, backend="numba")  # compile
+    t, med = best_of(lambda: kpm.chebyshev_moments(h, v, moments, a, b, backend="numba"), 3)
+    mom = kpm.chebyshev_moments(h, v, moments, a, b, backend="numba")
+    print(json.dumps({"cpu": cpu, "fma": "+fma" in features, "best_s": t, "median_s": med,
+                      "moments_hex": mom.tobytes().hex()}))
+
+
 def big_run(size, moments):
     """Build a size x size disordered supercell and run KPM; print JSON with the peak RSS."""
     from latticemirage import disorder
@@ -137,14 +163,26 @@ def big_run(size, moments):
 
 
 def main():
+    global SIZE, MOMENTS  # --size/--moments replace the defaults for the whole run
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vectors", type=int, default=8, help="R for ours and kwant (default 8)")
     parser.add_argument("--quick", action="store_true", help="kwant with 2 vectors only")
     parser.add_argument("--big", type=int, default=1000, help="size of the memory run (0: skip)")
     parser.add_argument("--big-moments", type=int, default=40)
+    parser.add_argument("--size", type=int, default=SIZE,
+                        help=f"L of the L x L benchmark supercell (default {SIZE})")
+    parser.add_argument("--moments", type=int, default=MOMENTS,
+                        help=f"Chebyshev moments of the timed runs (default {MOMENTS})")
     parser.add_argument("--_big-child", dest="big_child", action="store_true",
                         help=argparse.SUPPRESS)
+    parser.add_argument("--_generic-child", dest="generic_child", action="store_true",
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SIZE, MOMENTS = args.size, args.moments
+    if args.generic_child:
+        with threadpool_limits(1, "blas"):
+            generic_child(SIZE, MOMENTS, args.vectors)
+        return
     if args.big_child:
         with threadpool_limits(1, "blas"):
             big_run(args.big, args.big_moments)
@@ -194,6 +232,34 @@ def main():
               f"(median {med / MOMENTS / nv * 1e3:.3f}); {t / products * 1e3:.2f} ms per "
               f"product moving {moved / 1e6:.0f} MB -> {moved / (t / products) / 1e9:.1f} GB/s "
               f"= {bound / (t / products):.0%} of the bandwidth bound")
+
+    # The scipy.sparse reference step through the same driver, same matrix and vectors.
+    mom_numba = kpm.chebyshev_moments(h, vecs, MOMENTS, a, b, backend="numba")
+    mom_scipy = kpm.chebyshev_moments(h, vecs, MOMENTS, a, b, backend="scipy")
+    t_sp, med_sp = best_of(lambda: kpm.chebyshev_moments(h, vecs, MOMENTS, a, b,
+                                                         backend="scipy"), 2)
+    print(f"scipy.sparse step R={r}: {t_sp / MOMENTS / r * 1e3:.3f} ms per moment per vector "
+          f"(median {med_sp / MOMENTS / r * 1e3:.3f}); numba kernel is {t_sp / ours[r]:.1f}x "
+          f"faster; max |normalized moment difference| "
+          f"{np.abs(mom_numba - mom_scipy).max() / n:.1e}")
+
+    # The numba kernel compiled for a generic x86-64 (no AVX, no FMA unit).
+    import os
+
+    out = subprocess.run(
+        [sys.executable, __file__, "--_generic-child", "--size", str(SIZE), "--moments",
+         str(MOMENTS), "--vectors", str(r)], capture_output=True, text=True, check=False,
+        env={**os.environ, "NUMBA_CPU_NAME": "generic"},
+    )
+    if out.returncode != 0:
+        print(f"generic CPU target: FAILED\n{out.stderr[-2000:]}")
+    else:
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        same = bytes.fromhex(rec["moments_hex"]) == mom_numba.tobytes()
+        print(f"numba kernel for cpu={rec['cpu']!r} (fma unit: {rec['fma']}), R={r}: "
+              f"{rec['best_s'] / MOMENTS / r * 1e3:.3f} ms per moment per vector, "
+              f"{rec['best_s'] / ours[r]:.2f}x the host build's time; moments bitwise equal "
+              f"to the host build: {same}")
 
     # kwant on the same real matrix and vectors (identical moments).
     kv = 2 if args.quick else r

@@ -27,7 +27,9 @@ Resolution. The KPM DOS is the true DOS convolved with the Jackson kernel, a
 Gaussian of width ``σ = π a / M`` (a ≈ 9.4 t the band half-width, M moments); on the
 affordable supercells σ is about δ/2, so the mirage gap is only partly resolved.
 The quasiclassical DOS (η = 0.005 Δ0) is therefore convolved with the same
-Gaussian before comparing; both are ``N_s(E)/N_n(E)`` on ``0 ≤ E ≤ 6 Δ0``.
+Gaussian before comparing; both are ``N_s(E)/N_n(E)`` on ``0 ≤ E ≤ 6 Δ0`` (the lattice
+one as the ratio of realization averages ⟨N_s⟩/⟨N_n⟩, the uniform shift n_i V removed
+in the KPM studies and the rates alike; see `latticemirage.disorder.study`).
 
 Mirage-dip depth. ``D = 1 − N(ε0) / ½[N(ε0 − δ) + N(ε0 + δ)]`` with the clean
 formula ε0, δ: the relative contrast of the (broadened) mirage dip. The physics
@@ -39,7 +41,7 @@ Tolerances
 * clean ``L1`` (lattice triangle⊛G vs quasiclassics⊛G): 0.02, the kernel-shape-free
   part of the allowance below (band structure of the lattice over the window).
 * ``L1`` (mean ``|N_lat − N_qc⊛G|``): ``3 s + e_Γ + 0.02``, with s the mean standard
-  error of the realization average, e_Γ half the L1 change of the quasiclassical
+  error of ⟨N_s⟩/⟨N_n⟩ (jackknife over realizations), e_Γ half the L1 change of the quasiclassical
   curve between Γ ± its measurement error, and 0.02 for the kernel shape (the Jackson
   kernel is Gaussian only to O(1/M)) and the energy dependence of the lattice's
   normal DOS and β(k) over the window, which quasiclassics ignores.
@@ -95,9 +97,9 @@ def units(setup):
 
 
 def _init_worker():
-    import numba
+    from latticemirage.disorder import kpm
 
-    numba.set_num_threads(1)
+    kpm.set_num_threads(1)
 
 
 def _gaussian_convolve(e_fine, dos_fine, energies, sigma):
@@ -182,8 +184,9 @@ def run(setup, report, tick):
                 energy_unit=d0, energies=ENERGIES,
                 meta={"case": case.name, "physical": mapping.report()["physical"]},
             )
-            # One folder per distinct spec: a rerun resumes, a changed setup starts afresh.
-            where = folder / f"{case.name}-{spec.digest()}"
+            # One folder per distinct spec and study format: a rerun resumes, a changed
+            # setup or format (e.g. the uniform-shift convention) starts afresh.
+            where = folder / f"{case.name}-v{study.FORMAT_VERSION}-{spec.digest()}"
             avg = study.run_study(where, spec, executor=executor, progress=False)
             _, meta0 = read_table(where / "realizations" / "r00000.npz")
             sigma = float(meta0["kernel_width_delta0"])

@@ -148,3 +148,115 @@ def test_jackson_width_matches_the_broadened_delta_function():
     rho = kpm.density_from_moments(mu, x, a, 0.0)
     sigma = np.sqrt(np.trapezoid(rho * x**2, x) / np.trapezoid(rho, x))
     assert sigma == pytest.approx(kpm.jackson_resolution(m, a), rel=0.02)  # O(1/M) corrections
+
+
+# ----------------------------------------------------------------------------
+# Backends: numba kernel, scipy.sparse reference step, generic CPU target (issue 10, item 5)
+
+# The scipy step adds the same products in another order; normalized moments are O(1).
+TOL_BACKENDS = 1e-12
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_scipy_backend_gives_the_same_moments(real):
+    h = scm.supercell(PARAMS, 8, real=real).matrix
+    energies = np.linspace(-5, 5, 41)
+    runs = {name: kpm.kpm_dos(h, energies, 120, 5, np.random.default_rng(4), block_size=3,
+                              backend=name) for name in kpm.BACKENDS}
+    fast, ref = runs["numba"], runs["scipy"]
+    assert (fast.backend, ref.backend) == ("numba", "scipy")
+    np.testing.assert_allclose(ref.moments, fast.moments, rtol=0, atol=TOL_BACKENDS)
+    np.testing.assert_allclose(ref.density, fast.density, rtol=0,
+                               atol=TOL_BACKENDS * 120 * fast.density.max())  # M terms
+
+
+def test_backend_switch_argument_and_environment(monkeypatch, small):
+    v = kpm.random_vectors(small.shape[0], 2, np.random.default_rng(0))
+    monkeypatch.setenv(kpm.BACKEND_ENV, "scipy")
+    assert kpm.backend_in_use() == "scipy"
+    assert kpm.kpm_dos(small, [0.0], 10, 2, None, vectors=v).backend == "scipy"
+    assert kpm.kpm_dos(small, [0.0], 10, 2, None, vectors=v, backend="numba").backend == "numba"
+    monkeypatch.setenv(kpm.BACKEND_ENV, "cuda")
+    with pytest.raises(ParameterError, match=kpm.BACKEND_ENV):
+        kpm.backend_in_use()
+    monkeypatch.delenv(kpm.BACKEND_ENV)
+    assert kpm.backend_in_use() == "numba"
+    with pytest.raises(ParameterError, match="backend"):
+        kpm.chebyshev_moments(small, v, 10, 9.0, 0.0, backend="fortran")
+
+
+class _BrokenKernel:
+    """Stands in for a numba whose code generation changed under the hand-written IR."""
+
+    @staticmethod
+    def step(*args):
+        raise RuntimeError("LoweringError: no such intrinsic")
+
+    get_num_threads = staticmethod(lambda: 1)
+    set_num_threads = staticmethod(lambda n: None)
+
+
+def test_broken_numba_kernel_falls_back_to_scipy_with_a_warning(monkeypatch, small):
+    monkeypatch.delenv(kpm.BACKEND_ENV, raising=False)
+    monkeypatch.setattr(kpm, "_NUMBA", {"module": _BrokenKernel})
+    v = kpm.random_vectors(small.shape[0], 3, np.random.default_rng(0))
+    with pytest.warns(kpm.BackendWarning, match="fails to compile or run"):
+        res = kpm.kpm_dos(small, [0.0, 1.0], 30, 3, None, vectors=v)
+    assert res.backend == "scipy"
+    ref = kpm.kpm_dos(small, [0.0, 1.0], 30, 3, None, vectors=v, backend="scipy")
+    assert np.array_equal(res.moments, ref.moments)
+
+
+def _run_child(code, **env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, env={**os.environ, **env},
+                         check=False, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_missing_numba_leaves_a_working_kpm():
+    # numba unimportable (as after a numba/NumPy version clash): KPM still runs, warns.
+    code = """
+import sys, warnings
+sys.modules["numba"] = None  # import numba -> ImportError
+import numpy as np
+from latticemirage.disorder import kpm, supercell as scm
+h = scm.supercell(dict(t=1.0, mu=2.4, lam=0.3, B=0.1, phi=0.7, delta=0.2), 5).matrix
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    res = kpm.kpm_dos(h, [0.0], 40, 4, np.random.default_rng(0))
+assert any(issubclass(x.category, kpm.BackendWarning) for x in w), [str(x.message) for x in w]
+assert res.backend == "scipy" and np.isfinite(res.density).all()
+print("ok")
+"""
+    assert _run_child(code).stdout.strip().endswith("ok")
+
+
+def test_generic_cpu_target_gives_bitwise_equal_moments(tmp_path):
+    # The hand-written kernel must not depend on the host's vector ISA: compiled for a
+    # generic x86-64 (SSE2, no FMA unit: llvm.fma becomes the exact libm fma) it must
+    # give the very same bits. NUMBA_CPU_NAME is read at numba's import: a subprocess.
+    out = tmp_path / "moments.npy"
+    code = f"""
+import numpy as np
+from numba.core.registry import cpu_target
+from latticemirage.disorder import kpm, supercell as scm
+triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+assert cpu == "generic" and "+fma" not in features, (cpu, features)
+h = scm.supercell(dict(t=1.0, mu=2.4, lam=0.3, B=0.1, phi=0.7, delta=0.2), 8).matrix
+v = kpm.random_vectors(h.shape[0], 13, np.random.default_rng(7))  # lane groups 8 + 4 + 1
+a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
+np.save({str(out)!r}, kpm.chebyshev_moments(h, v, 301, a, b, backend="numba"))
+"""
+    _run_child(code, NUMBA_CPU_NAME="generic")
+    h = scm.supercell(PARAMS | {"delta": 0.2}, 8).matrix
+    v = kpm.random_vectors(h.shape[0], 13, np.random.default_rng(7))
+    a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
+    here = kpm.chebyshev_moments(h, v, 301, a, b, backend="numba")
+    assert np.array_equal(np.load(out), here)

@@ -30,6 +30,11 @@ def test_rates_command_equals_the_api_and_writes_json(tmp_path, capsys):
     for key in ("gamma_total", "gamma_inter", "gamma_qc", "born_total", "inter_fraction"):
         assert got[key] == pytest.approx(direct[key], rel=1e-12), key
     assert got["gamma_qc"] == pytest.approx(2 * got["gamma_inter"])
+    # The removed uniform shift is reported: ~ n_i V = 0.025 t = 0.83 Δ0 (binomial scatter
+    # of the site average sqrt(n_i (1 - n_i) / L^2) V ~ 0.003 t per realization).
+    assert "uniform shift removed" in printed
+    assert got["uniform_shift"] == pytest.approx(direct["uniform_shift"], rel=1e-12)
+    assert abs(data["rates_t"]["uniform_shift"] - 0.025) < 5 * 0.003
 
 
 @pytest.mark.parametrize("change, name", [

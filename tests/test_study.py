@@ -45,7 +45,7 @@ def spec_of(folder):
 
 def test_average_file_layout(reference):
     cols, meta = study.read_table(reference / study.AVERAGE_FILE)
-    assert list(cols) == ["energy", "dos", "stderr"]
+    assert list(cols) == ["energy", "dos", "stderr", "dos_sc", "dos_normal", "mean_of_ratios"]
     np.testing.assert_allclose(cols["energy"], np.linspace(-6, 6, 61))
     assert meta["energy_unit"] == "Delta0" and meta["realizations"] == 6
     # Far above the gaps the ratio N_s/N_n is 1 (same disorder, same vectors);
@@ -300,3 +300,97 @@ def test_default_moments_resolve_a_quarter_of_the_mirage_width(capsys):
     assert sigma * spec.moments / (spec.moments - 1) > quarter  # sigma = pi a / M
     assert "moments (Jackson width δ/4" in capsys.readouterr().err
     assert spec.moments > 1500  # more than the marginal 1500 of the reference study
+
+
+# ----------------------------------------------------------------------------
+# Disorder average and uniform shift (issue 10, item 7)
+
+
+def test_average_is_the_ratio_of_the_realization_averages(reference):
+    cols, meta = study.read_table(reference / study.AVERAGE_FILE)
+    spec = spec_of(reference)
+    per = [study.read_table(reference / study.REAL_DIR / f"r{i:05d}.npz")
+           for i in range(spec.realizations)]
+    sc = np.array([c["dos_sc"] for c, _ in per])
+    normal = np.array([c["dos_normal"] for c, _ in per])
+    ratios = np.array([c["ratio"] for c, _ in per])
+    # average.csv stores 12 significant digits (mirage_common.io): 1e-11 relative.
+    np.testing.assert_allclose(cols["dos"], sc.mean(0) / normal.mean(0), rtol=1e-11)
+    np.testing.assert_allclose(cols["mean_of_ratios"], ratios.mean(0), rtol=1e-11)
+    assert np.abs(cols["dos"] - cols["mean_of_ratios"]).max() > 1e-6  # two estimators
+    # Jackknife written out: leave realization i out, ratio of the remaining averages.
+    r = spec.realizations
+    loo = np.array([np.delete(sc, i, 0).mean(0) / np.delete(normal, i, 0).mean(0)
+                    for i in range(r)])
+    jack = np.sqrt((r - 1) / r * ((loo - loo.mean(0)) ** 2).sum(0))
+    np.testing.assert_allclose(cols["stderr"], jack, rtol=1e-10)  # 12 digits, cancellation
+    assert "jackknife" in meta["stderr"]
+
+
+def test_ratio_of_averages_is_unbiased_where_the_mean_of_ratios_is_not():
+    # N_n uniform in [0.5, 1.5], N_s = 2 N_n^2: <N_s>/<N_n> = 2 <N_n^2> = 13/6, while
+    # <N_s/N_n> = 2. 4000 independent studies of R = 20 samples (the columns).
+    rng = np.random.default_rng(0)
+    r, studies = 20, 4000
+    normal = rng.uniform(0.5, 1.5, (r, studies))
+    ratio, err = study.ratio_of_averages(2 * normal**2, normal)
+    spread = ratio.std(ddof=1)
+    # Ratio-of-averages bias ~ -0.008 at R = 20 (delta method); mean over 4000 studies
+    # has a standard error spread / sqrt(4000) ~ 1e-3.
+    assert abs(ratio.mean() - 13 / 6) < 0.008 + 5 * spread / np.sqrt(studies)
+    mean_of_ratios = (2 * normal).mean(0)
+    assert abs(mean_of_ratios.mean() - 13 / 6) > 0.15  # converges to 2, not 13/6
+    # The jackknife error matches the actual scatter of the estimate across studies;
+    # 10 %: O(1/R) bias of the jackknife variance plus ~2 % sampling error of the spread.
+    assert err.mean() == pytest.approx(spread, rel=0.1)
+    one, one_err = study.ratio_of_averages(normal[:1], normal[:1])
+    assert np.all(one == 1) and np.all(np.isnan(one_err))
+
+
+def _tiny_spec(concentration, strength, seed=3):
+    return study.StudySpec(
+        params=dict(t=1.0, mu=2.4, lam=0.3, B=0.1, phi=0.7, delta=0.2),
+        disorder={"kind": "point", "concentration": concentration, "strength": strength},
+        size=6, moments=60, vectors=3, realizations=1, seed=seed, twists="none",
+        energy_unit=0.2, energies=(-2.0, 2.0, 21),
+    )
+
+
+def test_uniform_shift_is_removed_in_the_dos_and_reported():
+    # Impurities on every site: a pure uniform shift n_i V = V, no disorder at all.
+    shifted = study.compute_realization(_tiny_spec(1.0, 0.7), 0)
+    clean = study.compute_realization(_tiny_spec(0.0, 0.7), 0)
+    assert shifted["metadata"]["uniform_shift_t"] == pytest.approx(0.7, rel=1e-15)
+    assert clean["metadata"]["uniform_shift_t"] == 0.0
+    for name in ("dos_sc", "dos_normal"):
+        assert np.array_equal(shifted["columns"][name], clean["columns"][name]), name
+
+
+def test_dos_and_rates_remove_the_same_shift(reference):
+    from latticemirage.disorder import rates
+    from latticemirage.disorder.potentials import disorder_from_dict
+
+    spec = spec_of(reference)
+    dis = disorder_from_dict(spec.disorder)
+    shifts = [study.read_table(reference / study.REAL_DIR / f"r{i:05d}.npz")[1]["uniform_shift_t"]
+              for i in range(2)]
+    # Binomial scatter of the site average: sqrt(n_i (1 - n_i) / L^2) V ~ 0.0045 t here.
+    sigma = np.sqrt(dis.variance / spec.size**2)
+    assert all(abs(x - dis.mean) < 5 * sigma for x in shifts)
+    # Realization i of the rates and of the DOS study draw the same potential
+    # (SeedSequence([seed, i])): the same shift is removed from both.
+    res = rates.measure_rates(spec.params, dis, spec.size, 2, spec.seed, eta=0.05)
+    assert res.uniform_shift == pytest.approx(np.mean(shifts), rel=1e-12)
+    _, meta = study.read_table(reference / study.AVERAGE_FILE)
+    assert meta["uniform_shift"]["expected_t"] == pytest.approx(dis.mean)
+    assert meta["uniform_shift"]["removed_mean_t"] == pytest.approx(
+        np.mean([study.read_table(p)[1]["uniform_shift_t"]
+                 for p in sorted((reference / study.REAL_DIR).glob("r*.npz"))]))
+
+
+def test_bad_kpm_backend_variable_is_refused_before_writing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MIRAGE_KPM_BACKEND", "gpu")
+    out = tmp_path / "never"
+    assert main([*ARGS, "--output", str(out)]) == 2
+    assert "MIRAGE_KPM_BACKEND" in capsys.readouterr().err
+    assert not out.exists()

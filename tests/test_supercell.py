@@ -115,3 +115,87 @@ def test_bad_size_is_refused(size):
 def test_real_basis_refused_for_generic_twist():
     with pytest.raises(ValueError, match="real basis"):
         scm.supercell(PARAMS, 3, twist=(0.2, 0.0), real=True)
+
+
+# ----------------------------------------------------------------------------
+# Bitwise reproducibility across CPU kernels (issue 10, item 6)
+
+_CHILD = """
+import hashlib, json
+import numpy as np
+from threadpoolctl import threadpool_info
+from latticemirage.disorder import supercell as scm
+
+def digest(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+params = dict(t=1.0, mu=2.4, lam=0.3, B=0.1, phi=0.7, delta=0.05)
+sc = scm.supercell(params, 5, potential=np.linspace(-0.3, 0.4, 25).reshape(5, 5))
+rng = np.random.default_rng(3)  # generic complex blocks: every product rounds
+blocks = {(i, 0): rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4))
+          for i in range(3)}
+out = scm.basis_change(blocks, scm.real_basis(1.1))
+blas = [i.get("architecture") for i in threadpool_info() if i["internal_api"] == "openblas"]
+print(json.dumps({"blas": blas, "supercell": digest(sc.matrix.data, sc.matrix.indices,
+                  sc.matrix.indptr, sc.basis), "basis_change": digest(*out.values())}))
+"""
+
+
+def _child(**env):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", _CHILD], cwd=root, capture_output=True,
+                         text=True, env={**os.environ, **env}, check=True, timeout=120)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_supercell_bitwise_identical_across_openblas_core_types():
+    # The real-basis change used to be a BLAS matrix product: Haswell (AVX2) and
+    # Nehalem (SSE) OpenBLAS kernels gave different last bits of the matrix.
+    haswell = _child(OPENBLAS_CORETYPE="Haswell")
+    nehalem = _child(OPENBLAS_CORETYPE="Nehalem")
+    if haswell["blas"][:1] != ["Haswell"] or nehalem["blas"][:1] != ["Nehalem"]:
+        pytest.skip(f"OpenBLAS core type not switchable here ({haswell['blas']}, "
+                    f"{nehalem['blas']})")
+    assert haswell["supercell"] == nehalem["supercell"]
+    assert haswell["basis_change"] == nehalem["basis_change"]
+
+
+def test_basis_change_bitwise_identical_without_numpy_simd_kernels():
+    # NumPy's complex multiply is a run-time dispatched kernel (its AVX2 version uses
+    # FMA): `basis_change` uses only real elementwise operations, so disabling NumPy's
+    # dispatched targets must not change a bit.
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    available = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    if not available:
+        pytest.skip("this CPU runs NumPy's baseline kernels only")
+    native = _child()
+    baseline = _child(NPY_DISABLE_CPU_FEATURES=" ".join(available))
+    assert native["basis_change"] == baseline["basis_change"]
+
+
+def test_basis_change_equals_the_matrix_product():
+    rng = np.random.default_rng(1)
+    blocks = {(0, i): rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4))
+              for i in range(2)}
+    w = scm.real_basis(0.4)
+    out = scm.basis_change(blocks, w)
+    assert list(out) == list(blocks)
+    for n, h in blocks.items():
+        np.testing.assert_allclose(out[n], w.conj().T @ h @ w, atol=TOL)
+    # And W itself is the documented product of the field rotation and the fixed part.
+    s = 1 / np.sqrt(2)
+    u = np.diag([np.exp(0.2j), np.exp(-0.2j)])
+    z = np.zeros((2, 2))
+    fixed = np.block([[s * np.array([[1, 1j], [1, -1j]]), z],
+                      [z, s * np.array([[1, 1j], [-1, 1j]])]])
+    np.testing.assert_allclose(w, np.block([[u, z], [z, u.conj()]]) @ fixed, atol=TOL)

@@ -96,6 +96,8 @@ def _main(args):
         print(f"  {label:32s} {d[key]:10.4g}{tail} Δ0")
     print(f"  {'intervalley share f':32s} {res.inter_fraction:10.4g} ± "
           f"{res.inter_fraction_err:.3g}")
+    print(f"  {'uniform shift removed (n_i V)':32s} {d['uniform_shift']:10.4g} Δ0 "
+          "(site average of V, absorbed into μ as in the DOS studies)")
     tmatrix = None
     if args.kind == "point":
         tmatrix = rates.single_site_tmatrix_rate(

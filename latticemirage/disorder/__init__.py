@@ -6,7 +6,8 @@ Submodules, each importing only those above it and the clean model:
 - `potentials` — the disorder kinds (point impurities, Anderson, smooth) and the
   realization seeds ``SeedSequence([seed, index])``;
 - `supercell` — the L x L supercell BdG matrix derived from the Builder;
-- `kpm` — Chebyshev moments and the KPM DOS;
+- `kpm` — Chebyshev moments and the KPM DOS: one driver over a step hook, the
+  compiled numba step (`_kpm_numba`) or the scipy.sparse reference step;
 - `rates` — Γ measured from the disorder-averaged Green's function;
 - `study` — the resumable, executor-agnostic DOS study.
 

@@ -27,7 +27,21 @@ Speed
     `latticemirage.disorder.supercell.real_basis`) run in real arithmetic with real
     (Rademacher) vectors. Rows are split into a fixed number of chunks that depends
     only on N, and partial sums are added in chunk order, so the moments are
-    bitwise identical whatever the number of threads.
+    bitwise identical whatever the number of threads. The kernel (an LLVM-IR
+    intrinsic, `latticemirage.disorder._kpm_numba`) uses only exactly rounded
+    operations and ``llvm.fma``, which is exact on every target: compiled for a
+    generic x86-64 CPU (``NUMBA_CPU_NAME=generic``: SSE2, FMA as a library call)
+    it gives bitwise the same moments (tested), only slower.
+
+Backends
+    One driver (`chebyshev_moments`) over a Chebyshev-step hook: ``"numba"``
+    (the kernel above, default) or ``"scipy"`` (a scipy.sparse CSR product plus
+    NumPy reductions: the reference, single-threaded). They agree to round-off
+    (tested to 1e-12). Choose with ``backend=`` on `chebyshev_moments`/`kpm_dos`
+    or, for the CLI and the study workers, the environment variable
+    ``MIRAGE_KPM_BACKEND=numba|scipy``. Where numba is missing, fails to import,
+    or its kernel fails to compile or disagrees with the scipy step on a tiny
+    self-test, the scipy step is used with a `BackendWarning`.
 
 Resolution
     The Jackson kernel broadens a delta function at the band centre into a
@@ -38,6 +52,7 @@ Resolution
 """
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -46,18 +61,13 @@ import scipy.sparse as sp
 
 from mirage_common.errors import ParameterError, check_positive
 
-try:  # numba is a hard dependency; the guard only gives a clear message.
-    import numba
-    from llvmlite import ir
-    from numba import types
-    from numba.core import cgutils
-    from numba.extending import intrinsic
-except ImportError as exc:  # pragma: no cover
-    raise ImportError("latticemirage.disorder.kpm needs numba (pip install numba)") from exc
-
 __all__ = [
+    "BACKENDS",
+    "BACKEND_ENV",
+    "BackendWarning",
     "KPMResult",
     "ResolutionWarning",
+    "backend_in_use",
     "chebyshev_moments",
     "check_resolution",
     "density_from_moments",
@@ -67,7 +77,9 @@ __all__ = [
     "kpm_dos",
     "moments_for_resolution",
     "random_vectors",
+    "requested_backend",
     "rescaling",
+    "set_num_threads",
 ]
 
 # Refuse when the kernel width exceeds delta / REFUSE_RATIO, warn above delta / WARN_RATIO.
@@ -82,8 +94,19 @@ _CHUNK_ROWS = 2048  # rows per work chunk: fixed, so sums do not depend on threa
 _PARALLEL_MIN = 1 << 24
 
 
+BACKENDS = ("numba", "scipy")
+BACKEND_ENV = "MIRAGE_KPM_BACKEND"
+# The numba step and the scipy.sparse step add the same products in different
+# orders: their moments agree to round-off (self-test tolerance, relative).
+_SELF_TEST_TOL = 1e-12
+
+
 class ResolutionWarning(UserWarning):
     """The KPM energy resolution is marginal for the feature to be resolved."""
+
+
+class BackendWarning(RuntimeWarning):
+    """The numba KPM kernel is unavailable; the scipy.sparse step is used instead."""
 
 
 def jackson_kernel(num_moments):
@@ -177,238 +200,124 @@ def random_vectors(n, num_vectors, rng, dtype=float):
 
 
 # ----------------------------------------------------------------------------
-# Compiled kernels
+# Chebyshev steps (hooks of the one driver `chebyshev_moments`)
 #
-# Real symmetric matrices: for a range of rows and a group of W = 8 (or 4, 2, 1)
-# vectors, an LLVM-level intrinsic (`_rows`) does the whole Chebyshev step:
-# ``acc = sum_jj data[jj] * T[col_jj, r:r+W]`` as <W x double> fused multiply-adds
-# with two interleaved accumulators (so the FMA latency chain does not limit the
-# throughput), then ``new = c acc - s x - T_prev`` and the two dot products, whose
-# accumulators stay in vector registers across the rows. numba's own code
-# generation keeps these loops scalar and spills the per-row epilogue to memory,
-# which made the step compute-bound (~7 cycles per stored entry). Complex matrices
-# use plain numba loops. All variants add in a fixed order: results are
-# deterministic.
+# A step overwrites ``t_prev`` with ``c H t_cur - s t_cur - t_prev`` and returns
+# ``(<t_cur|t_cur>, Re <t_new|t_cur>)``, shape (2, R). "numba": the compiled kernel
+# of `latticemirage.disorder._kpm_numba` (fused, threaded, bitwise independent of
+# the thread count). "scipy": the reference step below (scipy.sparse CSR product
+# and NumPy reductions, single-threaded, ~3-5x slower; see benchmarks/bench_kpm.py).
 
 
-def _make_rows(width):
-    """Intrinsic ``_rows(i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out)``.
+def _scipy_step(indptr, indices, data, c, s, t_cur, t_prev, nchunks):
+    """Reference Chebyshev step with scipy.sparse (same contract as the numba step)."""
+    n = len(indptr) - 1
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    new = matrix @ t_cur
+    new *= c
+    new -= s * t_cur
+    new -= t_prev
+    dots = np.empty((2, t_cur.shape[1]))
+    dots[0] = np.einsum("ij,ij->j", t_cur.conj(), t_cur).real
+    dots[1] = np.einsum("ij,ij->j", new.conj(), t_cur).real
+    t_prev[...] = new
+    return dots
 
-    For rows ``i0 <= i < i1`` and lanes ``offset .. offset + width - 1`` of the flat
-    row-major blocks ``tc`` (T_n) and ``tp`` (T_{n-1}, overwritten by T_{n+1})::
 
-        acc = sum_{indptr[i] <= jj < indptr[i+1]} data[jj] * tc[indices[jj] * stride + lanes]
-        tp[i * stride + lanes] = c * acc - s * tc[i * stride + lanes] - tp[i * stride + lanes]
+_NUMBA = {}  # "module": the imported kernel module or None; "error"; kind -> self-test ok
 
-    and ``out[:width] += sum_i x * x``, ``out[width:2 width] += sum_i new * x`` with
-    ``x = tc[i * stride + lanes]`` (rows summed in order, even and odd ``jj`` in
-    separate accumulators added at the end of each row).
+
+def _numba_kernels():
+    """The numba kernel module, or None (with the reason in ``_NUMBA["error"]``)."""
+    if "module" not in _NUMBA:
+        try:
+            from latticemirage.disorder import _kpm_numba
+        except Exception as exc:  # ImportError, or numba/llvmlite failing at import
+            _NUMBA["module"], _NUMBA["error"] = None, f"numba kernel does not import: {exc!r}"
+        else:
+            _NUMBA["module"] = _kpm_numba
+    return _NUMBA["module"]
+
+
+def _numba_self_test(kind):
+    """Run the numba step once on a tiny matrix against the scipy step (per dtype kind)."""
+    if kind in _NUMBA:
+        return _NUMBA[kind]
+    mod = _numba_kernels()
+    ok = mod is not None
+    if ok:
+        rng = np.random.default_rng(0)
+        h = sp.random(40, 40, density=0.2, random_state=1, format="csr")
+        h = h + h.T
+        dtype = complex if kind == "c" else float
+        if kind == "c":
+            h = h + 1j * (sp.triu(h, 1) - sp.tril(h, -1))
+        h = sp.csr_matrix(h, dtype=dtype)
+        v = random_vectors(40, 11, rng, dtype)  # lane groups 8 + 2 + 1
+        a, b = rescaling(gershgorin_bounds(h))
+        try:
+            got = _moments(h.indptr, h.indices, h.data, v, 20, a, b, mod.step, None)
+        except Exception as exc:  # a numba/llvmlite change breaking the hand-written IR
+            _NUMBA["error"] = f"numba kernel fails to compile or run: {exc!r}"
+            ok = False
+        else:
+            want = _moments(h.indptr, h.indices, h.data, v, 20, a, b, _scipy_step, None)
+            err = np.abs(got - want).max() / np.abs(want).max()
+            if not err < _SELF_TEST_TOL:
+                _NUMBA["error"] = f"numba kernel disagrees with scipy.sparse by {err:.1e}"
+                ok = False
+    _NUMBA[kind] = ok
+    return ok
+
+
+def requested_backend(backend=None):
+    """The backend asked for: the argument, else $MIRAGE_KPM_BACKEND, else "numba".
+
+    Only checks the name (cheap; call it before any work): `ParameterError` naming
+    ``backend`` or ``MIRAGE_KPM_BACKEND`` for anything but "numba" or "scipy".
     """
-
-    @intrinsic
-    def _rows(typingctx, i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out):
-        sig = types.void(i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out)
-
-        def codegen(context, builder, signature, args):
-            i0, i1, indptr, indices, data, tc, tp, c, s, offset, stride, out = args
-            i64 = ir.IntType(64)
-            i32 = ir.IntType(32)
-            dbl = ir.DoubleType()
-            vty = ir.VectorType(dbl, width)
-            vptr = vty.as_pointer()
-            ptr_ptr, ind_ptr, data_ptr, tc_ptr, tp_ptr, out_ptr = (
-                context.make_array(signature.args[k])(context, builder, v).data
-                for k, v in ((2, indptr), (3, indices), (4, data), (5, tc), (6, tp), (11, out))
-            )
-
-            def widen(x):
-                return builder.sext(x, i64) if x.type.width < 64 else x
-
-            i0, i1, offset, stride = (widen(x) for x in (i0, i1, offset, stride))
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty, vty, vty]), f"llvm.fma.v{width}f64"
-            )
-            one = ir.Constant(i64, 1)
-            zero = ir.Constant(vty, [0.0] * width)
-            undef = ir.Constant(vty, ir.Undefined)
-            splat_mask = ir.Constant(ir.VectorType(i32, width), [0] * width)
-
-            def splat(x):
-                v = builder.insert_element(undef, x, ir.Constant(i32, 0))
-                return builder.shuffle_vector(v, undef, splat_mask)
-
-            def vload(base_ptr, idx):
-                return builder.load(builder.bitcast(builder.gep(base_ptr, [idx]), vptr), align=8)
-
-            def term(j, acc):
-                col = widen(builder.load(builder.gep(ind_ptr, [j])))
-                x = vload(tc_ptr, builder.add(builder.mul(col, stride), offset))
-                v = splat(builder.load(builder.gep(data_ptr, [j])))
-                return builder.call(fma, [v, x, acc])
-
-            cv, sv = splat(c), splat(s)
-            entry = builder.block
-            row_head = builder.append_basic_block("row_head")
-            row_body = builder.append_basic_block("row_body")
-            nz_head = builder.append_basic_block("nz_head")
-            nz_body = builder.append_basic_block("nz_body")
-            nz_tail = builder.append_basic_block("nz_tail")
-            nz_last = builder.append_basic_block("nz_last")
-            row_end = builder.append_basic_block("row_end")
-            exit_ = builder.append_basic_block("rows_exit")
-            builder.branch(row_head)
-
-            def loop_header(block, pred, *inits):
-                """Open *block* with one phi per initial value (coming from *pred*)."""
-                builder.position_at_end(block)
-                phis = [builder.phi(v.type) for v in inits]
-                for phi, val in zip(phis, inits, strict=True):
-                    phi.add_incoming(val, pred)
-                return phis
-
-            i, p0, p1 = loop_header(row_head, entry, i0, zero, zero)
-            builder.cbranch(builder.icmp_signed("<", i, i1), row_body, exit_)
-
-            builder.position_at_end(row_body)
-            lo = widen(builder.load(builder.gep(ptr_ptr, [i])))
-            hi = widen(builder.load(builder.gep(ptr_ptr, [builder.add(i, one)])))
-            hi1 = builder.sub(hi, one)
-            builder.branch(nz_head)
-
-            jj, acc_a, acc_b = loop_header(nz_head, row_body, lo, zero, zero)
-            builder.cbranch(builder.icmp_signed("<", jj, hi1), nz_body, nz_tail)
-            builder.position_at_end(nz_body)
-            new_a = term(jj, acc_a)
-            new_b = term(builder.add(jj, one), acc_b)
-            jj.add_incoming(builder.add(jj, ir.Constant(i64, 2)), nz_body)
-            acc_a.add_incoming(new_a, nz_body)
-            acc_b.add_incoming(new_b, nz_body)
-            builder.branch(nz_head)
-            builder.position_at_end(nz_tail)
-            builder.cbranch(builder.icmp_signed("<", jj, hi), nz_last, row_end)
-            builder.position_at_end(nz_last)
-            last_a = term(jj, acc_a)
-            builder.branch(row_end)
-
-            builder.position_at_end(row_end)
-            fin_a = builder.phi(vty)
-            fin_a.add_incoming(acc_a, nz_tail)
-            fin_a.add_incoming(last_a, nz_last)
-            acc = builder.fadd(fin_a, acc_b)
-            base = builder.add(builder.mul(i, stride), offset)
-            x = vload(tc_ptr, base)
-            prev_ptr = builder.bitcast(builder.gep(tp_ptr, [base]), vptr)
-            prev = builder.load(prev_ptr, align=8)
-            new = builder.fsub(builder.fsub(builder.fmul(cv, acc), builder.fmul(sv, x)), prev)
-            builder.store(new, prev_ptr, align=8)
-            p0n = builder.call(fma, [x, x, p0])
-            p1n = builder.call(fma, [new, x, p1])
-            i.add_incoming(builder.add(i, one), row_end)
-            p0.add_incoming(p0n, row_end)
-            p1.add_incoming(p1n, row_end)
-            builder.branch(row_head)
-
-            builder.position_at_end(exit_)
-            for k, p in ((0, p0), (width, p1)):
-                optr = builder.bitcast(builder.gep(out_ptr, [ir.Constant(i64, k)]), vptr)
-                builder.store(builder.fadd(builder.load(optr, align=8), p), optr, align=8)
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-    return _rows
+    if backend is None:
+        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
+    else:
+        name, where = str(backend).strip().lower(), "backend"
+    if name not in BACKENDS:
+        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
 
 
-_rows8 = _make_rows(8)
-_rows4 = _make_rows(4)
-_rows2 = _make_rows(2)
-_rows1 = _make_rows(1)
+def backend_in_use(backend=None, kind="f"):
+    """The backend `chebyshev_moments` will use: ``"numba"`` or ``"scipy"``.
 
+    Parameters
+    ----------
+    backend : {"numba", "scipy"}, optional
+        Default: the environment variable ``MIRAGE_KPM_BACKEND``, else ``"numba"``.
+    kind : {"f", "c"}
+        Real or complex arithmetic (the numba kernel is self-tested per kind).
 
-@numba.njit(parallel=True, cache=True)
-def _cheb_step_real(indptr, indices, data, c, s, t_cur, t_prev, nchunks):
-    """``t_prev <- c * H t_cur - s * t_cur - t_prev`` for real data; returns dots.
-
-    Returns ``out`` of shape (2, R): ``<t_cur|t_cur>`` and ``<t_new|t_cur>``,
-    summed per chunk of rows, then over chunks in order (deterministic).
+    Warns
+    -----
+    BackendWarning
+        When numba was asked for but its kernel does not import, compile or pass
+        its self-test against the scipy.sparse step: the scipy step is used.
     """
-    n, nvec = t_cur.shape
-    chunk = (n + nchunks - 1) // nchunks
-    tc = t_cur.reshape(-1)
-    tp = t_prev.reshape(-1)
-    stride = np.int64(nvec)
-    n8 = nvec // 8
-    rem = nvec - 8 * n8
-    o4 = 8 * n8  # lane offsets of the 4-, 2- and 1-wide remainder groups
-    o2 = o4 + 4 * (rem // 4)
-    o1 = o2 + 2 * ((rem % 4) // 2)
-    part = np.zeros((nchunks, 2, nvec))
-    for k in numba.prange(nchunks):
-        i0 = np.int64(k * chunk)
-        i1 = np.int64(min(n, (k + 1) * chunk))
-        buf = np.zeros(16)
-        for g in range(n8 + 3):
-            if g < n8:
-                off, w = 8 * g, 8
-            elif g == n8:
-                off, w = o4, o2 - o4
-            elif g == n8 + 1:
-                off, w = o2, o1 - o2
-            else:
-                off, w = o1, nvec - o1
-            if w == 0:
-                continue
-            buf[:] = 0.0
-            if w == 8:
-                _rows8(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
-            elif w == 4:
-                _rows4(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
-            elif w == 2:
-                _rows2(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
-            else:
-                _rows1(i0, i1, indptr, indices, data, tc, tp, c, s, np.int64(off), stride, buf)
-            for r in range(w):
-                part[k, 0, off + r] = buf[r]
-                part[k, 1, off + r] = buf[w + r]
-    out = np.zeros((2, nvec))
-    for k in range(nchunks):
-        out += part[k]
-    return out
+    name = requested_backend(backend)
+    if name == "numba" and not _numba_self_test(kind):
+        warnings.warn(
+            f"{_NUMBA['error']}; KPM uses the scipy.sparse step instead (same moments to "
+            f"round-off, slower). Set {BACKEND_ENV}=scipy to choose it explicitly.",
+            BackendWarning,
+            stacklevel=3,
+        )
+        name = "scipy"
+    return name
 
 
-@numba.njit(parallel=True, cache=True)
-def _cheb_step_complex(indptr, indices, data, c, s, t_cur, t_prev, nchunks):
-    """Complex version of `_cheb_step_real` (plain numba loops, real parts of the dots)."""
-    n, nvec = t_cur.shape
-    chunk = (n + nchunks - 1) // nchunks
-    part = np.zeros((nchunks, 2, nvec))
-    for k in numba.prange(nchunks):
-        acc = np.zeros(nvec, dtype=t_cur.dtype)
-        pp = np.zeros((2, nvec))
-        for i in range(k * chunk, min(n, (k + 1) * chunk)):
-            acc[:] = 0
-            for jj in range(indptr[i], indptr[i + 1]):
-                j = indices[jj]
-                v = data[jj]
-                for r in range(nvec):
-                    acc[r] += v * t_cur[j, r]
-            for r in range(nvec):
-                x = t_cur[i, r]
-                new = c * acc[r] - s * x - t_prev[i, r]
-                t_prev[i, r] = new
-                pp[0, r] += x.real * x.real + x.imag * x.imag
-                pp[1, r] += new.real * x.real + new.imag * x.imag
-        part[k] = pp
-    out = np.zeros((2, nvec))
-    for k in range(nchunks):
-        out += part[k]
-    return out
-
-
-def _cheb_step(indptr, indices, data, c, s, t_cur, t_prev, nchunks):
-    if t_cur.dtype.kind == "c":
-        return _cheb_step_complex(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
-    return _cheb_step_real(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
+def set_num_threads(threads):
+    """Threads of the numba KPM kernel (no effect on the scipy step or without numba)."""
+    mod = _numba_kernels()
+    if mod is not None:
+        mod.set_num_threads(threads)
 
 
 def _prepare(matrix):
@@ -423,7 +332,32 @@ def _prepare(matrix):
     return matrix.indptr, matrix.indices, data
 
 
-def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None):
+def _moments(indptr, indices, data, vectors, num_moments, a, b, step, progress):
+    """The driver loop over a step hook; moments of shape (R, num_moments)."""
+    n = len(indptr) - 1
+    t_cur = np.array(vectors, dtype=np.result_type(data.dtype, vectors.dtype, float),
+                     order="C")  # T_0
+    t_prev = np.zeros_like(t_cur)
+    nchunks = max(1, -(-n // _CHUNK_ROWS))
+    nvec = t_cur.shape[1]
+    mom = np.empty((nvec, num_moments + 1))
+    c, s = 2.0 / a, 2.0 * b / a
+    # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.
+    mu0, mu1 = step(indptr, indices, data, c / 2, s / 2, t_cur, t_prev, nchunks)
+    t_cur, t_prev = t_prev, t_cur  # t_cur = T_1, t_prev = T_0
+    mom[:, 0], mom[:, 1] = mu0, mu1
+    nmax = (num_moments - 1) // 2
+    for k in range(1, nmax + 1):
+        nn, nm = step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
+        t_cur, t_prev = t_prev, t_cur  # t_cur = T_{k+1}, t_prev = T_k
+        mom[:, 2 * k] = 2 * nn - mu0
+        mom[:, 2 * k + 1] = 2 * nm - mu1
+        if progress is not None:
+            progress(k, nmax)
+    return mom[:, :num_moments]
+
+
+def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, backend=None):
     """Unnormalized moments ``<v_r| T_n((H - b)/a) |v_r>`` for a block of vectors.
 
     Parameters
@@ -437,6 +371,11 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None):
         Rescaling from `rescaling`.
     progress : callable, optional
         Called as ``progress(done_products, total_products)``.
+    backend : {"numba", "scipy"}, optional
+        Chebyshev step: the compiled numba kernel or the scipy.sparse reference
+        step (same moments to round-off). Default: ``$MIRAGE_KPM_BACKEND``, else
+        ``"numba"``; numba falls back to scipy with a `BackendWarning` where its
+        kernel is unavailable (`backend_in_use`).
 
     Returns
     -------
@@ -453,33 +392,18 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None):
         raise ValueError(f"vectors have {vectors.shape[0]} rows, matrix has {n}")
     dtype = np.result_type(data.dtype, vectors.dtype, float)
     data = data.astype(dtype, copy=False)
-    t_cur = np.ascontiguousarray(vectors, dtype=dtype)  # T_0
-    if t_cur is vectors:
-        t_cur = t_cur.copy()
-    t_prev = np.zeros_like(t_cur)
-    nchunks = max(1, -(-n // _CHUNK_ROWS))
-    nvec = t_cur.shape[1]
-    mom = np.empty((nvec, num_moments + 1))
-    c, s = 2.0 / a, 2.0 * b / a
-    threads = numba.get_num_threads()
-    if len(indices) * (nvec + 6) < _PARALLEL_MIN:
-        numba.set_num_threads(1)
+    name = backend_in_use(backend, np.dtype(dtype).kind)
+    if name == "scipy":
+        return _moments(indptr, indices, data, vectors, num_moments, a, b, _scipy_step,
+                        progress)
+    mod = _numba_kernels()
+    threads = mod.get_num_threads()
+    if len(indices) * (vectors.shape[1] + 6) < _PARALLEL_MIN:
+        mod.set_num_threads(1)
     try:
-        # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.
-        mu0, mu1 = _cheb_step(indptr, indices, data, c / 2, s / 2, t_cur, t_prev, nchunks)
-        t_cur, t_prev = t_prev, t_cur  # t_cur = T_1, t_prev = T_0
-        mom[:, 0], mom[:, 1] = mu0, mu1
-        nmax = (num_moments - 1) // 2
-        for k in range(1, nmax + 1):
-            nn, nm = _cheb_step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
-            t_cur, t_prev = t_prev, t_cur  # t_cur = T_{k+1}, t_prev = T_k
-            mom[:, 2 * k] = 2 * nn - mu0
-            mom[:, 2 * k + 1] = 2 * nm - mu1
-            if progress is not None:
-                progress(k, nmax)
+        return _moments(indptr, indices, data, vectors, num_moments, a, b, mod.step, progress)
     finally:
-        numba.set_num_threads(threads)
-    return mom[:, :num_moments]
+        mod.set_num_threads(threads)
 
 
 def density_from_moments(moments, energies, a, b, kernel=jackson_kernel):
@@ -538,6 +462,8 @@ class KPMResult:
         Rescaling ``Ht = (H - b)/a``.
     resolution : float
         Jackson width ``pi a / M`` at the band centre.
+    backend : str
+        The Chebyshev step used, ``"numba"`` or ``"scipy"`` (`chebyshev_moments`).
     """
 
     energies: np.ndarray
@@ -548,6 +474,7 @@ class KPMResult:
     a: float
     b: float
     resolution: float
+    backend: str = "numba"
 
     @property
     def num_moments(self):
@@ -571,6 +498,7 @@ def kpm_dos(
     resolve=None,
     vectors=None,
     progress=None,
+    backend=None,
 ):
     """DOS per orbital of a Hermitian sparse matrix by stochastic KPM.
 
@@ -596,6 +524,9 @@ def kpm_dos(
         Explicit start vectors (then ``num_vectors`` and ``rng`` are ignored).
     progress : callable, optional
         ``progress(done, total)`` in matrix-vector block products.
+    backend : {"numba", "scipy"}, optional
+        Chebyshev step (`chebyshev_moments`); default ``$MIRAGE_KPM_BACKEND``, else
+        numba (scipy.sparse with a `BackendWarning` where numba is unavailable).
 
     Returns
     -------
@@ -610,6 +541,7 @@ def kpm_dos(
     if resolve is not None:
         check_resolution(num_moments, a, resolve)
     real = matrix.dtype.kind != "c" or np.all(matrix.data.imag == 0)
+    backend = backend_in_use(backend, "f" if real else "c")  # resolve (and warn) once
     if vectors is not None:
         vectors = np.asarray(vectors)
         num_vectors = vectors.shape[1]
@@ -627,7 +559,8 @@ def kpm_dos(
         prog = None if progress is None else (
             lambda k, tot, i=i: progress(i * steps + k, nblocks * steps)
         )
-        moments.append(chebyshev_moments(matrix, block, num_moments, a, b, progress=prog))
+        moments.append(chebyshev_moments(matrix, block, num_moments, a, b, progress=prog,
+                                          backend=backend))
     norm = np.concatenate(norms)
     mom = np.concatenate(moments) / norm[:, None]
     energies = np.asarray(energies, dtype=float)
@@ -646,4 +579,5 @@ def kpm_dos(
         a=a,
         b=b,
         resolution=jackson_resolution(num_moments, a),
+        backend=backend,
     )

@@ -7,10 +7,10 @@ in units of t (spin independent; it enters the BdG matrix as ``V tau_3``, see
 
 `PointImpurities`
     Each site independently hosts an impurity with probability ``concentration``
-    ``n_i``; impurity sites get ``V = strength``, the others 0. The mean ``n_i V``
-    shifts the chemical potential uniformly (it is *not* subtracted); the
-    scattering is set by the variance ``n_i (1 - n_i) V^2``. Short range: it
-    scatters between the valleys K and K' as much as within them.
+    ``n_i``; impurity sites get ``V = strength``, the others 0. ``potential``
+    returns the sites as drawn, site average ``~ n_i V`` (`mean`); the scattering
+    is set by the variance ``n_i (1 - n_i) V^2``. Short range: it scatters between
+    the valleys K and K' as much as within them.
 `AndersonDisorder`
     ``V_s`` uniform in ``[-W/2, W/2]``, variance ``W^2 / 12``; short range.
 `SmoothDisorder`
@@ -21,6 +21,15 @@ in units of t (spin independent; it enters the BdG matrix as ``V tau_3``, see
     ``|K| = 4 pi / 3``) is at most ``exp(-(|K| - 2 p_F)^2 xi^2 / 2)``
     (``~1e-6`` for ``xi = 2`` and ``p_F ~ 0.75``), so it scatters only within a
     valley: the Anderson-theorem control.
+
+Uniform part (one convention for the DOS studies and the rates)
+    The site average ``V_bar`` of a realization (its ``q = 0`` Fourier component,
+    ``~ n_i V`` for point impurities) scatters nothing; it only shifts the band,
+    ``mu -> mu - V_bar``. `remove_uniform` subtracts it, and both
+    `latticemirage.disorder.study` (KPM DOS) and `latticemirage.disorder.rates`
+    use the potential so centred: the pocket depth stays the E_F of the clean
+    mapping, the number the quasiclassical side is given. The removed ``V_bar`` is
+    reported (study realizations and average, rates output).
 
 Reproducibility: realization ``i`` of a study with seed ``s`` draws from
 ``numpy.random.default_rng(SeedSequence([s, i]))`` (`realization_rng`), so any
@@ -41,6 +50,7 @@ __all__ = [
     "SmoothDisorder",
     "disorder_from_dict",
     "realization_rng",
+    "remove_uniform",
 ]
 
 
@@ -60,6 +70,25 @@ def realization_rng(seed, index):
         if int(value) != value or value < 0:
             raise ParameterError(name, f"must be a non-negative integer, got {value!r}")
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
+
+
+def remove_uniform(potential):
+    """Split off the site average (the uniform ``q = 0`` part) of a potential.
+
+    Parameters
+    ----------
+    potential : array_like, any shape, in t
+
+    Returns
+    -------
+    centred : ndarray, same shape
+        ``potential - shift``: zero site average (to round-off).
+    shift : float
+        The site average ``V_bar`` in t (``~ n_i V`` for point impurities).
+    """
+    v = np.asarray(potential, dtype=float)
+    shift = float(np.mean(v))
+    return v - shift, shift
 
 
 def _shape(shape):
@@ -101,6 +130,11 @@ class PointImpurities(_WhiteNoise):
         check_range("strength", self.strength)
 
     @property
+    def mean(self):
+        """Expected site average ``n_i V`` in t (the uniform shift `remove_uniform` removes)."""
+        return self.concentration * self.strength
+
+    @property
     def variance(self):
         """Onsite variance ``n_i (1 - n_i) V^2`` in t^2."""
         n = self.concentration
@@ -124,6 +158,8 @@ class AndersonDisorder(_WhiteNoise):
 
     def __post_init__(self):
         check_nonnegative("width", self.width)
+
+    mean = 0.0  # expected site average (t): the box is centred
 
     @property
     def variance(self):
@@ -152,6 +188,8 @@ class SmoothDisorder:
     def __post_init__(self):
         check_nonnegative("amplitude", self.amplitude)
         check_positive("correlation_length", self.correlation_length)
+
+    mean = 0.0  # site average (t): zero by construction (q = 0 removed)
 
     @property
     def variance(self):

@@ -15,8 +15,11 @@ What is measured
 
     averaged over the supercell k points with ``|eps_k - E| < window`` (the
     Fermi surface; ``eta`` is removed exactly). ``tau`` is the total elastic
-    lifetime. The sample mean of ``V`` (the ``q = 0`` Fourier component, a uniform
-    shift of mu that scatters nothing) is removed first.
+    lifetime. The sample mean of ``V`` (the ``q = 0`` Fourier component, ``~ n_i V``
+    for point impurities: a uniform shift of mu that scatters nothing) is removed
+    first (`latticemirage.disorder.potentials.remove_uniform`), exactly as in the
+    KPM DOS studies, so both measure at the clean mapping's E_F; the removed value
+    is reported (``uniform_shift``).
 
 Intervalley part
     From the same solves, to all orders in ``V``. With ``psi = (z - H)^{-1}|k>``
@@ -69,7 +72,7 @@ from threadpoolctl import threadpool_limits
 
 from latticemirage import bulk, model
 from latticemirage.disorder import supercell as scm
-from latticemirage.disorder.potentials import realization_rng
+from latticemirage.disorder.potentials import realization_rng, remove_uniform
 from mirage_common.errors import ParameterError, check_positive
 
 __all__ = [
@@ -144,6 +147,8 @@ class RateResult:
         Broadening and energy (relative to mu) of the measurement, t.
     size, realizations, kpoints : int
         Supercell L, number of realizations, Fermi-surface k points averaged.
+    uniform_shift : float
+        Mean over realizations of the removed site average of V (``~ n_i V``), t.
     """
 
     gamma_total: float
@@ -163,12 +168,13 @@ class RateResult:
     size: int
     realizations: int
     kpoints: int
+    uniform_shift: float = 0.0
 
     def in_units(self, unit):
-        """All rates divided by *unit* (e.g. Δ0 in t), as a dict; ``n0`` multiplied."""
+        """Rates and shift divided by *unit* (e.g. Δ0 in t), as a dict; ``n0`` multiplied."""
         out = asdict(self)
         for key in out:
-            if key.startswith(("gamma", "born")):
+            if key.startswith(("gamma", "born")) or key == "uniform_shift":
                 out[key] = out[key] / unit
         out["n0"] = self.n0 * unit
         return out
@@ -326,10 +332,11 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
     other = np.where(near_k[on_shell][:, None, None], near_kp[None], near_k[None])
     other &= (near_k | near_kp)[on_shell][:, None, None]
 
-    samples = []
+    samples, shifts = [], []
     for i in range(int(realizations)):
-        v = disorder.potential(shape, realization_rng(seed, i))
-        v = v - v.mean()  # q = 0: a uniform shift, no scattering
+        # q = 0: a uniform shift, no scattering; removed as in the DOS studies.
+        v, shift = remove_uniform(disorder.potential(shape, realization_rng(seed, i)))
+        shifts.append(shift)
         h = clean.copy()
         scm.add_potential(h, slots, v, norbs=1)
         g, w_inter, w_all = _green_and_weights(h, energy, eta, waves, kindex, eps, a0, other)
@@ -381,4 +388,5 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
         size=int(size),
         realizations=int(realizations),
         kpoints=int(on_shell.sum()),
+        uniform_shift=float(np.mean(shifts)),
     )

@@ -14,13 +14,15 @@ shows progress with an ETA on stderr, and writes each finished realization
 atomically as soon as it arrives, so a study killed at any point loses nothing
 that had finished. Restarting skips what is on disk. When all realizations are
 present the average is formed by summing *in realization order*, so
-``average.csv`` is bitwise identical whatever the number of workers.
+``average.csv`` is bitwise identical whatever the number of workers (and BLAS
+core type; for the scope across machines see README, "KPM backend and bitwise
+reproducibility").
 
 Folder layout::
 
     study.json              format tag, version, the full StudySpec (JSON)
     realizations/r00000.npz one file per finished realization
-    average.csv             energy (Δ0), dos (N_s/N_n), stderr; once all are done
+    average.csv             energy (Δ0), dos (<N_s>/<N_n>), stderr, ...; once all are done
     .lock                   held (flock) by the run working on the folder
 
 One run at a time: `run_study` takes an exclusive ``flock`` on ``.lock`` (released
@@ -32,9 +34,20 @@ Observable
     For every realization the BdG DOS is computed twice by KPM with the same
     disorder, twist and random vectors: with the gap (``N_s``) and with
     ``delta = 0`` (``N_n``, the normal state of the *same* disorder). ``dos`` is
-    their ratio ``N_s(E) / N_n(E)`` (the paper's normalized DOS), averaged over
-    realizations; ``stderr`` is the standard error of that mean across
-    realizations (it contains the stochastic-trace error as well).
+    the ratio of the realization averages ``<N_s(E)> / <N_n(E)>`` (the paper's
+    normalized DOS of the disordered system; the mean of per-realization ratios
+    estimates ``<N_s/N_n>`` instead, biased however many realizations, and is kept
+    only as the column ``mean_of_ratios``);
+    ``stderr`` is its jackknife standard error over realizations (leave-one-out
+    ratios of averages; it contains the stochastic-trace error as well). Every
+    realization file keeps ``dos_sc`` and ``dos_normal``, so either estimator can
+    be formed again (`ratio_of_averages`).
+Uniform shift
+    The site average of each realization's potential (``~ n_i V`` for point
+    impurities) is removed before the supercell is built, as in the rate
+    measurement (`latticemirage.disorder.potentials.remove_uniform`); the removed
+    value is ``uniform_shift_t`` in each realization's metadata and summarized in
+    ``average.csv``'s.
 """
 
 import concurrent.futures as cf
@@ -53,7 +66,7 @@ from threadpoolctl import threadpool_limits
 
 from latticemirage.disorder import kpm
 from latticemirage.disorder import supercell as scm
-from latticemirage.disorder.potentials import disorder_from_dict
+from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
 from mirage_common.io import atomic_write_bytes, read_table, write_table
 from mirage_common.version import __version__
@@ -65,13 +78,15 @@ __all__ = [
     "StudySpec",
     "compute_realization",
     "open_study",
+    "ratio_of_averages",
     "run_study",
     "study_status",
     "write_average",
 ]
 
 FORMAT = "latticemirage-disorder-study"
-FORMAT_VERSION = 1
+# 2: potentials centred (uniform shift removed), per-vector ratio error by jackknife
+FORMAT_VERSION = 2
 SPEC_FILE = "study.json"
 REAL_DIR = "realizations"
 AVERAGE_FILE = "average.csv"
@@ -219,14 +234,13 @@ def _compute_realization(spec, index, threads, block_size):
         spec = StudySpec.from_json(spec)
     index = _check_int("index", index, 0)
     if threads is not None:
-        import numba
-
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        kpm.set_num_threads(threads)  # no-op where the scipy.sparse KPM step is used
     start = time.perf_counter()
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
     dis = disorder_from_dict(spec.disorder)
     shape = (spec.size, spec.size)
     potential = dis.potential(shape, rng)
+    potential, shift = remove_uniform(potential)  # as in rates.py (see module docstring)
     twist = _twist(spec, rng)
     unit = spec.energy_unit
     energies = spec.energy_grid()
@@ -247,12 +261,8 @@ def _compute_realization(spec, index, threads, block_size):
     del vecs
     s, n = results
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_vector_ratio = s.per_vector / n.per_vector
         ratio = s.density / n.density
-    if spec.vectors > 1:
-        ratio_err = per_vector_ratio.std(axis=0, ddof=1) / np.sqrt(spec.vectors)
-    else:
-        ratio_err = np.full_like(ratio, np.nan)
+    _, ratio_err = ratio_of_averages(s.per_vector, n.per_vector)  # jackknife over vectors
     return {
         "columns": {
             "energy": energies,
@@ -268,7 +278,8 @@ def _compute_realization(spec, index, threads, block_size):
             "real_arithmetic": bool(sc.real),
             "bounds_t": list(bounds),
             "kernel_width_delta0": s.resolution / unit,
-            "potential_mean_t": float(np.mean(potential)),
+            "kpm_backend": s.backend,
+            "uniform_shift_t": shift,
             "potential_std_t": float(np.std(potential)),
             "seconds": time.perf_counter() - start,
         },
@@ -465,8 +476,56 @@ def study_status(folder):
     }
 
 
+# ----------------------------------------------------------------------------
+# Disorder average (issue 10, item 7): ratio of averages, jackknife error
+
+
+def ratio_of_averages(numerators, denominators):
+    r"""Ratio of averages over samples and its jackknife standard error.
+
+    .. math::
+
+        \hat r = \frac{\sum_i N_{s,i}}{\sum_i N_{n,i}}, \qquad
+        \sigma_J^2 = \frac{R - 1}{R} \sum_i (\hat r_{(i)} - \bar r_{(\cdot)})^2,
+
+    with ``r_(i)`` the ratio of averages without sample i. The mean of the
+    per-sample ratios converges to ``<N_s/N_n>``, which differs from
+    ``<N_s>/<N_n>`` however many samples are taken; ``r_hat`` converges to
+    ``<N_s>/<N_n>`` (its own bias is O(1/R)). Sums run over axis 0 in sample
+    order: the result does not depend on which worker computed which sample.
+
+    Parameters
+    ----------
+    numerators, denominators : ndarray, shape (R, n)
+        ``N_s`` and ``N_n`` per sample (realization, or random vector).
+
+    Returns
+    -------
+    ratio : ndarray, shape (n,)
+    stderr : ndarray, shape (n,)
+        Jackknife standard error; NaN for ``R < 2``.
+    """
+    num = np.asarray(numerators, dtype=float)
+    den = np.asarray(denominators, dtype=float)
+    r = num.shape[0]
+    total_num, total_den = np.sum(num, axis=0), np.sum(den, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = total_num / total_den
+        if r < 2:
+            return ratio, np.full_like(ratio, np.nan)
+        loo = (total_num - num) / (total_den - den)  # (R, n) leave-one-out ratios
+        spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
+    return ratio, np.sqrt((r - 1) / r * spread)
+
+
 def write_average(folder, spec=None):
-    """Average all realizations (in index order) into ``average.csv``; returns its columns."""
+    """Average all realizations (in index order) into ``average.csv``; returns its columns.
+
+    Columns: ``energy`` (Δ0); ``dos`` = ``<N_s>/<N_n>`` (ratio of the realization
+    averages) and its jackknife ``stderr``; ``dos_sc`` and ``dos_normal``, the
+    averages ``<N_s>``, ``<N_n>`` per orbital (1/Δ0); ``mean_of_ratios``, the
+    biased mean of the per-realization ratios, for comparison.
+    """
     spec = open_study(folder) if spec is None else spec
     done = _done_indices(folder, spec)
     if len(done) != spec.realizations:
@@ -474,27 +533,46 @@ def write_average(folder, spec=None):
             f"{folder}: {len(done)} of {spec.realizations} realizations done; "
             "the average is written once all are finished"
         )
-    ratios, errs = [], []
+    sc, normal, ratios, errs, shifts = [], [], [], [], []
     for i in range(spec.realizations):
-        cols, _ = read_table(_real_path(folder, i))
+        cols, meta = read_table(_real_path(folder, i))
+        sc.append(cols["dos_sc"])
+        normal.append(cols["dos_normal"])
         ratios.append(cols["ratio"])
         errs.append(cols["ratio_stderr"])
-    ratios = np.array(ratios)
-    # Sum in realization order (np.add.reduce over axis 0 of a C array is a fixed
-    # pairwise order for a given shape): independent of which worker did what.
-    mean = np.sum(ratios, axis=0) / len(ratios)
-    if len(ratios) > 1:
-        stderr = np.std(ratios, axis=0, ddof=1) / np.sqrt(len(ratios))
-    else:
-        stderr = errs[0]
-    columns = {"energy": spec.energy_grid(), "dos": mean, "stderr": stderr}
+        shifts.append(meta["uniform_shift_t"])
+    r = spec.realizations
+    dos, stderr = ratio_of_averages(sc, normal)
+    if r == 1:
+        stderr = errs[0]  # jackknife over the random vectors of the one realization
+    columns = {
+        "energy": spec.energy_grid(),
+        "dos": dos,
+        "stderr": stderr,
+        "dos_sc": np.sum(sc, axis=0) / r,
+        "dos_normal": np.sum(normal, axis=0) / r,
+        "mean_of_ratios": np.sum(ratios, axis=0) / r,
+    }
+    disorder = disorder_from_dict(spec.disorder)
     metadata = {
-        "observable": "N_s(E)/N_n(E): KPM BdG DOS with gap over that with delta=0, same "
-                      "disorder and random vectors; mean over realizations",
+        "observable": "<N_s(E)>/<N_n(E)>: ratio of the realization averages of the KPM BdG "
+                      "DOS with gap and with delta=0 (same disorder and random vectors)",
         "energy_unit": "Delta0",
-        "stderr": "standard error across realizations" if len(ratios) > 1
-                  else "stochastic-trace error of the single realization",
-        "realizations": spec.realizations,
+        "stderr": "jackknife over realizations (leave-one-out ratios of averages)" if r > 1
+                  else "jackknife over the random vectors of the single realization",
+        "columns": {"dos_sc": "<N_s> per orbital, 1/Delta0",
+                    "dos_normal": "<N_n> per orbital, 1/Delta0",
+                    "mean_of_ratios": "mean of per-realization N_s/N_n (biased; comparison)"},
+        "uniform_shift": {
+            "convention": "site average of each realization's potential removed before the "
+                          "supercell is built (absorbed into mu), as in the rate measurement",
+            "removed_mean_t": float(np.mean(shifts)),
+            "removed_min_t": float(np.min(shifts)),
+            "removed_max_t": float(np.max(shifts)),
+            "expected_t": float(disorder.mean),
+            "removed_mean_delta0": float(np.mean(shifts)) / spec.energy_unit,
+        },
+        "realizations": r,
         "spec": spec.to_json(),
     }
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
@@ -539,9 +617,7 @@ class _Progress:
 
 
 def _init_worker(threads):
-    import numba
-
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    kpm.set_num_threads(threads)
 
 
 def _default_workers():
@@ -585,6 +661,7 @@ def run_study(folder, spec, *, executor=None, workers=None, progress=True, strea
     the calling script again: a script calling `run_study` needs the usual
     ``if __name__ == "__main__":`` guard (the ``mirage`` CLI has it).
     """
+    kpm.requested_backend()  # a bad $MIRAGE_KPM_BACKEND is refused before anything is written
     open_study(folder, spec)
     with _study_lock(folder) as locked:
         if locked:  # without the lock a temp file may be another run's write in progress

@@ -31,8 +31,19 @@ Real basis
     In the per-site basis `real_basis` the matrix is then real symmetric, which
     halves the memory traffic of the vectors in KPM. The spectrum is unchanged
     (a unitary transformation); `Supercell.basis` records the transformation.
+Reproducibility across machines
+    Nothing here calls BLAS: the basis change is written out as real elementwise
+    operations in a fixed order (`basis_change`), so the matrix is bitwise the same
+    whatever BLAS build or core type (checked under ``OPENBLAS_CORETYPE=Haswell`` and
+    ``Nehalem``) and whether NumPy's AVX2/AVX-512 kernels run or not. What remains
+    platform-dependent: ``cos``/``sin`` of the field angle (C library), and the
+    blocks read from Kwant (`bulk.fourier_blocks`), whose NumPy complex products use
+    the run-time selected SIMD kernel. Measured (2026-11-30, NumPy 2.4): with NumPy's
+    AVX2 targets disabled the blocks change only in entries that vanish by symmetry
+    (<= 1e-17 t, dropped below ``_DROP_TOL``), so the supercell matrix is unchanged.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +55,7 @@ from mirage_common.errors import ParameterError, check_finite
 __all__ = [
     "Supercell",
     "add_potential",
+    "basis_change",
     "real_basis",
     "site_positions",
     "supercell",
@@ -90,13 +102,75 @@ def real_basis(phi):
     which satisfies ``W = U W^*`` for the antiunitary symmetry ``U K`` of the model,
     so ``W^dagger h W`` is real for every onsite and hopping block ``h``.
     ``W`` is block diagonal in Nambu space, so ``V tau_3`` stays ``V tau_3``.
+
+    The left factor is diagonal, so every entry is one product ``d_i B_ij``, formed
+    here in real arithmetic (no BLAS, no NumPy complex kernel: see `basis_change`);
+    ``cos(phi/2)`` and ``sin(phi/2)`` come from the C library's ``cos``/``sin``.
     """
     s = 1 / np.sqrt(2)
-    we = s * np.array([[1, 1j], [1, -1j]])
-    wh = s * np.array([[1, 1j], [-1, 1j]])
-    u = np.diag([np.exp(0.5j * phi), np.exp(-0.5j * phi)])
-    z = np.zeros((2, 2))
-    return np.block([[u, z], [z, u.conj()]]) @ np.block([[we, z], [z, wh]])
+    half = 0.5 * float(phi)
+    c, sn = math.cos(half), math.sin(half)
+    d_re = np.array([c, c, c, c])  # diag(u, u^*) = exp(i phi/2 * (1, -1, -1, 1))
+    d_im = np.array([sn, -sn, -sn, sn])
+    b_re = s * np.array([[1.0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, -1, 0]])
+    b_im = s * np.array([[0.0, 1, 0, 0], [0, -1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1]])
+    w_re = d_re[:, None] * b_re - d_im[:, None] * b_im
+    w_im = d_re[:, None] * b_im + d_im[:, None] * b_re
+    return _complex(w_re, w_im)
+
+
+def _complex(re, im):
+    """``re + 1j im`` by assignment (no arithmetic, hence no rounding anywhere)."""
+    out = np.empty(re.shape, dtype=complex)
+    out.real, out.imag = re, im
+    return out
+
+
+def basis_change(blocks, basis):
+    r"""``basis^dagger h basis`` for every block, in a fixed order of IEEE operations.
+
+    The product is written out as real multiplications and additions over the
+    contraction index in a fixed order, each a separate elementwise NumPy call on
+    float64 arrays, so every entry is the same correctly rounded sequence on any CPU.
+    A matrix product (``@``) would go through BLAS, whose kernels (and therefore the
+    last bits) depend on the CPU and the BLAS build (seen with ``OPENBLAS_CORETYPE``),
+    and NumPy's complex multiply is itself a run-time dispatched SIMD kernel whose
+    AVX2 version contracts to FMA (its bits differ from the SSE2 one).
+
+    Parameters
+    ----------
+    blocks : dict of tuple(int, int) to ndarray, shape (norbs, norbs)
+    basis : ndarray, shape (norbs, norbs)
+
+    Returns
+    -------
+    dict of tuple(int, int) to complex ndarray, shape (norbs, norbs)
+        Same keys and order.
+    """
+    keys = list(blocks)
+    h = np.array([np.asarray(blocks[n], dtype=complex) for n in keys])  # (nb, no, no)
+    h_re, h_im = np.ascontiguousarray(h.real), np.ascontiguousarray(h.imag)
+    w = np.asarray(basis, dtype=complex)
+    w_re, w_im = np.ascontiguousarray(w.real), np.ascontiguousarray(w.imag)
+    norbs = w.shape[0]
+    # P = h W: P[k, j] = sum_m h[k, m] W[m, j], m = 0, 1, ... in order.
+    p_re = np.zeros(h.shape)
+    p_im = np.zeros(h.shape)
+    for m in range(norbs):
+        hr, hi = h_re[:, :, m, None], h_im[:, :, m, None]
+        wr, wi = w_re[None, None, m, :], w_im[None, None, m, :]
+        p_re = p_re + (hr * wr - hi * wi)
+        p_im = p_im + (hr * wi + hi * wr)
+    # out = W^dagger P: out[i, j] = sum_k conj(W[k, i]) P[k, j], k = 0, 1, ... in order.
+    o_re = np.zeros(h.shape)
+    o_im = np.zeros(h.shape)
+    for k in range(norbs):
+        wr, wi = w_re[None, k, :, None], w_im[None, k, :, None]
+        pr, pi = p_re[:, k, None, :], p_im[:, k, None, :]
+        o_re = o_re + (wr * pr + wi * pi)
+        o_im = o_im + (wr * pi - wi * pr)
+    out = _complex(o_re, o_im)
+    return {n: out[i] for i, n in enumerate(keys)}
 
 
 def tile(blocks, size, twist=(0.0, 0.0), basis=None, dtype=complex):
@@ -133,7 +207,7 @@ def tile(blocks, size, twist=(0.0, 0.0), basis=None, dtype=complex):
     blocks = dict(blocks)
     blocks.setdefault((0, 0), np.zeros((norbs, norbs), dtype=complex))
     if basis is not None:
-        blocks = {n: basis.conj().T @ h @ basis for n, h in blocks.items()}
+        blocks = basis_change(blocks, basis)
     real = np.dtype(dtype).kind == "f"
     scale = max(np.abs(h).max() for h in blocks.values())
     # Rounding from the DFT in `fourier_blocks` and from the basis change leaves
