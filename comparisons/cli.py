@@ -146,9 +146,11 @@ def build_parser(argv=()):
         "doctor", help="print versions of Python, NumPy, SciPy, Kwant, MUMPS, cores"
     )
     doctor.set_defaults(func=_doctor)
+    # The command: the first word that is not a top-level option (``mirage --debug qc``).
+    words = [a for a in argv if a not in ("--debug",)]
     for name, (module, help_) in _SIDES.items():
         # Only import the side that is asked for (or all, for --help).
-        if argv and argv[0] not in (name, "-h", "--help"):
+        if words and words[0] not in (name, "-h", "--help"):
             sub.add_parser(name, help=help_, add_help=False)
             continue
         try:

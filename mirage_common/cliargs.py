@@ -31,6 +31,7 @@ from mirage_common.errors import ParameterError
 __all__ = [
     "ABSURD",
     "MAX_COUNT",
+    "MAX_SWEEP",
     "available_memory",
     "check_memory",
     "check_output_file",
@@ -46,9 +47,11 @@ __all__ = [
 #: potentials in t, angles in radians) is meaningful beyond this magnitude; larger
 #: values are refused as typos (1e308 would overflow every formula it enters).
 ABSURD = 1e6
-#: Largest count (sizes, meshes, numbers of points) accepted by `integer` and
-#: `parse_range`; the memory estimates of each command refuse far smaller ones.
+#: Largest count (sizes, numbers of points) accepted by `integer`; the memory
+#: estimates of each command refuse far smaller ones.
 MAX_COUNT = 10**9
+#: Largest NUM of a ``START:STOP:NUM`` sweep (each value is a separate solution).
+MAX_SWEEP = 10**6
 
 _LIMIT_GB = contextvars.ContextVar("mirage_memory_limit_gb", default=None)
 
@@ -122,7 +125,7 @@ def integer(low=1, high=MAX_COUNT):
     return parse
 
 
-def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_count=MAX_COUNT):
+def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_count=MAX_SWEEP):
     """Parse ``START:STOP:NUM`` or a single number into a float array.
 
     ``NUM`` evenly spaced values including both ends (``np.linspace``). ``NUM`` and

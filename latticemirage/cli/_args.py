@@ -62,7 +62,13 @@ def physical_from_args(args, **overrides):
     if getattr(args, "delta0_t", None) is not None:
         kwargs["delta0"] = args.delta0_t
     kwargs.update(overrides)
-    return PhysicalParameters(**kwargs)
+    try:
+        return PhysicalParameters(**kwargs)
+    except ParameterError as exc:
+        # E_F in t is e_fermi * delta0: blame the one of the two the user typed.
+        if exc.name == "e_fermi" and "e_fermi" not in kwargs and "delta0" in kwargs:
+            raise ParameterError("delta0-t", str(exc).split(": ", 1)[1]) from None
+        raise
 
 
 def check_output(path, suffixes=SUPPORTED_FORMATS):

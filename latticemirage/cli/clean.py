@@ -76,7 +76,7 @@ def _check_dos_memory(args, n_e, *, solve):
     span = args.emax - args.emin
     bins = n_e if args.eta == 0 else (span + 80 * args.eta) / min(args.eta / 5, span / 200)
     parts = [(bins * 64, "eta", f"{bins:.3g} fine bins (eta/5 over the window) x 64 B"),
-             (n_e * 1e3, "points", f"{n_e} energies x 1 kB")]
+             (n_e * 1e3, "n-energies", f"{n_e} energies x 1 kB")]
     if solve:
         parts.append((_GAP_BYTES_PER_K * args.gap_mesh**2, "gap-mesh",
                       f"gap-mesh^2 x {_GAP_BYTES_PER_K:g} B for the self-consistent gap"))
