@@ -39,6 +39,7 @@ __all__ = [
     "format_bytes",
     "integer",
     "memory_limit",
+    "note_time",
     "parse_range",
     "real",
 ]
@@ -330,3 +331,23 @@ def check_memory(option, nbytes, what):
             option, f"this run needs about {format_bytes(nbytes)} of memory ({what}), more than "
                     f"the {format_bytes(limit)} {source}; change --{option}, or pass "
                     "--memory-limit GB if the run goes to a machine that has it")
+
+
+def note_time(seconds, what, *, threshold=600.0):
+    """Say on stderr, before a long run starts, about how long it will take.
+
+    Parameters
+    ----------
+    seconds : float
+        Estimated run time on the reference machine (2 cores), seconds.
+    what : str
+        How the estimate is made.
+    threshold : float
+        Quiet below this many seconds.
+    """
+    if seconds < threshold:
+        return
+    unit, scale = next((u, f) for u, f in (("days", 86400.0), ("h", 3600.0), ("min", 60.0))
+                       if seconds >= f)
+    print(f"mirage: note: this run takes about {seconds / scale:.3g} {unit} ({what}); "
+          "Ctrl-C stops it", file=sys.stderr)

@@ -6,13 +6,13 @@ the user typed. Imported by the subcommand modules, never importing them, so the
 CLI package has no import cycle.
 """
 
-from mirage_common.cliargs import check_memory, check_output_file, integer, real
+from mirage_common.cliargs import check_memory, check_output_file, integer, note_time, real
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
 __all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
            "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
-           "physical_from_args", "positive_int", "real"]
+           "note_time", "physical_from_args", "positive_int", "real"]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
 #: energy scale of the model needs (the default meshes are 1000 and 4000).
