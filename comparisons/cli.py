@@ -126,7 +126,7 @@ def _add_common_options(parser):
             continue
         leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help="on an error, print the Python traceback too")
-        leaf.add_argument("--memory-limit", type=real(0, high_open=False, low_open=True),
+        leaf.add_argument("--memory-limit", type=real(0, low_open=True),
                           metavar="GB", default=argparse.SUPPRESS,
                           help="memory (GB) a run may use; default: what this machine has "
                                "available; raise it for work that goes to a bigger machine")

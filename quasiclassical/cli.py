@@ -52,8 +52,10 @@ def _check_output(path):
     return cliargs.check_output_file("output", path, SUPPORTED_FORMATS)
 
 
-# Peak memory of one gap solution per Matsubara frequency (measured: `qc gap` over
-# B = 0..6 at beta = 7 used 0.77, 2.8 and 23.8 GB with 983, 1965 and 19650 frequencies).
+# Peak memory of one gap solution per Matsubara frequency, an upper bound: the
+# free-energy comparison (always in `qc gap`, near first-order transitions otherwise)
+# dominates (measured: `qc gap` over B = 0..6 at beta = 7 used 0.77, 2.8 and 23.8 GB
+# with 983, 1965 and 19650 frequencies; the gap equation alone ~55 kB per frequency).
 _BYTES_PER_MATSUBARA = 1.5e6
 # Peak memory per energy of `qc dos` (measured: 3 kB without, 13 kB with SCBA).
 _BYTES_PER_ENERGY = 16e3
