@@ -453,3 +453,22 @@ def test_numeric_options_refuse_non_finite_and_absurd_values(tmp_path, capsys, c
     err = capsys.readouterr().err
     assert err.startswith(f"mirage: error: {option[2:]}") and "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_abandoned_empty_study_does_not_block_the_corrected_call(monkeypatch, tmp_path, capsys):
+    """A study killed before its first realization (no cleanup ran) is replaced."""
+    from latticemirage.disorder import study
+
+    folder = tmp_path / "st"
+    seen = []
+    monkeypatch.setattr(study, "run_study",
+                        lambda folder, spec, **kw: seen.append(spec.size) or {"energy": []})
+    assert main([*DIS, "--output", str(folder)]) == 0  # leaves study.json, no realization
+    assert (folder / study.SPEC_FILE).is_file()
+    assert main([*DIS[:-8], "--size", "12", *DIS[-6:], "--output", str(folder)]) == 0
+    assert "no finished realization; starting the new one" in capsys.readouterr().err
+    assert study.open_study(folder).size == 12 and seen == [10, 12]
+    # With a finished realization the folder is a study to resume: other parameters refused.
+    (folder / study.REAL_DIR / "r00000.npz").write_bytes(b"")
+    assert main([*DIS[:-8], "--size", "14", *DIS[-6:], "--output", str(folder)]) == 2
+    assert "different parameters" in capsys.readouterr().err

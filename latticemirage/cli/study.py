@@ -256,6 +256,34 @@ def _mpi_executor(workers):
     return MPIPoolExecutor() if workers is None else MPIPoolExecutor(max_workers=workers)
 
 
+def _drop_unstarted_study(folder, spec):
+    """Forget a study with other parameters in which no realization ever finished.
+
+    Left by a run killed before its first realization (e.g. the driver killed by the
+    out-of-memory killer): nothing is lost, and keeping it would refuse the corrected
+    call. A study another run is working on (locked) is left alone.
+    """
+    from latticemirage.disorder import study
+
+    spec_path = folder / study.SPEC_FILE
+    real = folder / study.REAL_DIR
+    if not spec_path.is_file() or (real.is_dir() and any(real.iterdir())):
+        return
+    if (folder / study.AVERAGE_FILE).exists() or study._is_locked(folder) is not False:
+        return
+    try:
+        same = study.open_study(folder).to_json() == spec.to_json()
+    except study.StudyError:
+        return  # corrupt or foreign: open_study refuses it with its own message
+    if not same:
+        for name in (study.SPEC_FILE, study.LOCK_FILE):
+            (folder / name).unlink(missing_ok=True)
+        if real.is_dir():
+            real.rmdir()
+        print(f"mirage: note: {folder} held a study with other parameters and no finished "
+              "realization; starting the new one there", file=sys.stderr)
+
+
 def _remove_if_unstarted(folder, created):
     """Undo a new study this run began if no realization was finished in it.
 
@@ -298,6 +326,7 @@ def _main(args):
     folder = check_output_folder("output", args.output)
     spec = spec_from_args(args)
     executor, close = _executor(args)
+    _drop_unstarted_study(folder, spec)
     created = not folder.exists()
     fresh = created or not (folder / study.SPEC_FILE).exists()
     try:
