@@ -26,7 +26,7 @@ from pathlib import Path
 
 from comparisons.report import Report
 from comparisons.setup import FULL, QUICK, ValidationSetup
-from mirage_common.errors import ParameterError
+from mirage_common.cliargs import check_output_folder
 
 __all__ = ["Progress", "add_parser", "run_validation"]
 
@@ -62,15 +62,24 @@ class Progress:
               file=self.stream, flush=True)
 
 
+def _is_report(folder):
+    """An earlier report: ``summary.json`` (written after every stage), or only plots of a
+    run stopped during its first stage."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    if (folder / "summary.json").is_file():
+        return True
+    ours = ("report.md", "report.html")
+    return any(folder.iterdir()) and all(
+        p.is_file() and (p.suffix == ".png" or p.name in ours) for p in folder.iterdir())
+
+
 def _check_output(path):
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ParameterError("output", f"{str(path)!r} exists and is not a directory")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ParameterError("output", f"{str(parent)!r} is not a directory")
-            break
+    """A new, empty or earlier-report folder that can be written (else `ParameterError`)."""
+    path = check_output_folder("output", path, reusable=_is_report)
+    if _is_report(path):
+        print(f"mirage validate: note: replacing the earlier report in {path}", file=sys.stderr)
     return path
 
 
@@ -124,7 +133,8 @@ def add_parser(subparsers, name, help):
                         help="reduced suite (about two minutes): fewer fields, temperatures, "
                         "concentrations and realizations")
     parser.add_argument("--output", default="mirage-report",
-                        help="report folder (default: mirage-report/)")
+                        help="report folder (default: mirage-report/): new, empty, or an "
+                             "earlier report, which is replaced")
     parser.add_argument("--tighten", action="append", default=[], metavar="PATTERN",
                         help="test hook: make the checks matching this glob fail (their "
                              "tolerance becomes impossible to meet); repeatable")

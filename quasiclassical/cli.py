@@ -29,19 +29,20 @@ which these commands do not compute.
 
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from mirage_common import cliargs
+from mirage_common.cliargs import integer, real
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
-from quasiclassical.gap import critical_field_line, solve_gap
+from quasiclassical.gap import CUTOFF_FACTOR, critical_field_line, solve_gap
 from quasiclassical.observables import (
     DELTA_BOUND,
     density_of_states,
     energy_resolution_problem,
 )
-from quasiclassical.params import QCParams
+from quasiclassical.params import QCParams, temperature_in_delta0
 
 __all__ = ["EXIT_NOT_CONVERGED", "UNIFORM_GAP_NOTE", "add_parser", "parse_range"]
 
@@ -62,53 +63,70 @@ _GAUGE_NOTE = (
 )
 
 
-def parse_range(name, text):
+def parse_range(name, text, **bounds):
     """Parse ``START:STOP:NUM`` or a single number into a float array.
+
+    See `mirage_common.cliargs.parse_range` (finite, ``|value| <= 1e6``, NUM checked
+    before any array is made; *bounds* narrow the range).
 
     Raises
     ------
     ParameterError
         Naming *name*, for anything else (NUM must be an integer >= 1, all finite).
     """
-    parts = str(text).split(":")
-    try:
-        if len(parts) == 1:
-            values = np.array([float(parts[0])])
-        elif len(parts) == 3:
-            num = int(parts[2])
-            if num < 1:
-                raise ValueError
-            values = np.linspace(float(parts[0]), float(parts[1]), num)
-        else:
-            raise ValueError
-    except ValueError:
-        raise ParameterError(
-            name, f"expected a number or START:STOP:NUM with an integer NUM >= 1, got {text!r}"
-        ) from None
-    check_finite(name, values)
-    return values
+    return cliargs.parse_range(name, text, **bounds)
 
 
 def _check_output(path):
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUPPORTED_FORMATS:
-        raise ParameterError(
-            "output", f"unknown extension {suffix!r}; use one of {', '.join(SUPPORTED_FORMATS)}"
-        )
-    return path
+    return cliargs.check_output_file("output", path, SUPPORTED_FORMATS)
+
+
+# Peak memory of one gap solution per Matsubara frequency, an upper bound: the
+# free-energy comparison (always in `qc gap`, near first-order transitions otherwise)
+# dominates (measured: `qc gap` over B = 0..6 at beta = 7 used 0.77, 2.8 and 23.8 GB
+# with 983, 1965 and 19650 frequencies; the gap equation alone ~55 kB per frequency).
+_BYTES_PER_MATSUBARA = 1.5e6
+# Peak memory per energy of `qc dos` (measured: 3 kB without, 13 kB with SCBA).
+_BYTES_PER_ENERGY = 16e3
+
+
+def _check_memory(option, params, *, solve=True, energies=0, rows=0):
+    """Refuse a run that cannot fit in memory (estimate from the Matsubara count).
+
+    *option* is blamed for the energies and the *rows* of a sweep (2 kB each kept);
+    the Matsubara frequencies of the
+    gap solution (``10 max(1, beta, B, Gamma) / (2 pi T)``) are blamed on
+    ``temperature`` when they dominate.
+    """
+    nbytes = energies * _BYTES_PER_ENERGY + rows * 2e3
+    what = [f"{energies} energies x {_BYTES_PER_ENERGY / 1e3:g} kB"] if energies else []
+    what += [f"{rows} sweep points x 2 kB"] if rows else []
+    if solve:
+        scale = max(1.0, params.beta, params.field, params.gamma)
+        # A float (may exceed any int at T -> 0): the estimate only.
+        count = CUTOFF_FACTOR * scale / (2 * math.pi * float(temperature_in_delta0(
+            params.temperature)))
+        gap_bytes = max(count, 8) * _BYTES_PER_MATSUBARA
+        if gap_bytes > nbytes:
+            option = "temperature"
+        nbytes += gap_bytes
+        what.append(f"{count:.3g} Matsubara frequencies (10 max(1, beta, B, Gamma) / 2 pi T) "
+                    f"x {_BYTES_PER_MATSUBARA / 1e6:g} MB for the gap")
+    cliargs.check_memory(option, nbytes, ", ".join(what))
 
 
 def _common(parser, *, field=True, temperature=True, gamma_range=False):
-    parser.add_argument("--beta", type=float, required=True, help="Ising SOC beta_so >= 0 (Delta0)")
+    parser.add_argument("--beta", type=real(0), required=True,
+                        help="Ising SOC beta_so >= 0 (Delta0)")
     if field:
         parser.add_argument("--field", required=True, help="in-plane Zeeman energy B >= 0 (Delta0)")
-    parser.add_argument("--phi", type=float, default=0.0, help="field angle from x (rad)")
+    parser.add_argument("--phi", type=real(), default=0.0, help="field angle from x (rad)")
     if temperature:
         optional = temperature == "optional"
         parser.add_argument("--temperature", required=not optional,
                             help="T / T_c0 > 0" + (" (enters only the gap equation: not "
                                                    "needed with --delta)" if optional else ""))
-    parser.add_argument("--gamma", type=str if gamma_range else float, default=0.0,
+    parser.add_argument("--gamma", type=str if gamma_range else real(0), default=0.0,
                         help="impurity rate Gamma >= 0 of Sigma = -i Gamma <g> (Delta0)")
     parser.add_argument("--output", required=True, help="result file (.csv, .json or .npz)")
 
@@ -121,11 +139,12 @@ def add_parser(subparsers, name, help):
 
     dos = sub.add_parser("dos", help="DOS and Green's-function components of both valleys")
     _common(dos, temperature="optional")
-    dos.add_argument("--eta", type=float, default=0.01, help="Dynes broadening eta >= 0 (Delta0)")
-    dos.add_argument("--emin", type=float, default=-12.0, help="lowest energy (Delta0)")
-    dos.add_argument("--emax", type=float, default=12.0, help="highest energy (Delta0)")
-    dos.add_argument("--points", type=int, default=4001, help="number of energies")
-    dos.add_argument("--delta", type=float, default=None,
+    dos.add_argument("--eta", type=real(0), default=0.01,
+                     help="Dynes broadening eta >= 0 (Delta0)")
+    dos.add_argument("--emin", type=real(), default=-12.0, help="lowest energy (Delta0)")
+    dos.add_argument("--emax", type=real(), default=12.0, help="highest energy (Delta0)")
+    dos.add_argument("--points", type=integer(2), default=4001, help="number of energies")
+    dos.add_argument("--delta", type=real(0), default=None,
                      help="fix the gap (Delta0) instead of solving the gap equation "
                           "(--temperature is then not needed: it does not enter the DOS)")
     dos.add_argument("--allow-unresolved", action="store_true",
@@ -176,6 +195,7 @@ def _run_dos(args):
         raise ParameterError(
             "eta", "must be > 0 on the real axis when gamma = 0 (no retarded branch otherwise)"
         )
+    _check_memory("points", params, solve=args.delta is None, energies=args.points)
     energies = np.linspace(args.emin, args.emax, args.points)
     # Resolution, before anything is solved: a self-consistent gap is at most DELTA_BOUND
     # and the mirage gap only narrows with a smaller gap (re-checked after the solve).
@@ -263,6 +283,11 @@ def _run_gap(args):
     fixed = {name: float(values[name][0]) for name in _SWEPT if name != swept}
     points = [QCParams(beta=args.beta, phi=args.phi, **fixed, **{swept: float(v)})
               for v in values[swept]]
+    # The most demanding point of the sweep (highest field and Γ, lowest T) sets the memory.
+    worst = QCParams(beta=args.beta, phi=args.phi, field=float(values["field"].max()),
+                     temperature=float(values["temperature"].min()),
+                     gamma=float(values["gamma"].max()))
+    _check_memory(swept, worst, rows=values[swept].size)
     sols = [solve_gap(p, free_energies="always") for p in points]
     count = len(points)
     columns = {swept: values[swept]}
@@ -292,6 +317,9 @@ def _run_bc2(args):
     if np.any(temps <= 0):
         raise ParameterError("temperature", f"must be > 0, got {args.temperature!r}")
     params = QCParams(beta=args.beta, phi=args.phi, temperature=float(temps[0]), gamma=args.gamma)
+    # The lowest temperature has the most Matsubara frequencies; B_c2 < 1e2 scales the rest.
+    _check_memory("temperature", params.replace(temperature=float(temps.min())),
+                  rows=temps.size)
     lines = critical_field_line(temps, params)
     columns = {
         "temperature": temps,

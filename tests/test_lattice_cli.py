@@ -93,11 +93,12 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args):
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary leftovers either
     err = capsys.readouterr().err
-    name = {"--e-fermi": "e_fermi", "--delta": "delta", "--mesh": "mesh", "--eta": "eta",
-            "--beta": "beta", "--n-energies": "n_energies", "--field": "field",
+    # The option as typed (dashes, not the library's underscores).
+    name = {"--e-fermi": "e-fermi", "--delta": "delta", "--mesh": "mesh", "--eta": "eta",
+            "--beta": "beta", "--n-energies": "n-energies/points", "--field": "field",
             "--fields": "fields", "--cutoff": "cutoff"}[args[-2]]
     if args[-2] == "--e-fermi" and args[-1] == "5":
-        name = "e_fermi"
+        name = "e-fermi"
     assert f"error: {name}:" in err
 
 

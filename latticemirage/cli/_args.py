@@ -6,30 +6,42 @@ the user typed. Imported by the subcommand modules, never importing them, so the
 CLI package has no import cycle.
 """
 
-from pathlib import Path
-
+from mirage_common.cliargs import check_memory, check_output_file, integer, note_time, real
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
-__all__ = ["add_disorder_arguments", "add_physical", "check_output", "disorder_from_args",
-           "physical_from_args", "positive_int"]
+__all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
+           "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
+           "note_time", "physical_from_args", "positive_int", "real"]
+
+#: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
+#: energy scale of the model needs (the default meshes are 1000 and 4000).
+MAX_MESH = 100_000
+
+
+def add_mapping_scales(p):
+    """``--e-fermi`` and ``--delta0-t``, with the mapping's defaults shown as numbers."""
+    from latticemirage.mapping import DEFAULT_DELTA0, DEFAULT_E_FERMI
+
+    p.add_argument("--e-fermi", type=real(0, low_open=True), default=None,
+                   help=f"pocket depth E_F (Δ0; default {DEFAULT_E_FERMI:g})")
+    p.add_argument("--delta0-t", type=real(0, low_open=True), default=None,
+                   help=f"the scale Δ0 in units of t (default {DEFAULT_DELTA0:g})")
 
 
 def add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
-    p.add_argument("--beta", type=float, default=7.0,
+    """The physical options (Δ0 units) and ``--output`` of the clean lattice commands."""
+    p.add_argument("--beta", type=real(0), default=7.0,
                    help="Ising SOC, Fermi-surface average (Δ0; default 7)")
     if single_point:
-        p.add_argument("--field", type=float, default=2.0,
+        p.add_argument("--field", type=real(0), default=2.0,
                        help="in-plane Zeeman energy B (Δ0; default 2)")
-        p.add_argument("--delta", type=float, default=delta_default,
+        p.add_argument("--delta", type=real(0), default=delta_default,
                        help=delta_help or "gap Δ (Δ0); omit to solve it self-consistently")
-    p.add_argument("--temperature", type=float, default=0.1,
+    p.add_argument("--temperature", type=real(0), default=0.1,
                    help="temperature (T_c0) for the self-consistent gap (default 0.1)")
-    p.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
-    p.add_argument("--e-fermi", type=float, default=None,
-                   help="pocket depth E_F (Δ0; default latticemirage.mapping.DEFAULT_E_FERMI)")
-    p.add_argument("--delta0-t", type=float, default=None,
-                   help="the scale Δ0 in units of t (default latticemirage.mapping.DEFAULT_DELTA0)")
+    p.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
+    add_mapping_scales(p)
     p.add_argument("--output", "-o", required=True, help="result file (.csv, .json or .npz)")
 
 
@@ -50,18 +62,22 @@ def physical_from_args(args, **overrides):
     if getattr(args, "delta0_t", None) is not None:
         kwargs["delta0"] = args.delta0_t
     kwargs.update(overrides)
-    return PhysicalParameters(**kwargs)
+    try:
+        return PhysicalParameters(**kwargs)
+    except ParameterError as exc:
+        # E_F in t is e_fermi * delta0: blame the one of the two the user typed.
+        if exc.name == "e_fermi" and "e_fermi" not in kwargs and "delta0" in kwargs:
+            raise ParameterError("delta0-t", str(exc).split(": ", 1)[1]) from None
+        raise
 
 
-def check_output(path):
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUPPORTED_FORMATS:
-        raise ParameterError("output", f"unknown extension {suffix!r}; use one of "
-                             f"{', '.join(SUPPORTED_FORMATS)}")
-    return path
+def check_output(path, suffixes=SUPPORTED_FORMATS):
+    """Refuse an ``--output`` file that could not be written (see `check_output_file`)."""
+    return check_output_file("output", path, suffixes)
 
 
 def positive_int(name, value):
+    """*value* as an int if it is one >= 1, else `ParameterError` naming *name*."""
     if int(value) != value or value < 1:
         raise ParameterError(name, f"must be a positive integer, got {value!r}")
     return int(value)
@@ -70,12 +86,16 @@ def positive_int(name, value):
 def add_disorder_arguments(parser):
     """The ``--kind`` group shared by ``disorder`` and ``rates`` (lattice units)."""
     g = parser.add_argument_group("disorder (lattice units)")
-    g.add_argument("--kind", choices=("point", "anderson", "smooth"))
-    g.add_argument("--concentration", type=float, help="point: impurity probability per site")
-    g.add_argument("--strength", type=float, help="point: impurity potential V (t)")
-    g.add_argument("--width", type=float, help="anderson: box width W (t)")
-    g.add_argument("--amplitude", type=float, help="smooth: rms potential (t)")
-    g.add_argument("--correlation-length", type=float, help="smooth: Gaussian length (a)")
+    g.add_argument("--kind", choices=("point", "anderson", "smooth"),
+                   help="disorder kind (required): point impurities, Anderson box, smooth "
+                        "Gaussian-correlated")
+    g.add_argument("--concentration", type=real(0, 1),
+                   help="point: impurity probability per site")
+    g.add_argument("--strength", type=real(), help="point: impurity potential V (t)")
+    g.add_argument("--width", type=real(0), help="anderson: box width W (t)")
+    g.add_argument("--amplitude", type=real(0), help="smooth: rms potential (t)")
+    g.add_argument("--correlation-length", type=real(0, low_open=True),
+                   help="smooth: Gaussian length (a)")
 
 
 def disorder_from_args(args):
@@ -99,3 +119,13 @@ def disorder_from_args(args):
     if args.kind == "anderson":
         return dis.AndersonDisorder(args.width)
     return dis.SmoothDisorder(args.amplitude, args.correlation_length)
+
+
+def check_smooth_size(disorder, size):
+    """The supercell must hold the correlation length (``L >= 4 xi``); names ``--size``."""
+    xi = disorder.correlation_length
+    if size < 4 * xi:
+        raise ParameterError("size", f"must be >= 4 x --correlation-length = {4 * xi:g} (the "
+                                     f"periodic field would correlate with its images), got "
+                                     f"{size}")
+    disorder.power_spectrum((size, size))  # the library's own check of the same rule

@@ -12,7 +12,17 @@ import numpy as np
 from mirage_common.errors import ParameterError
 from mirage_common.io import write_table
 
-from ._args import add_physical, check_output, physical_from_args, positive_int
+from ._args import (
+    MAX_MESH,
+    add_physical,
+    check_memory,
+    check_output,
+    integer,
+    note_time,
+    physical_from_args,
+    positive_int,
+    real,
+)
 
 __all__ = ["add_subcommands"]
 
@@ -22,7 +32,8 @@ def _spectrum(args):
     from latticemirage.mapping import map_to_lattice
 
     check_output(args.output)
-    n_points = positive_int("n_points", args.n_points)
+    n_points = positive_int("n-points", args.n_points)
+    check_memory("n-points", n_points * 2e3, f"{n_points} points x 2 kB")
     phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
@@ -56,6 +67,26 @@ def _solve_gap(mapping, args, fsyst):
     return result, solver
 
 
+# Memory of the self-consistent gap's pairing shell per full-mesh k point (measured:
+# 186 MB above the 120 MB start-up at mesh 2000).
+_GAP_BYTES_PER_K = 50.0
+# Run time per full-mesh k point of the clean DOS (measured: 33 s at mesh 8000, 2 cores).
+_DOS_SECONDS_PER_K = 5e-7
+
+
+def _check_dos_memory(args, n_e, *, solve):
+    """Refuse a clean DOS whose histogram (Dynes fine bins) or gap shell cannot fit."""
+    span = args.emax - args.emin
+    bins = n_e if args.eta == 0 else (span + 80 * args.eta) / min(args.eta / 5, span / 200)
+    parts = [(bins * 64, "eta", f"{bins:.3g} fine bins (eta/5 over the window) x 64 B"),
+             (n_e * 1e3, "n-energies", f"{n_e} energies x 1 kB")]
+    if solve:
+        parts.append((_GAP_BYTES_PER_K * args.gap_mesh**2, "gap-mesh",
+                      f"gap-mesh^2 x {_GAP_BYTES_PER_K:g} B for the self-consistent gap"))
+    check_memory(max(parts)[1], sum(p[0] for p in parts), ", ".join(p[2] for p in parts))
+    note_time(_DOS_SECONDS_PER_K * args.mesh**2, f"mesh^2 x {_DOS_SECONDS_PER_K:g} s, measured")
+
+
 def _dos(args):
     from latticemirage import bulk
     from latticemirage.dos import check_mesh, clean_dos
@@ -63,13 +94,13 @@ def _dos(args):
 
     check_output(args.output)
     mesh = check_mesh(args.mesh)
-    check_mesh(args.gap_mesh)
-    n_e = positive_int("n_energies", args.n_energies)
+    n_e = positive_int("n-energies", args.n_energies)
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if args.eta < 0:
         raise ParameterError("eta", f"must be >= 0, got {args.eta!r}")
     phys = physical_from_args(args)
+    _check_dos_memory(args, n_e, solve=phys.delta is None)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
     energies = np.linspace(args.emin, args.emax, n_e)
@@ -90,13 +121,11 @@ def _dos(args):
 
 
 def _parse_fields(text):
+    from mirage_common.cliargs import parse_range
+
+    if ":" in text:
+        return parse_range("fields", text, low=0)
     try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            num = int(num)
-            if num < 1:
-                raise ValueError
-            return np.linspace(float(start), float(stop), num)
         return np.array([float(x) for x in text.split(",")])
     except ValueError:
         raise ParameterError(
@@ -113,8 +142,11 @@ def _gap(args):
     check_output(args.output)
     mesh = check_mesh(args.mesh)
     fields = _parse_fields(args.fields)
-    if np.any(fields < 0) or not np.all(np.isfinite(fields)):
-        raise ParameterError("fields", f"must be finite and >= 0, got {args.fields!r}")
+    if np.any(fields < 0) or not np.all(np.isfinite(fields)) or np.any(fields > 1e6):
+        raise ParameterError("fields", f"must be finite, >= 0 and <= 1e6, got {args.fields!r}")
+    check_memory("mesh", _GAP_BYTES_PER_K * mesh**2 + fields.size * 2e3,
+                 f"mesh^2 x {_GAP_BYTES_PER_K:g} B for the pairing shell, {fields.size} fields "
+                 "x 2 kB")
     # Validate every field against the mapping's limits before computing anything.
     for b in fields:
         physical_from_args(args, field=float(b), delta=None)
@@ -146,22 +178,25 @@ def add_subcommands(sub):
     p = sub.add_parser(
         "spectrum", help="BdG bands: zoom across p_F near K (Fig. 1(b)) or along Γ–K–M–K'–Γ")
     add_physical(p, delta_default=1.0, delta_help="gap Δ (Δ0; default 1)")
-    p.add_argument("--kind", choices=("zoom", "path"), default="zoom")
-    p.add_argument("--n-points", type=int, default=801)
-    p.add_argument("--angle", type=float, default=0.0,
+    p.add_argument("--kind", choices=("zoom", "path"), default="zoom",
+                   help="zoom: across p_F near K; path: along Γ–K–M–K'–Γ")
+    p.add_argument("--n-points", type=integer(1), default=801, help="number of k points")
+    p.add_argument("--angle", type=real(), default=0.0,
                    help="zoom: ray direction from K (radians from +x; 0 points to Γ)")
     p.set_defaults(func=_spectrum)
 
     p = sub.add_parser(
         "dos", help="clean DOS N_s(E)/N_n(0) on a k mesh (linear triangle method, Dynes eta)")
     add_physical(p)
-    p.add_argument("--eta", type=float, default=0.01, help="Dynes broadening (Δ0); 0: unbroadened")
-    p.add_argument("--mesh", type=int, default=4000, help="k mesh per direction (default 4000)")
-    p.add_argument("--gap-mesh", type=int, default=1000,
+    p.add_argument("--eta", type=real(0), default=0.01,
+                   help="Dynes broadening (Δ0); 0: unbroadened")
+    p.add_argument("--mesh", type=integer(1, MAX_MESH), default=4000,
+                   help="k mesh per direction (default 4000)")
+    p.add_argument("--gap-mesh", type=integer(1, MAX_MESH), default=1000,
                    help="k mesh of the self-consistent gap (default 1000)")
-    p.add_argument("--emin", type=float, default=-10.0, help="lowest energy (Δ0)")
-    p.add_argument("--emax", type=float, default=10.0, help="highest energy (Δ0)")
-    p.add_argument("--n-energies", "--points", dest="n_energies", type=int, default=2001,
+    p.add_argument("--emin", type=real(), default=-10.0, help="lowest energy (Δ0)")
+    p.add_argument("--emax", type=real(), default=10.0, help="highest energy (Δ0)")
+    p.add_argument("--n-energies", "--points", dest="n_energies", type=integer(1), default=2001,
                    help="number of energies (default 2001; --points as in `mirage qc dos`)")
     p.set_defaults(func=_dos)
 
@@ -169,7 +204,8 @@ def add_subcommands(sub):
     add_physical(p, single_point=False)
     p.add_argument("--fields", default="0:6:25",
                    help="fields B (Δ0): 'start:stop:num' or comma list (default 0:6:25)")
-    p.add_argument("--mesh", type=int, default=1000, help="k mesh per direction (default 1000)")
-    p.add_argument("--cutoff", type=float, default=None,
+    p.add_argument("--mesh", type=integer(1, MAX_MESH), default=1000,
+                   help="k mesh per direction (default 1000)")
+    p.add_argument("--cutoff", type=real(0, low_open=True), default=None,
                    help="pairing cutoff omega_c (Δ0; default 2/3 of E_F)")
     p.set_defaults(func=_gap)

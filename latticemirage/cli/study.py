@@ -32,7 +32,16 @@ import sys
 import warnings
 from pathlib import Path
 
-from latticemirage.cli._args import add_disorder_arguments, disorder_from_args
+from latticemirage.cli._args import (
+    add_disorder_arguments,
+    add_mapping_scales,
+    check_memory,
+    check_smooth_size,
+    disorder_from_args,
+    integer,
+    real,
+)
+from mirage_common.cliargs import check_output_folder
 from mirage_common.errors import ParameterError
 
 __all__ = ["add_subcommands", "spec_from_args"]
@@ -49,30 +58,34 @@ def add_subcommands(sub):
     p.add_argument("--output", "-o", metavar="FOLDER", help="study folder (created or resumed)")
     add_disorder_arguments(p)
     g = p.add_argument_group("physics (Δ0 units)")
-    g.add_argument("--beta", type=float, default=7.0, help="Ising SOC, Fermi-surface mean (Δ0)")
-    g.add_argument("--field", type=float, default=2.0, help="in-plane Zeeman energy B (Δ0)")
-    g.add_argument("--delta", type=float, default=1.0,
+    g.add_argument("--beta", type=real(0), default=7.0,
+                   help="Ising SOC, Fermi-surface mean (Δ0)")
+    g.add_argument("--field", type=real(0), default=2.0, help="in-plane Zeeman energy B (Δ0)")
+    g.add_argument("--delta", type=real(0), default=1.0,
                    help="gap Δ (Δ0; default 1; not solved self-consistently with disorder)")
-    g.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
-    g.add_argument("--e-fermi", type=float, default=None, help="pocket depth E_F (Δ0)")
-    g.add_argument("--delta0-t", type=float, default=None, help="the scale Δ0 in units of t")
+    g.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
+    add_mapping_scales(g)
     g = p.add_argument_group("numerics")
-    g.add_argument("--size", type=int, default=300, help="supercell L (default 300)")
-    g.add_argument("--realizations", type=int, default=16)
-    g.add_argument("--moments", type=int, default=None,
+    g.add_argument("--size", type=integer(1), default=300, help="supercell L (default 300)")
+    g.add_argument("--realizations", type=integer(1), default=16,
+                   help="disorder realizations (default 16)")
+    g.add_argument("--moments", type=integer(2), default=None,
                    help="KPM moments per realization (default: enough for a Jackson kernel "
                         "width of δ/4, the mirage-gap width over four)")
-    g.add_argument("--vectors", type=int, default=8, help="random vectors per realization")
-    g.add_argument("--seed", type=int, default=0, help="study seed (SeedSequence([seed, i]))")
+    g.add_argument("--vectors", type=integer(1), default=8,
+                   help="random vectors per realization")
+    g.add_argument("--seed", type=integer(0, None), default=0,
+                   help="study seed (SeedSequence([seed, i]))")
     g.add_argument("--twists", choices=("none", "pi", "random"), default="pi",
                    help="boundary twists per realization (default pi: random in {0, pi}^2)")
-    g.add_argument("--emin", type=float, default=-10.0, help="lowest output energy (Δ0)")
-    g.add_argument("--emax", type=float, default=10.0, help="highest output energy (Δ0)")
-    g.add_argument("--n-energies", type=int, default=801)
+    g.add_argument("--emin", type=real(), default=-10.0, help="lowest output energy (Δ0)")
+    g.add_argument("--emax", type=real(), default=10.0, help="highest output energy (Δ0)")
+    g.add_argument("--n-energies", type=integer(1), default=801,
+                   help="output energies on [emin, emax] (default 801)")
     g.add_argument("--allow-unresolved", action="store_true",
                    help="run even if the moments cannot resolve the mirage-gap width (warn)")
     g = p.add_argument_group("parallel execution")
-    g.add_argument("--workers", type=int, default=None,
+    g.add_argument("--workers", type=integer(1), default=None,
                    help="local process pool size (default: available cores); with --mpi "
                         "outside a static pool, the number of MPI workers to spawn")
     g.add_argument("--scheduler", metavar="ADDRESS",
@@ -101,12 +114,12 @@ def spec_from_args(args):
                                  f"must be a positive integer, got {value!r}")
     if args.seed < 0:
         raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
+    if not args.emax > args.emin:
+        raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     phys = physical_from_args(args)
     mapping = map_to_lattice(phys)
     params = mapping.params
     unit = mapping.delta0
-    if args.kind == "smooth":  # validates xi against the supercell before anything runs
-        disorder.power_spectrum((args.size, args.size))
     # Resolution: the Jackson width at the clean bounds (plus the potential range)
     # against the mirage-gap width at the Fermi-surface mean of beta.
     clean = supercell.supercell(params, 3)
@@ -124,6 +137,9 @@ def spec_from_args(args):
               f"δ = {width:.3g} Δ0); --moments overrides", file=sys.stderr)
     if args.moments < 2:
         raise ParameterError("moments", f"must be an integer >= 2, got {args.moments!r}")
+    _check_study_memory(args)
+    if args.kind == "smooth":  # validates xi against the supercell before anything runs
+        check_smooth_size(disorder, args.size)
     if width > 0:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", kpm.ResolutionWarning)
@@ -151,6 +167,33 @@ def spec_from_args(args):
         meta={"mapping": mapping.report(), "mirage_width_delta0": width,
               "kernel_width_delta0": kpm.jackson_resolution(args.moments, a) / unit},
     )
+
+
+# Peak memory of one realization per supercell site: the sparse Hamiltonian and KPM
+# work arrays (measured 2.2 kB per site with 8 vectors: 296 MB at L = 200, 564 MB at 400).
+_BYTES_PER_SITE = 512.0
+_BYTES_PER_SITE_VECTOR = 256.0
+
+
+def _check_study_memory(args):
+    """Refuse a study whose realizations cannot fit in memory (local pool: all workers)."""
+    import os
+
+    sites = args.size**2
+    per_site = _BYTES_PER_SITE + _BYTES_PER_SITE_VECTOR * args.vectors
+    local = getattr(args, "scheduler", None) is None and not getattr(args, "mpi", False)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(getattr(args, "workers", None) or cores or 1, args.realizations) if local else 1
+    moments = args.moments * args.vectors * 16 * 4  # per-vector moment arrays
+    parts = [(workers * sites * per_site, "size",
+              f"{workers} worker(s) x L^2 = {sites:.3g} sites x "
+              f"({_BYTES_PER_SITE:g} + {_BYTES_PER_SITE_VECTOR:g} x {args.vectors} vectors) B"),
+             (workers * moments, "moments", f"{args.moments} moments x {args.vectors} vectors "
+                                            "x 64 B"),
+             (args.n_energies * 100.0, "n-energies", f"{args.n_energies} energies x 100 B")]
+    if args.vectors * _BYTES_PER_SITE_VECTOR > _BYTES_PER_SITE * 4 and parts[0] == max(parts):
+        parts[0] = (parts[0][0], "vectors", parts[0][2])
+    check_memory(max(parts)[1], sum(p[0] for p in parts), ", ".join(p[2] for p in parts))
 
 
 def _executor(args):
@@ -214,6 +257,61 @@ def _mpi_executor(workers):
     return MPIPoolExecutor() if workers is None else MPIPoolExecutor(max_workers=workers)
 
 
+def _drop_unstarted_study(folder, spec):
+    """Forget a study with other parameters in which no realization ever finished.
+
+    Left by a run killed before its first realization (e.g. the driver killed by the
+    out-of-memory killer): nothing is lost, and keeping it would refuse the corrected
+    call. A study another run is working on (locked) is left alone.
+    """
+    from latticemirage.disorder import study
+
+    spec_path = folder / study.SPEC_FILE
+    real = folder / study.REAL_DIR
+    if not spec_path.is_file() or (real.is_dir() and any(real.iterdir())):
+        return
+    if (folder / study.AVERAGE_FILE).exists() or study._is_locked(folder) is not False:
+        return
+    try:
+        same = study.open_study(folder).to_json() == spec.to_json()
+    except study.StudyError:
+        return  # corrupt or foreign: open_study refuses it with its own message
+    if not same:
+        for name in (study.SPEC_FILE, study.LOCK_FILE):
+            (folder / name).unlink(missing_ok=True)
+        if real.is_dir():
+            real.rmdir()
+        print(f"mirage: note: {folder} held a study with other parameters and no finished "
+              "realization; starting the new one there", file=sys.stderr)
+
+
+def _remove_if_unstarted(folder, created):
+    """Undo a new study this run began if no realization was finished in it.
+
+    The folder goes if this run *created* it; otherwise only the study's own files
+    (``study.json``, the lock, the empty realizations folder) go, so the folder can be
+    used by the corrected retry.
+    """
+    import contextlib
+    import shutil
+
+    from latticemirage.disorder import study
+
+    real = folder / study.REAL_DIR
+    if not folder.is_dir() or (real.is_dir() and any(real.iterdir())):
+        return
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        for name in (study.SPEC_FILE, study.LOCK_FILE):
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+        with contextlib.suppress(OSError):
+            real.rmdir()
+    print(f"mirage: removed the new study in {folder} (no realization was finished)",
+          file=sys.stderr)
+
+
 def _main(args):
     from latticemirage.disorder import study
 
@@ -226,12 +324,22 @@ def _main(args):
         raise ParameterError("output", "a study folder is required (or use --status FOLDER)")
     if args.workers is not None and args.workers < 1:
         raise ParameterError("workers", f"must be a positive integer, got {args.workers!r}")
+    folder = check_output_folder("output", args.output)
     spec = spec_from_args(args)
     executor, close = _executor(args)
+    _drop_unstarted_study(folder, spec)
+    created = not folder.exists()
+    fresh = created or not (folder / study.SPEC_FILE).exists()
     try:
-        study.open_study(Path(args.output), spec)  # validates a resumed folder before any work
+        study.open_study(folder, spec)  # validates a resumed folder before any work
         columns = study.run_study(args.output, spec, executor=executor, workers=args.workers,
                                   progress=not args.quiet)
+    except BaseException:
+        # A study that failed before any realization finished (a crashed worker, Ctrl-C)
+        # must not leave a folder that blocks the corrected retry.
+        if fresh:
+            _remove_if_unstarted(folder, created)
+        raise
     finally:
         if close is not None:
             close()
