@@ -197,7 +197,8 @@ if [ -z "$use_release" ]; then
             case $v in
                 *+mirage."$hash".nomumps) why="built without MUMPS, which is now available" ;;
                 *+mirage."$hash".mumps) why="built with MUMPS, which cannot be linked now" ;;
-                *+mirage.*) why="built with another patch set (${v#*+mirage.}; current $hash)" ;;
+                *+mirage.*) old=${v#*+mirage.}
+                            why="built with another patch set, ${old%.*}; current $hash" ;;
                 *) why="built WITHOUT the patch set tools/kwant-patches" ;;
             esac
             say "cached Kwant wheel $(basename "$w") is stale ($why): removing it and rebuilding"
