@@ -201,7 +201,7 @@ if [ -z "$use_release" ]; then
                             why="built with another patch set, ${old%.*}; current $hash" ;;
                 *) why="built WITHOUT the patch set tools/kwant-patches" ;;
             esac
-            say "cached Kwant wheel $(basename "$w") is stale ($why): removing it and rebuilding"
+            say "cached Kwant wheel $(basename "$w") is stale ($why): removing it"
             rm -f "$w"
         done
         if [ -n "$wheel" ]; then
