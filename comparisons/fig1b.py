@@ -81,7 +81,7 @@ def main(argv=None):
     e = spectrum.bdg_bands(blocks, k)
     plot_band_path(path_data, (mapping.delta0, s, e), out / "bands_path.png")
     plot_kwant_valleys(fsyst, mapping.params, out / "bands_kwant_valleys.png",
-                       half_width=1.5 * zoom.p_fermi,
+                       half_width=1.5 * mapping.p_fermi_max,  # the whole pocket
                        title="Kwant's view of the bulk BdG bands near K and K' (energies in t)")
     print(f"wrote {out / 'fig1b_zoom.png'}, {out / 'bands_path.png'}, "
           f"{out / 'bands_kwant_valleys.png'} and the CSV data")

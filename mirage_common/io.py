@@ -2,7 +2,7 @@
 
 Every file is written atomically: into a temporary file in the target directory,
 then ``os.replace``-d over the destination, so an interrupted run never leaves a
-half-written result behind.
+half-written result behind. `save_png` writes a matplotlib figure the same way.
 
 Complex columns are stored as two real columns ``<name>_re`` and ``<name>_im`` in
 CSV and JSON; NPZ keeps them complex.

@@ -70,7 +70,7 @@ class _SkipLog:
         if report.skipped and not hasattr(report, "wasxfail"):
             longrepr = report.longrepr
             reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-            self.skips.append((report.nodeid, reason))
+            self.skips.append((report.nodeid, reason.removeprefix("Skipped: ")))
 
     def pytest_runtest_logreport(self, report):
         self._record(report)
