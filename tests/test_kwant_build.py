@@ -98,6 +98,8 @@ def test_kwant_suite_accepts_only_listed_skips():
     assert unexpected == skips[3:]
 
 
+# Kwant's plotter warns at its first import that plotly, its other engine, is absent.
+@pytest.mark.filterwarnings("ignore:plotly is not available:RuntimeWarning")
 def test_plot_2d_bands_of_our_bulk_writes_png(tmp_path):
     """Kwant's own 2D band plot works on our wrapped-around Ising BdG bulk (patch 0002)."""
     import kwant

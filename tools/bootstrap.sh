@@ -120,6 +120,7 @@ build_kwant() {
     # Kwant's sdist ships C files generated for NumPy 1.x; regenerating them with
     # Cython >= 3 against NumPy 2 is what makes it build.
     say "building Kwant $wanted from source against NumPy 2 (about 2 minutes, once)"
+    command -v git >/dev/null || { say "git is needed to apply tools/kwant-patches"; exit 1; }
     # Kwant cimports SciPy's LAPACK declarations (scipy.linalg.cython_lapack) at build time.
     pip install "numpy>=2" "cython>=3" "setuptools>=68" wheel scipy
     work=$(mktemp -d)
