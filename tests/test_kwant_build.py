@@ -32,6 +32,26 @@ def test_patch_hash_is_the_bootstraps():
     assert len(out) == 12
 
 
+@pytest.mark.parametrize(
+    ("label", "mumps", "expected"),
+    [
+        ("", "mumps", "built WITHOUT the patch set"),  # a wheel cached before the patches
+        ("+mirage.0123456789ab.mumps", "mumps", "built with another patch set, 0123456789ab"),
+        ("+mirage.{h}.nomumps", "mumps", "built without MUMPS, which is now available"),
+        ("+mirage.{h}.mumps", "nomumps", "built with MUMPS, which cannot be linked now"),
+        ("+mirage.{h}.mumps", "mumps", "current"),
+        ("+mirage.{h}.nomumps", "nomumps", "current"),
+    ],
+)
+def test_bootstrap_refuses_stale_cached_wheels(label, mumps, expected):
+    """The bootstrap's verdict on a cached wheel by its name (stale ones are rebuilt)."""
+    version = kb.patch_target() + label.format(h=kb.patch_set_hash())
+    wheel = f"/cache/kwant-{version}-cp311-cp311-linux_x86_64.whl"
+    out = subprocess.run(["bash", str(ROOT / "tools" / "bootstrap.sh"), "--wheel-status", wheel,
+                          mumps], capture_output=True, text=True, check=True).stdout.strip()
+    assert out.startswith(expected), out
+
+
 def test_every_patch_is_listed_and_documented():
     listed = kb.patch_list()
     on_disk = sorted(p.name for p in kb.PATCH_DIR.glob("*.patch"))

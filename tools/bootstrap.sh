@@ -25,7 +25,9 @@
 #                       (default: ${XDG_CACHE_HOME:-~/.cache}/latticemirage/wheels)
 #   MIRAGE_NO_APT=1     never call apt-get (build without MUMPS if it is missing)
 #
-# `bash tools/bootstrap.sh --patch-hash` prints the patch-set hash and exits.
+# `bash tools/bootstrap.sh --patch-hash` prints the patch-set hash and exits;
+# `bash tools/bootstrap.sh --wheel-status WHEEL mumps|nomumps` prints why a cached wheel of
+# that file name is stale under that MUMPS state ("current" if it is not) and exits.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +54,27 @@ fi
 
 KWANT_VERSION=$(sed -n 's/^# target: *//p' "$patches/series")
 [ -n "$KWANT_VERSION" ] || { say "no '# target:' line in $patches/series"; exit 1; }
+
+# Why the cached wheel named $1 (kwant-<version>-<tags>.whl) cannot be used when MUMPS is
+# $2 (mumps|nomumps): empty if it is the build of the current patch set and MUMPS state.
+wheel_staleness() {
+    local v h
+    v=$(basename "$1" | cut -d- -f2)
+    h=$(patch_hash)
+    case $v in
+        "$KWANT_VERSION+mirage.$h.$2") ;;
+        "$KWANT_VERSION+mirage.$h.nomumps") echo "built without MUMPS, which is now available" ;;
+        "$KWANT_VERSION+mirage.$h.mumps") echo "built with MUMPS, which cannot be linked now" ;;
+        *+mirage.*) v=${v#*+mirage.}; echo "built with another patch set, ${v%.*}; current $h" ;;
+        *) echo "built WITHOUT the patch set tools/kwant-patches" ;;
+    esac
+}
+
+if [ "${1-}" = "--wheel-status" ]; then
+    why=$(wheel_staleness "$2" "$3")
+    echo "${why:-current}"
+    exit 0
+fi
 
 "$py" - <<'PYEOF' || { say "Python >= 3.11 is required (found $("$py" --version 2>&1))"; exit 1; }
 import sys
@@ -190,18 +213,11 @@ if [ -z "$use_release" ]; then
         # patch set and MUMPS state; any other is stale and removed, with the reason.
         for w in "$cache"/kwant-"$KWANT_VERSION"*-"$pytag"-*.whl; do
             [ -e "$w" ] || continue
-            v=$(basename "$w" | cut -d- -f2)
-            if [ "$v" = "$wanted" ]; then
+            why=$(wheel_staleness "$w" "$mumps_state")
+            if [ -z "$why" ]; then
                 wheel=$w
                 continue
             fi
-            case $v in
-                *+mirage."$hash".nomumps) why="built without MUMPS, which is now available" ;;
-                *+mirage."$hash".mumps) why="built with MUMPS, which cannot be linked now" ;;
-                *+mirage.*) old=${v#*+mirage.}
-                            why="built with another patch set, ${old%.*}; current $hash" ;;
-                *) why="built WITHOUT the patch set tools/kwant-patches" ;;
-            esac
             say "cached Kwant wheel $(basename "$w") is stale ($why): removing it"
             rm -f "$w"
         done
