@@ -5,13 +5,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 setup:
-	@bash tools/bootstrap.sh
+	@MIRAGE_VENV=$(VENV) bash tools/bootstrap.sh
 
 run: setup
 	@$(VENV)/bin/mirage validate
 
+# Kwant's own suite first (the Kwant we built, tools/kwant_suite.py checks its skips), then ours.
 test: setup
 	@$(VENV)/bin/ruff check .
+	@$(PY) tools/kwant_suite.py
 	@$(PY) -m pytest -q
 
 bench: setup

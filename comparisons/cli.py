@@ -42,25 +42,23 @@ def _doctor(args):
     import numpy
     import scipy
 
+    from comparisons.kwant_build import kwant_build
+
     print(f"latticemirage {__version__}")
     print(f"python        {platform.python_version()} ({sys.executable})")
     print(f"numpy         {numpy.__version__}")
     print(f"scipy         {scipy.__version__}")
     try:
-        # latticemirage first: it silences Kwant's MUMPS import warning (reported below).
-        import latticemirage  # noqa: F401, I001
-
-        import kwant
-
-        print(f"kwant         {kwant.__version__}")
-        try:
-            importlib.import_module("kwant.linalg._mumps")
-            mumps = "yes"
-        except ImportError:
-            mumps = "no (transport solvers fall back to SciPy; latticemirage does not need them)"
-        print(f"kwant MUMPS   {mumps}")
+        build = kwant_build()
     except ImportError as exc:
         print(f"kwant         NOT IMPORTABLE ({exc}); run `make setup`")
+    else:
+        print(f"kwant         {build.version}")
+        print(f"kwant build   {build.status}")
+        mumps = ("yes (kwant.linalg._mumps: Kwant's sparse solvers use MUMPS)" if build.mumps else
+                 "no (Kwant's sparse solvers fall back to SciPy; Debian: libmumps-seq-dev, "
+                 "then `make setup`)")
+        print(f"kwant MUMPS   {mumps}")
     for label, module in (("numba", "numba"), ("distributed", "distributed"), ("mpi4py", "mpi4py")):
         try:
             version = importlib.import_module(module).__version__
@@ -143,7 +141,8 @@ def build_parser(argv=()):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     doctor = sub.add_parser(
-        "doctor", help="print versions of Python, NumPy, SciPy, Kwant, MUMPS, cores"
+        "doctor",
+        help="print versions of Python, NumPy, SciPy, Kwant (patched build?), MUMPS, cores",
     )
     doctor.set_defaults(func=_doctor)
     # The command: the first word that is not a top-level option (``mirage --debug qc``).

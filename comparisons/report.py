@@ -47,7 +47,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from mirage_common.io import atomic_write_bytes
+from mirage_common.io import atomic_write_bytes, save_png  # save_png: re-exported
 from mirage_common.version import __version__
 
 __all__ = ["Check", "Figure", "Report", "Skipped", "describe_checks", "save_png"]
@@ -62,15 +62,6 @@ def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
-
-
-def save_png(fig, path, dpi=130):
-    """Save a matplotlib figure as PNG atomically (no half-written file on a crash)."""
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,6 @@ constant a = 1. The mapping to the quasiclassical units (Delta0, T_c0) lives in
 `latticemirage.mapping`.
 """
 
-import warnings
-
 from mirage_common.version import __version__
-
-# Kwant warns at import when it was built without MUMPS. latticemirage uses no
-# transport solver, so the warning is noise here; `mirage doctor` reports MUMPS.
-warnings.filterwarnings("ignore", message="MUMPS is not available", category=RuntimeWarning)
 
 __all__ = ["__version__"]

@@ -2,7 +2,7 @@
 
 Every file is written atomically: into a temporary file in the target directory,
 then ``os.replace``-d over the destination, so an interrupted run never leaves a
-half-written result behind.
+half-written result behind. `save_png` writes a matplotlib figure the same way.
 
 Complex columns are stored as two real columns ``<name>_re`` and ``<name>_im`` in
 CSV and JSON; NPZ keeps them complex.
@@ -19,7 +19,7 @@ import numpy as np
 
 from mirage_common.version import __version__
 
-__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "read_table", "write_table"]
+__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "read_table", "save_png", "write_table"]
 
 SUPPORTED_FORMATS = (".csv", ".json", ".npz")
 _META_PREFIX = "# meta: "
@@ -42,6 +42,13 @@ def atomic_write_bytes(path, data):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def save_png(fig, path, dpi=130):
+    """Save a matplotlib figure as PNG atomically (no half-written file on a crash)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _check_format(path):

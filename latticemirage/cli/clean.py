@@ -28,12 +28,17 @@ __all__ = ["add_subcommands"]
 
 
 def _spectrum(args):
-    from latticemirage import bulk, spectrum
+    from latticemirage import bulk, plots, spectrum
     from latticemirage.mapping import map_to_lattice
 
     check_output(args.output)
+    plots.check_png_path("plot", args.plot)
+    plots.check_png_path("kwant-plot", args.kwant_plot)
     n_points = positive_int("n-points", args.n_points)
     check_memory("n-points", n_points * 2e3, f"{n_points} points x 2 kB")
+    n_kwant = positive_int("kwant-points", args.kwant_points)
+    if n_kwant < 2:
+        raise ParameterError("kwant-points", f"must be >= 2, got {n_kwant}")
     phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
@@ -53,7 +58,21 @@ def _spectrum(args):
         meta.update(kind="path", units="distance, k in 1/a; energies in t",
                     ticks=list(path.ticks), labels=list(path.labels))
     write_table(args.output, cols, meta)
-    print(f"wrote {args.output}")
+    written = [str(args.output)]
+    if args.plot is not None:
+        if args.kind == "zoom":
+            plots.plot_zoom(zoom, mapping, args.plot)
+        else:
+            plots.plot_band_path(path, None, args.plot)
+        written.append(str(args.plot))
+    if args.kwant_plot is not None:
+        # Windows of ±1.5 p_F (largest pocket radius) around K and K': the whole pocket.
+        plots.plot_kwant_valleys(
+            fsyst, mapping.params, args.kwant_plot, half_width=1.5 * mapping.p_fermi_max,
+            n_k=n_kwant, title=f"Kwant's view of the bulk BdG bands: β = {phys.beta:g} Δ0, "
+                               f"B = {phys.field:g} Δ0, Δ = {phys.delta:g} Δ0 (energies in t)")
+        written.append(str(args.kwant_plot))
+    print(f"wrote {', '.join(written)}")
     return 0
 
 
@@ -183,6 +202,13 @@ def add_subcommands(sub):
     p.add_argument("--n-points", type=integer(1), default=801, help="number of k points")
     p.add_argument("--angle", type=real(), default=0.0,
                    help="zoom: ray direction from K (radians from +x; 0 points to Γ)")
+    p.add_argument("--plot", metavar="FILE.png", default=None,
+                   help="also write a PNG of the bands (zoom: E/Δ vs p - p_F; path: E in t)")
+    p.add_argument("--kwant-plot", metavar="FILE.png", default=None,
+                   help="also write Kwant's own view: kwant.wraparound.plot_2d_bands of the "
+                        "bulk on windows of ±1.5 p_F around K and K' (energies in t)")
+    p.add_argument("--kwant-points", type=integer(2), default=31,
+                   help="--kwant-plot: k points per direction and window (default 31)")
     p.set_defaults(func=_spectrum)
 
     p = sub.add_parser(
