@@ -152,8 +152,8 @@ def test_spectrum_cli_writes_plots(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "option"),
-    [(["--plot", "bands.jpg"], "plot"), (["--kwant-plot", "bands"], "kwant_plot"),
-     (["--kwant-points", "1", "--kwant-plot", "k.png"], "kwant_points")],
+    [(["--plot", "bands.jpg"], "plot"), (["--kwant-plot", "bands"], "kwant-plot"),
+     (["--kwant-points", "1", "--kwant-plot", "k.png"], "kwant-points")],
 )
 def test_spectrum_cli_bad_plot_options_exit_2(tmp_path, monkeypatch, capsys, args, option):
     monkeypatch.chdir(tmp_path)
