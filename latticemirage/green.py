@@ -74,6 +74,7 @@ __all__ = [
     "COMPONENT_NAMES",
     "VALLEYS",
     "ValleyGreen",
+    "check_inputs",
     "check_polar_mesh",
     "components",
     "valley_green",
@@ -327,6 +328,42 @@ def _resolvent(masses, edges, z, chunk=256):
     return out
 
 
+def check_inputs(physical, energies, *, eta, delta, n_theta=DEFAULT_N_THETA,
+                 n_radial=DEFAULT_N_RADIAL, xi_cut=None):
+    """Validate the arguments of `valley_green` before any computation.
+
+    Parameters are those of `valley_green` (*physical* a `PhysicalParameters`; *delta*
+    an upper bound of the gap when it is still to be solved, e.g. 1 Δ0).
+
+    Returns
+    -------
+    energies : ndarray, shape (n,)
+    xi_cut : float
+        The shell half-width to use, Δ0.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``eta``, ``delta``, ``energies``, ``n_theta``, ``n_radial`` or ``xi_cut``.
+    """
+    check_positive("eta", eta)
+    if delta is None:
+        raise ParameterError("delta", "is None: give a gap or solve it with latticemirage.gap")
+    if not (np.isfinite(delta) and delta >= 0):
+        raise ParameterError("delta", f"must be finite and >= 0, got {delta!r}")
+    check_polar_mesh(n_theta, n_radial)
+    energies = np.asarray(energies, dtype=float)
+    if energies.ndim != 1 or energies.size < 1 or not np.all(np.isfinite(energies)):
+        raise ParameterError("energies", "need a 1-D array of finite energies")
+    xi_cut = DEFAULT_XI_CUT_FRACTION * physical.e_fermi if xi_cut is None else float(xi_cut)
+    reach = np.abs(energies).max() + physical.beta + physical.field + delta
+    if not (reach + 5 * eta < xi_cut < physical.e_fermi):
+        raise ParameterError(
+            "xi_cut", f"must lie in (max|E| + beta + B + Delta + 5 eta, E_F) = "
+                      f"({reach + 5 * eta:.4g}, {physical.e_fermi:.4g}) Δ0, got {xi_cut:.4g}")
+    return energies, xi_cut
+
+
 def valley_green(mapping, energies, *, eta, delta=None, n_theta=DEFAULT_N_THETA,
                  n_radial=DEFAULT_N_RADIAL, xi_cut=None, fsyst=None):
     r"""Valley-resolved ``ĝ_v(ε + iη)`` of the clean lattice (see module docstring).
@@ -357,23 +394,11 @@ def valley_green(mapping, energies, *, eta, delta=None, n_theta=DEFAULT_N_THETA,
         Bad eta, delta, energies, mesh sizes or xi_cut (before any computation).
     """
     phys = mapping.physical
-    check_positive("eta", eta)
     if delta is None:
         delta = phys.delta
-    if delta is None:
-        raise ParameterError("delta", "is None: give a gap or solve it with latticemirage.gap")
-    if not (np.isfinite(delta) and delta >= 0):
-        raise ParameterError("delta", f"must be finite and >= 0, got {delta!r}")
-    n_theta, n_radial = check_polar_mesh(n_theta, n_radial)
-    energies = np.asarray(energies, dtype=float)
-    if energies.ndim != 1 or energies.size < 1 or not np.all(np.isfinite(energies)):
-        raise ParameterError("energies", "need a 1-D array of finite energies")
-    xi_cut = DEFAULT_XI_CUT_FRACTION * phys.e_fermi if xi_cut is None else float(xi_cut)
-    reach = np.abs(energies).max() + phys.beta + phys.field + delta
-    if not (reach + 5 * eta < xi_cut < phys.e_fermi):
-        raise ParameterError(
-            "xi_cut", f"must lie in (max|E| + beta + B + Delta + 5 eta, E_F) = "
-                      f"({reach + 5 * eta:.4g}, {phys.e_fermi:.4g}) Δ0, got {xi_cut:.4g}")
+    energies, xi_cut = check_inputs(phys, energies, eta=eta, delta=delta, n_theta=n_theta,
+                                    n_radial=n_radial, xi_cut=xi_cut)
+    n_theta, n_radial = int(n_theta), int(n_radial)
     fsyst = bulk.wrapped_system() if fsyst is None else fsyst
     d0 = mapping.delta0
     blocks_sc = bulk.fourier_blocks(fsyst, mapping.lattice_params(delta))
