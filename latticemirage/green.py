@@ -357,10 +357,10 @@ def check_inputs(physical, energies, *, eta, delta, n_theta=DEFAULT_N_THETA,
         raise ParameterError("energies", "need a 1-D array of finite energies")
     xi_cut = DEFAULT_XI_CUT_FRACTION * physical.e_fermi if xi_cut is None else float(xi_cut)
     reach = np.abs(energies).max() + physical.beta + physical.field + delta
-    if not (reach + 5 * eta < xi_cut < physical.e_fermi):
+    if not (reach + 2 * eta < xi_cut < physical.e_fermi):
         raise ParameterError(
-            "xi_cut", f"must lie in (max|E| + beta + B + Delta + 5 eta, E_F) = "
-                      f"({reach + 5 * eta:.4g}, {physical.e_fermi:.4g}) Δ0, got {xi_cut:.4g}")
+            "xi_cut", f"must lie in (max|E| + beta + B + Delta + 2 eta, E_F) = "
+                      f"({reach + 2 * eta:.4g}, {physical.e_fermi:.4g}) Δ0, got {xi_cut:.4g}")
     return energies, xi_cut
 
 
@@ -381,7 +381,7 @@ def valley_green(mapping, energies, *, eta, delta=None, n_theta=DEFAULT_N_THETA,
         Rays per valley and radial steps per ray.
     xi_cut : float, optional
         Shell half-width ξ_c, Δ0; default 0.8 E_F. Must exceed ``max|ε| + β + B`` by
-        a few η and stay below E_F.
+        2 η and stay below E_F.
     fsyst : finalized wrapped system, optional
 
     Returns
