@@ -35,6 +35,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mesh", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--size", type=int, default=40)
+    parser.add_argument("--eta", type=float, default=1.5, help="Δ0")
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"# bench_green  python {platform.python_version()}  numpy {np.__version__}  "
@@ -50,6 +52,37 @@ def main(argv=None):
     print(f"components ({green.DEFAULT_N_THETA} x {green.DEFAULT_N_RADIAL} polar, both valleys) "
           f"{t_green:8.2f} s")
     print(f"ratio components / DOS                   {t_green / t_dos:8.2f}")
+    _disorder(mapping, args.size, args.eta)
+
+
+def _disorder(mapping, size, eta):
+    from latticemirage.disorder import AndersonDisorder, kpm, selfenergy
+    from latticemirage.disorder import supercell as scm
+
+    energies = np.array([0.0, 6.0])
+    dis = AndersonDisorder(0.3)
+    t_fermi = best_of(1, lambda: selfenergy.measure_selfenergy(
+        mapping, dis, size, 2, 0, energies, eta=eta, components=False))
+    t_all = best_of(1, lambda: selfenergy.measure_selfenergy(
+        mapping, dis, size, 2, 0, energies, eta=eta, components=True))
+    res = selfenergy.measure_selfenergy(mapping, dis, size, 2, 0, energies[:1], eta=eta,
+                                        components=True)
+    per_lu_fermi = t_fermi / (2 * 2 * len(energies))  # realizations x states x energies
+    per_lu_all = t_all / (2 * 2 * len(energies))
+    cell = scm.supercell(mapping.lattice_params(1.0), size, real=False)
+    a, b = kpm.rescaling(kpm.gershgorin_bounds(cell.matrix))
+    vecs = np.random.default_rng(0).standard_normal((cell.matrix.shape[0], 8)) + 0j
+    kpm.chebyshev_moments(cell.matrix, vecs, 2, a, b)  # compile the kernel first
+    t_kpm = best_of(2, lambda: kpm.chebyshev_moments(cell.matrix, vecs, 200, a, b))
+    per_moment_vector = t_kpm / (200 * 8)
+    moments = kpm.moments_for_resolution(eta * mapping.delta0, a)
+    kpm_fermi = per_moment_vector * moments * 4 * res.kpoints_fermi
+    print(f"selfenergy L={size}, eta={eta:g} Δ0: per energy and state (LU + solves): "
+          f"Fermi k only ({res.kpoints_fermi} k) {per_lu_fermi:.2f} s, with components "
+          f"({res.kpoints_shell} k) {per_lu_all:.2f} s")
+    print(f"KPM on the same matrix: {per_moment_vector * 1e3:.3f} ms per moment per vector; "
+          f"{moments} moments for a Jackson width eta -> {kpm_fermi:.1f} s per state for the "
+          f"diagonal of <k|G|k> at the Fermi k (all energies at once)")
 
 
 if __name__ == "__main__":

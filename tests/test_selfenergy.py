@@ -8,6 +8,7 @@ of `quasiclassical` with the rates measured on the same realizations.
 import numpy as np
 import pytest
 
+from comparisons.suite_components import grid_systematic, intervalley_share, scba_sigma
 from latticemirage import bulk
 from latticemirage.disorder import AndersonDisorder
 from latticemirage.disorder import supercell as scm
@@ -58,31 +59,6 @@ def test_bad_input(paper):
     assert err.value.name == "realizations"
 
 
-def _scba(paper, energies, eta, gamma, intervalley):
-    """Quasiclassical Σ̂ = −i(Γ_a ĝ_K + Γ_e ĝ_K') and ĝ_K (eq1 components) at the lattice β."""
-    from quasiclassical.eilenberger import components, solve_scba
-    from quasiclassical.params import FermiSurface
-
-    betas, weights = paper.fermi_surface_beta()
-    # Short range: Σ̂ = −iΓ⟨ĝ⟩ over both valleys; intravalley only: Σ̂_K = −iΓ⟨ĝ⟩_K.
-    res = solve_scba(energies + 1j * eta, 1.0, FermiSurface(betas, weights), field=2.0,
-                     gamma=gamma if intervalley else 0.0,
-                     gamma_intra=0.0 if intervalley else gamma)
-    in_k = betas > 0
-    g_k = np.einsum("p,p...->...", weights[in_k], res.g[in_k]) / weights[in_k].sum()
-    sigma = -1j * gamma * (res.average if intervalley else g_k)
-    return components(sigma, "eq1"), components(g_k, "eq1")
-
-
-def _intervalley_share(sigma, g_k):
-    """Γ_e/(Γ_a + Γ_e) from Σ̂ = −i(Γ_a ĝ_K + Γ_e ĝ_K'): f0 is even, fy odd in the valley."""
-    (s_f0, e_f0), (s_fy, e_fy) = sigma["f0"], sigma["fy"]
-    ratio = (s_fy[0] / s_f0[0]) / (g_k.fy[0] / g_k.f0[0])  # = (Γ_a − Γ_e)/(Γ_a + Γ_e)
-    err = abs(ratio) * np.hypot(e_fy[0] / abs(s_fy[0]), e_f0[0] / abs(s_f0[0])) if abs(
-        s_fy[0]) > 0 else e_fy[0] / abs(s_f0[0] * g_k.fy[0] / g_k.f0[0])
-    return (1 - ratio.real) / 2, err / 2
-
-
 ENERGIES = np.array([0.0, 6.0])  # inside the gap and near the mirage energy ε0 ≈ 7.3
 ETA = 2.5  # above the ξ spacing 1/(ν_v L²) = 2.0 Δ0 of the L = 32 grid
 REALIZATIONS = 4
@@ -98,26 +74,27 @@ def _measure(paper, disorder):
     return res, rate.gamma_total / paper.delta0, rate.gamma_total_err / paper.delta0
 
 
-def _check_against(meas, pred, gamma, gamma_err, names):
+def _check_against(paper, meas, pred, gamma, gamma_err, names, intervalley):
+    sys_err = grid_systematic(paper, 32, ENERGIES, ETA, gamma, intervalley)
     for name in names:
         value, err = meas[name]
         expect = getattr(pred, name)
-        # Stochastic errors only: jackknife of Σ̂ over the realizations and the rates'
-        # jackknife error of Γ (the prediction is ∝ Γ); 3σ (4 realizations: a rough σ).
-        sigma = np.hypot(err, np.abs(expect) * gamma_err / gamma)
+        # Jackknife of Σ̂ over the realizations (4: a rough σ), the rates' jackknife error
+        # of Γ (the prediction is ∝ Γ) and the Born sum's grid-sampling error on L = 32.
+        sigma = np.sqrt(err**2 + (np.abs(expect) * gamma_err / gamma) ** 2 + sys_err[name] ** 2)
         assert np.all(np.abs(value - expect) <= 3 * sigma), (name, value, expect, sigma)
 
 
 def test_weak_anderson_sigma_is_the_scba(paper):
     # W = 0.3 t: Born Γ ≈ 1 Δ0 ≪ E_F; measured on L = 32 (Γ_tot = 0.73 ± 0.07 Δ0).
     res, gamma, gamma_err = _measure(paper, AndersonDisorder(0.3))
-    pred, g_k = _scba(paper, ENERGIES, ETA, gamma, intervalley=True)
+    pred, g_k = scba_sigma(paper, ENERGIES, ETA, 1.0, 2.0, gamma, intervalley=True)
     meas = res.sigma_components()
-    _check_against(meas, pred, gamma, gamma_err, ("g0", "f0", "fx", "fy"))
+    _check_against(paper, meas, pred, gamma, gamma_err, ("g0", "f0", "fx", "fy"), True)
     assert np.abs(meas["f0"][0]).min() > 10 * meas["f0"][1].max()  # a real anomalous Σ̂
     # On-site disorder scatters as much between the valleys as within (f = 1/2); measured
     # 0.55 ± 0.05.
-    share, share_err = _intervalley_share(meas, g_k)
+    share, share_err = intervalley_share(meas, g_k)
     assert abs(share - 0.5) <= 3 * share_err, (share, share_err)
 
 
@@ -126,10 +103,10 @@ def test_smooth_disorder_has_no_intervalley_self_energy(paper):
 
     # Correlation length 2a: the K–K' Fourier weight is ~1e-6 (rates: f ≈ 1e-5).
     res, gamma, gamma_err = _measure(paper, SmoothDisorder(0.1, 2.0))
-    pred, g_k = _scba(paper, ENERGIES, ETA, gamma, intervalley=False)
+    pred, g_k = scba_sigma(paper, ENERGIES, ETA, 1.0, 2.0, gamma, intervalley=False)
     meas = res.sigma_components()
-    _check_against(meas, pred, gamma, gamma_err, ("f0", "fx", "fy"))
-    share, share_err = _intervalley_share(meas, g_k)
+    _check_against(paper, meas, pred, gamma, gamma_err, ("f0", "fx", "fy"), False)
+    share, share_err = intervalley_share(meas, g_k)
     # Measured −0.01 ± 0.05: no intervalley part, and clearly not the short-range 1/2.
     assert abs(share) <= 3 * share_err, (share, share_err)
     assert abs(share - 0.5) > 3 * share_err
