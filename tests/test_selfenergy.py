@@ -135,3 +135,14 @@ def test_selfenergy_cli(tmp_path, paper):
         bad_out = tmp_path / "bad.csv"
         assert main([*args, *bad, "--output", str(bad_out)]) == 2, bad
         assert not bad_out.exists()
+
+
+@pytest.mark.parametrize("argv", [["--widths", "abc"], ["--widths", "0.3,5"],
+                                  ["--output", "x.pdf"], ["--n-energies", "1"]])
+def test_fig2_lattice_bad_input(tmp_path, argv):
+    from comparisons.fig2_lattice import main
+
+    out = tmp_path / "f.png"
+    args = ["--output", str(out), *argv]
+    assert main(args) == 2
+    assert not out.exists()
