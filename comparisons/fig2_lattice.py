@@ -53,7 +53,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--eta", type=float, default=2.5, help="Dynes eta (Δ0)")
     parser.add_argument("--realizations", type=int, default=4)
-    parser.add_argument("--n-energies", type=int, default=10, help="lattice energies on [0, 9]")
+    parser.add_argument("--n-energies", type=int, default=10, help="lattice energies on [0, 8.5]")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -84,8 +84,8 @@ def compute(widths, size, eta, realizations, n_energies, seed):
     from latticemirage.mapping import PhysicalParameters, map_to_lattice
 
     mapping = map_to_lattice(replace(PhysicalParameters(beta=7.0, field=2.0), delta=1.0))
-    energies = np.linspace(0.0, 9.0, n_energies)
-    dense = np.linspace(0.0, 9.0, 451)
+    energies = np.linspace(0.0, 8.5, n_energies)
+    dense = np.linspace(0.0, 8.5, 426)
     green.check_inputs(mapping.physical, dense, eta=eta, delta=1.0)
     out = {"energies": energies, "dense": dense, "widths": widths, "eta": eta, "size": size,
            "lattice": [], "lattice_err": [], "scba": [], "gamma": [], "gamma_err": []}

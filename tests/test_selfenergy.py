@@ -59,7 +59,7 @@ def test_bad_input(paper):
     assert err.value.name == "realizations"
 
 
-ENERGIES = np.array([0.0, 6.0])  # inside the gap and near the mirage energy ε0 ≈ 7.3
+ENERGIES = np.array([0.0])  # inside the gap (ε = 6 near ε0: the validate stage `components`)
 ETA = 2.5  # above the ξ spacing 1/(ν_v L²) = 2.0 Δ0 of the L = 32 grid
 REALIZATIONS = 4
 
