@@ -31,8 +31,10 @@ What is measured
       ``Σ̂ = −i(Γ_a ĝ_K + Γ_e ĝ_K')``, ``Γ_e`` the intervalley and ``Γ_a`` the
       intravalley rate (``−iΓ⟨ĝ⟩`` with ``Γ_a = Γ_e = Γ/2`` for short-range disorder);
     * the **disorder-averaged valley components** ``ĝ_v`` as in `latticemirage.green`:
-      ``(i/πν_v) (1/N) Σ_{k ∈ shell v} [⟨G(k, z)⟩ − Herm G_N(k, z)] τ_3`` plus the
-      analytic beyond-shell terms, with ``G_N`` the clean normal Bloch Green's function.
+      ``(i/πν_v) (1/N) Σ_{k ∈ shell v} [⟨G(k, z)⟩ − Herm ⟨G_N(k, z)⟩] τ_3`` plus the
+      analytic beyond-shell terms, with ``⟨G_N⟩`` the disorder-averaged normal state
+      (Δ = 0, same realizations), whose Hermitian part carries the background including
+      the disorder's real shift.
       The supercell grid samples ξ with density ``ν_v L²`` per unit energy; ``η`` (and the
       disorder broadening) must exceed that spacing (checked).
 
@@ -319,9 +321,9 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
                             blocks=blocks_n)
     pos = scm.site_positions(shape)
     n_used = len(used)
-    # Per realization: ⟨k|G|k⟩ at the k used (superconducting) and at the Fermi-surface k
-    # of the normal state (Δ = 0, same potential): its Hermitian part is the background.
-    samples = np.empty((realizations, len(energies), n_used + len(fermi), 4, 4), complex)
+    # Per realization: ⟨k|G|k⟩ at the k used, superconducting and normal state (Δ = 0,
+    # same potential); the Hermitian part of the normal one is the background.
+    samples = np.empty((realizations, len(energies), 2 * n_used, 4, 4), complex)
     for i in range(realizations):
         v = disorder.potential(shape, realization_rng(seed, i))
         v = v - v.mean()
@@ -331,13 +333,11 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
         scm.add_potential(h_norm, clean_n.diag_slots, v)
         for j, zj in enumerate(z):
             samples[i, j, :n_used] = plane_wave_green(h, pos, k[used], zj)
-            samples[i, j, n_used:] = plane_wave_green(h_norm, pos, k[fermi], zj)
+            samples[i, j, n_used:] = plane_wave_green(h_norm, pos, k[used], zj)
     # Clean Bloch Green's functions at the same k and energies.
     eye = np.eye(4)
     g0_inv = z[:, None, None, None] * eye - h_k[used][None]  # (n_e, n_k, 4, 4)
     h_n = bulk.bloch_hamiltonian(blocks_n, k[used])  # fermi_idx indexes k[used] too
-    gn = np.linalg.inv(z[:, None, None, None] * eye - h_n[None])
-    herm_n = 0.5 * (gn + np.conj(np.swapaxes(gn, -1, -2)))
     n_sites = size * size
     counts = [len(s) for s in shell]
     pairing = blocks[(0, 0)] - blocks_n[(0, 0)]
@@ -349,7 +349,7 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
 
     def sigma_normal(mean_g):
         """Σ_G of the normal state at the Fermi k, (n_e, n_f, 4, 4), t."""
-        return g0n_inv - np.linalg.inv(mean_g[:, n_used:])
+        return g0n_inv - np.linalg.inv(mean_g[:, n_used + fermi_idx])
 
     def sigma_of(mean_g):
         s_g = g0_inv[:, fermi_idx] - np.linalg.inv(mean_g[:, fermi_idx])
@@ -371,7 +371,11 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
         for v in range(2):
             sl = slice(start, start + counts[v])
             start += counts[v]
-            acc = (mean_g[:, sl] - herm_n[:, sl]).sum(axis=1) / n_sites  # sl < n_used
+            # Background: the Hermitian part of the disorder-averaged *normal* G at the
+            # same k (it carries the disorder's real shift of μ, β, B, as for Σ̂).
+            normal = mean_g[:, n_used + start - counts[v]:n_used + start]
+            herm = 0.5 * (normal + np.conj(np.swapaxes(normal, -1, -2)))
+            acc = (mean_g[:, sl] - herm).sum(axis=1) / n_sites
             gv = (1j / (np.pi * nu[v])) * acc @ _TAU3 + tail
             out.append(gv + beyond[:, None, None] * _TAU3)
         return np.array(out)
