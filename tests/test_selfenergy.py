@@ -12,7 +12,11 @@ from comparisons.suite_components import grid_systematic, intervalley_share, scb
 from latticemirage import bulk
 from latticemirage.disorder import AndersonDisorder
 from latticemirage.disorder import supercell as scm
-from latticemirage.disorder.selfenergy import measure_selfenergy, plane_wave_green
+from latticemirage.disorder.selfenergy import (
+    clean_grid_green,
+    measure_selfenergy,
+    plane_wave_green,
+)
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
 
@@ -44,10 +48,13 @@ def test_plane_wave_green_equals_exact_diagonalization(paper):
 
 def test_clean_supercell_has_no_self_energy(paper):
     res = measure_selfenergy(paper, AndersonDisorder(0.0), 32, 2, 0, np.array([6.0]),
-                             eta=2.5, components=False)
-    # No disorder: ⟨G⟩ is the Bloch G0 at the same (twisted) k, so Σ̂ = 0 (round-off).
+                             eta=2.5, components=True)
+    # No disorder: ⟨G⟩ is the Bloch G0 at the same (twisted) k, so Σ̂ = 0 (round-off) ...
     assert np.abs(res.sigma).max() < 1e-8
     assert np.abs(res.shift).max() < 1e-8
+    # ... and the averaged components are the clean ones on the same grid (LU vs Bloch).
+    grid = clean_grid_green(paper, 32, np.array([6.0]), eta=2.5)
+    np.testing.assert_allclose(res.g, grid, rtol=0, atol=1e-8)
 
 
 def test_bad_input(paper):
