@@ -29,7 +29,7 @@ same β(k), B) and ``Herm X = (X + X†)/2``. This is ``ĝ = (i/π)∫dξ G^R τ
   normal spectral weight of those states, ``(1/π)∫_{|ξ|>ξ_c} η dξ/((ε−ξ)²+η²) τ_3``
   (≈ 2η/(π ξ_c), 1e-3 at η = 0.05 Δ0), and, to leading order in ``Δ/ξ_c``, the
   anomalous tail: ``G_Δ − G_N ≈ G_N Δ̂ G_N ≈ −Δ̂/ξ²`` for ``|ξ| ≫ |z|, β, B``, so
-  ``ĝ_tail = −(2i / (π ξ_c)) Δ̂ τ_3`` (Δ̂ the pairing block of H). The neglected
+  ``−(2i / (π ξ_c)) Δ̂ τ_3`` (Δ̂ the pairing block of H). The neglected
   terms are of relative order ``(β/ξ_c)²`` and ``ν'ξ_c/ν`` of a correction that is
   itself ``2Δ/(π ξ_c)`` (≈ 3 % of |f| at the default ξ_c = 0.8 E_F).
 
