@@ -3,7 +3,7 @@
 One command::
 
     .venv/bin/python -m comparisons.fig2_lattice --output output/fig2_lattice.png \\
-        --widths 0.2,0.3,0.4 --size 32 --eta 2.5 --realizations 4
+        --widths 0.2,0.3,0.4 --size 48 --eta 2.5 --realizations 4
 
 For each Anderson width W (t) the disorder-averaged ĝ_K of L × L supercells
 (`latticemirage.disorder.selfenergy`, sparse LU, jackknife errors) is plotted with
@@ -13,7 +13,7 @@ lattice's Fermi-surface β distribution) at the Γ_tot measured by
 lattice (`latticemirage.green`) and Eq. (8). Panels as in the paper: N_s = Re g0, Im f0,
 Im fx, Im(i fy) = Re fy (eq1 gauge); curves offset by Γ. β = 7, B = 2, Δ = 1 Δ0 (fixed),
 E_F = 30 Δ0. The same Dynes η enters both sides. Resolution caveat (printed on the
-figure): η must exceed the ξ spacing 1/(ν_v L²) of the supercell grid (2 Δ0 at L = 32),
+figure): η must exceed the ξ spacing 1/(ν_v L²) of the supercell grid (0.9 Δ0 at L = 48),
 which washes the mirage structure out at small L; the grid sampling error of the
 lattice curves is drawn as the grey band of the clean supercell (`clean_grid_green`).
 A CSV with the numbers is written beside the PNG.
@@ -50,7 +50,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="fig2_lattice", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="fig2_lattice.png", help="PNG file to write")
     parser.add_argument("--widths", default="0.2,0.3,0.4", help="Anderson widths W (t)")
-    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--size", type=int, default=48,
+                        help="supercell L (default 48: at 32 the dirty f0 has a finite-size deficit)")
     parser.add_argument("--eta", type=float, default=2.5, help="Dynes eta (Δ0)")
     parser.add_argument("--realizations", type=int, default=4)
     parser.add_argument("--n-energies", type=int, default=10, help="lattice energies on [0, 8.5]")
