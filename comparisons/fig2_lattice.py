@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--output", default="fig2_lattice.png", help="PNG file to write")
     parser.add_argument("--widths", default="0.2,0.3,0.4", help="Anderson widths W (t)")
     parser.add_argument("--size", type=int, default=48,
-                        help="supercell L (default 48: at 32 the dirty f0 has a finite-size deficit)")
+                        help="supercell L (default 48; at 32 f0 has a finite-size deficit)")
     parser.add_argument("--eta", type=float, default=2.5, help="Dynes eta (Δ0)")
     parser.add_argument("--realizations", type=int, default=4)
     parser.add_argument("--n-energies", type=int, default=10, help="lattice energies on [0, 8.5]")
