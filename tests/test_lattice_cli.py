@@ -12,7 +12,7 @@ def test_dos_writes_columns_and_lattice_parameters(tmp_path):
     out = tmp_path / "dos.csv"
     code = main([
         "lattice", "dos", "--beta", "7", "--field", "2", "--delta", "1", "--eta", "0.05",
-        "--mesh", "400", "--n-energies", "201", "--output", str(out),
+        "--mesh", "400", "--n-energies", "201", "--no-components", "--output", str(out),
     ])
     assert code == 0
     cols, meta = read_table(out)
@@ -38,7 +38,8 @@ def test_dos_self_consistent_gap(tmp_path):
     out = tmp_path / "dos.json"
     code = main([
         "lattice", "dos", "--beta", "7", "--field", "2", "--temperature", "0.1", "--eta", "0.05",
-        "--mesh", "300", "--gap-mesh", "300", "--n-energies", "51", "--output", str(out),
+        "--mesh", "300", "--gap-mesh", "300", "--n-energies", "51", "--no-components",
+        "--output", str(out),
     ])
     assert code == 0
     _, meta = read_table(out)

@@ -16,8 +16,8 @@ def add_parser(subparsers, name, help):
     lattice_subparsers = parser.add_subparsers(dest="lattice_command", metavar="SUBCOMMAND")
     lattice_subparsers.required = True
 
-    from latticemirage.cli import clean, rates, study
+    from latticemirage.cli import clean, rates, selfenergy, study
 
-    for module in (clean, study, rates):
+    for module in (clean, study, rates, selfenergy):
         module.add_subcommands(lattice_subparsers)
     return parser

@@ -120,9 +120,19 @@ def _dos(args):
         raise ParameterError("eta", f"must be >= 0, got {args.eta!r}")
     phys = physical_from_args(args)
     _check_dos_memory(args, n_e, solve=phys.delta is None)
+    energies = np.linspace(args.emin, args.emax, n_e)
+    if not args.no_components:
+        from latticemirage import green
+
+        if args.eta == 0:
+            raise ParameterError("eta", "the Green's function components need eta > 0 "
+                                 "(use --no-components for the unbroadened DOS alone)")
+        # The self-consistent gap never exceeds Δ0 = 1 (its B = 0, T = 0 value).
+        green.check_inputs(phys, energies, eta=args.eta,
+                           delta=1.0 if phys.delta is None else phys.delta,
+                           n_theta=args.n_theta, n_radial=args.n_radial)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
-    energies = np.linspace(args.emin, args.emax, n_e)
     gap_meta = {"delta_source": "given"}
     if phys.delta is None:
         result, solver = _solve_gap(mapping, args, fsyst)
@@ -133,8 +143,15 @@ def _dos(args):
         mapping = mapping.with_delta(result.delta)
     res = clean_dos(mapping, energies, eta=args.eta, mesh=mesh, fsyst=fsyst)
     meta = {**res.metadata(), **gap_meta, "units": "energy in Delta0, dos normalized N_s/N_n(0)"}
-    write_table(args.output, {"energy": res.energies, "dos": res.dos,
-                              "dos_normal": res.dos_normal}, meta)
+    columns = {"energy": res.energies, "dos": res.dos, "dos_normal": res.dos_normal}
+    if not args.no_components:
+        # Valley-resolved ĝ with the column names of `mirage qc dos` (g0_K_re, ..., fz_Kp_im).
+        vg = green.valley_green(mapping, energies, eta=args.eta, n_theta=args.n_theta,
+                                n_radial=args.n_radial, fsyst=fsyst)
+        columns.update(vg.columns())
+        meta.update(vg.metadata(), gauge="eq1: real Delta in the paper's Eq. (1) "
+                    "(as mirage qc dos; f = i f_Eq.(8))")
+    write_table(args.output, columns, meta)
     print(f"wrote {args.output} (Δ = {res.delta:.6g} Δ0, mesh {mesh}, {res.n_k} k points)")
     return 0
 
@@ -224,6 +241,13 @@ def add_subcommands(sub):
     p.add_argument("--emax", type=real(), default=10.0, help="highest energy (Δ0)")
     p.add_argument("--n-energies", "--points", dest="n_energies", type=integer(1), default=2001,
                    help="number of energies (default 2001; --points as in `mirage qc dos`)")
+    p.add_argument("--no-components", action="store_true",
+                   help="write only the DOS, not the valley-resolved Green's function "
+                        "components g0_K_re ... fz_Kp_im (these need eta > 0)")
+    p.add_argument("--n-theta", type=integer(1), default=360,
+                   help="components: rays per valley (default 360)")
+    p.add_argument("--n-radial", type=integer(1), default=480,
+                   help="components: radial steps per ray across |xi| < 0.8 E_F (default 480)")
     p.set_defaults(func=_dos)
 
     p = sub.add_parser("gap", help="self-consistent clean gap Δ(B) at temperature T")

@@ -9,6 +9,8 @@ Submodules, each importing only those above it and the clean model:
 - `kpm` — Chebyshev moments and the KPM DOS: one driver over a step hook, the
   compiled numba step (`_kpm_numba`) or the scipy.sparse reference step;
 - `rates` — Γ measured from the disorder-averaged Green's function;
+- `selfenergy` — the disorder-averaged 4 × 4 Nambu G(k) (sparse LU), the measured
+  superconducting self-energy Σ̂ at k_F and the dirty valley components;
 - `study` — the resumable, executor-agnostic DOS study.
 
 The disorder kinds are re-exported here, so ``from latticemirage.disorder import
