@@ -131,7 +131,8 @@ def _clean(setup, report, tick):
             f"mean |{name}_lattice - {name}_Eq.(8)| in valley K over 0..10 Delta0 (eta "
             f"{ETA_CLEAN}); lattice beta distribution on the qc side; O(eps/E_F, B/E_F, "
             "Delta/E_F) and mesh errors (module docstring)",
-            details={"n_theta": n_theta, "n_radial": n_radial}))
+            details={"n_theta": n_theta, "n_radial": n_radial},
+            quantity=f"{name} curve, lattice vs Eq. (8) (mean |difference|)"))
     shifts = []
     for name, part, (lo, hi) in PEAKS:
         sel = (energies >= lo) & (energies <= hi)
@@ -143,13 +144,14 @@ def _clean(setup, report, tick):
         "components/clean/peak_positions", float(max(shifts)), TOL_PEAK, "relative",
         "largest relative shift of the extrema of Re g0, Im f0 (near Delta and eps0), "
         "Im fx, Re fy (near eps0) between lattice and Eq. (8); grid step 0.01 Delta0",
-        details={"shifts": [float(s) for s in shifts]}))
+        details={"shifts": [float(s) for s in shifts]},
+        quantity="extremum positions, lattice vs Eq. (8)"))
     sym = max(float(np.abs(comps[n][1] - s * comps[n][0]).max())
               for n, s in (("g0", 1), ("f0", 1), ("fx", 1), ("fy", -1)))
     report.add(Check(
         "components/clean/valley_symmetry", sym, 1e-9, "1",
         "paper, Fig. 2 caption: fy reverses between K and K', g0, f0, fx do not "
-        "(round-off: mirrored meshes)"))
+        "(round-off: mirrored meshes)", quantity="valley symmetry (fy odd; g0, f0, fx even)"))
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
     panels = (("g0", "real", r"$N_s = \mathrm{Re}\,g_0$"), ("f0", "imag", r"Im $f_0$"),
               ("fx", "imag", r"Im $f_x$"), ("fy", "real", r"Im$(i f_y)$ = Re $f_y$"))
@@ -163,8 +165,9 @@ def _clean(setup, report, tick):
                  rf"$\eta={ETA_CLEAN}$, $E_F={phys.e_fermi:g}\Delta_0$")
     fig.tight_layout()
     report.add_figure(fig, "components_clean.png", "Clean Green's-function components (Fig. 2)",
-                      "The lattice's valley-resolved g0, f0, fx, fy follow Eq. (8) with the "
-                      "lattice's beta distribution.")
+                      "Black: Eq. (8) with the lattice's beta distribution; red dashed: the "
+                      "lattice's valley-K components (energies in Delta0).",
+                      checks=("components/clean/*",), pointer="compare Fig. 2 at Gamma = 0")
     plt.close(fig)
     tick("clean components")
 
@@ -201,7 +204,8 @@ def _selfenergy(setup, report, tick, kind):
             details={"energies": energies.tolist(), "measured_re": value.real.tolist(),
                      "measured_im": value.imag.tolist(), "scba_re": expect.real.tolist(),
                      "scba_im": expect.imag.tolist(), "error": err.tolist(),
-                     "grid_systematic": sys_err[name].tolist()}))
+                     "grid_systematic": sys_err[name].tolist()},
+            quantity=f"Sigma_{name} ({kind}), measured vs SCBA"))
     share, share_err = intervalley_share(meas, g_k)
     target = 0.5 if short else 0.0
     report.add(Check(
@@ -209,7 +213,8 @@ def _selfenergy(setup, report, tick, kind):
         TOL_SIGMA, "sigma",
         f"|Gamma_e/(Gamma_a+Gamma_e) - {target}| / error from Sigma_fy/Sigma_f0 at E=0: "
         f"{share:.3f} +- {share_err:.3f}",
-        details={"share": share, "error": share_err, "rates_fraction": rate.inter_fraction}))
+        details={"share": share, "error": share_err, "rates_fraction": rate.inter_fraction},
+        quantity=f"intervalley share of Sigma ({kind}) vs {target}"))
     tick(f"self-energy {kind}")
 
 
@@ -249,7 +254,8 @@ def _dirty_components(setup, report, tick):
             details={"lattice": [lat[name].real.tolist(), lat[name].imag.tolist()],
                      "scba": [expect.real.tolist(), expect.imag.tolist()],
                      "clean_grid": [grid[name].real.tolist(), grid[name].imag.tolist()],
-                     "clean": [cont[name].real.tolist(), cont[name].imag.tolist()]}))
+                     "clean": [cont[name].real.tolist(), cont[name].imag.tolist()]},
+            quantity=f"{name}_K disorder-averaged lattice vs SCBA"))
     tick("dirty components")
 
 

@@ -48,10 +48,10 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     assert code == 1 and not summary["passed"]
     assert f"FAIL {TIGHTENED}" in err
     stages = {s["stage"]: s for s in summary["stages"]}
-    assert set(stages) == {"clean", "gap", "disorder"}
+    assert set(stages) == {"clean", "gap", "disorder", "components"}
     assert stages["clean"]["passed"] == stages["clean"]["total"] - 1
     assert stages["clean"]["worst_check"] == TIGHTENED and stages["clean"]["worst_margin"] > 1
-    for stage in ("gap", "disorder"):
+    for stage in ("gap", "disorder", "components"):
         row = stages[stage]
         assert row["passed"] == row["total"] > 0 and row["worst_margin"] <= 1
         assert row["seconds"] > 0
@@ -60,7 +60,8 @@ def test_validate_quick_writes_report(tmp_path, capsys):
         "FAIL: mirage centre, lattice vs exact formula: 1 of 2 outside tolerance")
     assert readings["mirage_centre_width.png"].startswith("FAIL: mirage centre, lattice vs exact")
     assert "Compare Fig. 1(c)." in readings["clean_dos_beta7.png"]
-    for name in ("gap_and_bc2.png", "disorder_dos.png", "disorder_filling.png"):
+    for name in ("gap_and_bc2.png", "disorder_dos.png", "disorder_filling.png",
+                 "components_clean.png"):
         assert "FAIL" not in readings[name] and " - pass." in readings[name], name
     report = (out / "report.md").read_text()
     assert report.index("| clean | ") < report.index("## Checks")  # the table opens it
