@@ -53,11 +53,17 @@ iterated to a fixed point from the uniform solution.
 
 Interaction
 -----------
-U is fixed by the clean T_c0 exactly as for the clean lattice (`GapSolver.build`):
-by default on the clean supercell of the *same* size and twists, i.e. `GapSolver`
-on the equivalent mesh (L for twist 0, 2L for the four ``{0, pi}`` twists), so that
-the clean supercell has its transition at T_c0 and the counting of shell states
-does not bias Δ. An explicit U (in t) may be passed instead.
+U is fixed by the clean T_c0 exactly as for the clean lattice gap: it is
+`GapSolver.build`'s U on the converged clean lattice (`COUPLING_MESH`), the same
+number for every supercell and realization. The clean supercell then reproduces the
+clean lattice Δ(B) once its k grid (L x twists) is fine enough (mesh >= ~200 at the test
+point, measured). On coarser grids the clean supercell is off: its shell holds a
+commensurability-dependent number of states and Δ ∝ exp(−1/(N_0 U)) is very
+sensitive to that count (L = 20 with twists {0, pi}: +3 % at B = 0, up to +27 % on a
+mesh of 40). Disorder randomizes the levels, so a disordered supercell with a level
+broadening above the level spacing approaches the continuum, but weak disorder on a
+small supercell inherits this bias. The U of the clean supercell itself (its own T_c
+at T_c0) is `clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
 
 Cost (measured, see ``benchmarks/selfconsistent_cost.py``)
 ---------------------------------------------------------
@@ -97,25 +103,38 @@ __all__ = [
     "solve_uniform",
 ]
 
-TWIST_SETS = {
-    "none": ((0.0, 0.0),),
-    "pi": ((0.0, 0.0), (0.0, np.pi), (np.pi, 0.0), (np.pi, np.pi)),
-}
+TWIST_SETS = ("none", "pi", "grid:N")  # grid:1 = none, grid:2 = pi
+COUPLING_MESH = 600  # k mesh of the clean lattice gap that fixes U (Δ converged to ~1e-4 there)
 SITE_TOL = 1e-5  # Δ0: fixed-point tolerance of the site-resolved iteration (max change)
 _SITE_MAXITER = 300
 
 
-def equivalent_mesh(size, twists):
-    """k mesh of `GapSolver` equal to a clean L x L supercell with the twist set *twists*."""
-    _twist_list(twists)
-    return int(size) * (2 if twists == "pi" else 1)
+def _grid_order(twists):
+    """N of the twist set: "none" -> 1, "pi" -> 2, "grid:N" -> N."""
+    if twists == "none":
+        return 1
+    if twists == "pi":
+        return 2
+    if isinstance(twists, str) and twists.startswith("grid:") and twists[5:].isdigit():
+        n = int(twists[5:])
+        if n >= 1:
+            return n
+    raise ParameterError("twists", f"must be one of {TWIST_SETS} (N >= 1), got {twists!r}")
 
 
 def _twist_list(twists):
-    if twists not in TWIST_SETS:
-        raise ParameterError("twists", f"the self-consistent gap averages over the boundary "
-                             f"twists {sorted(TWIST_SETS)} (real arithmetic), got {twists!r}")
-    return TWIST_SETS[twists]
+    """The N x N boundary twists ``2 pi (j1, j2) / N`` of a twist set."""
+    n = _grid_order(twists)
+    return tuple((2 * np.pi * j1 / n, 2 * np.pi * j2 / n) for j1 in range(n) for j2 in range(n))
+
+
+def equivalent_mesh(size, twists):
+    """k mesh of `GapSolver` equal to a clean L x L supercell with the twist set *twists*.
+
+    The twists ``2 pi j / N`` put the supercell's k points at ``(m + j/N) / L`` of the
+    reciprocal vectors: together the Gamma-centred mesh ``N L``.
+    """
+    return int(size) * _grid_order(twists)
 
 
 def _cutoff_t(mapping, cutoff):
@@ -124,15 +143,15 @@ def _cutoff_t(mapping, cutoff):
     return float(cutoff), float(cutoff) * mapping.delta0
 
 
-def clean_coupling(mapping, size, twists="pi", *, cutoff=None, fsyst=None):
-    """U (in t) fixed by T_c0 on the clean supercell of this size and twist set.
+def clean_coupling(mapping, *, cutoff=None, mesh=COUPLING_MESH, fsyst=None):
+    """U (in t) fixed by T_c0 on the clean lattice, exactly as `GapSolver.build` does.
 
-    Equal to ``GapSolver.build(mapping, mesh=equivalent_mesh(size, twists)).coupling``:
-    the clean supercell's shell is exactly that mesh's k shell.
+    *mesh* defaults to `COUPLING_MESH` (the converged clean lattice). ``mesh =
+    equivalent_mesh(L, twists)`` gives instead the U of the clean supercell of that size
+    (its own transition at T_c0).
     """
     cutoff, _ = _cutoff_t(mapping, cutoff)
-    return GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff,
-                           fsyst=fsyst).coupling
+    return GapSolver.build(mapping, mesh=mesh, cutoff=cutoff, fsyst=fsyst).coupling
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,9 +164,10 @@ class ShellHamiltonian:
     Attributes
     ----------
     h0, h_pair : ndarray, shape (4M, 4M)
-        Real symmetric (real basis of `latticemirage.disorder.supercell`).
+        Real symmetric for twists in {0, pi} (real basis of
+        `latticemirage.disorder.supercell`), else complex Hermitian (model basis).
     phi : ndarray, shape (L1 L2, M)
-        Shell eigenstates of ``h_xi`` (real, orthonormal columns).
+        Shell eigenstates of ``h_xi`` (orthonormal columns; real for twists in {0, pi}).
     eps : ndarray, shape (M,)
         Their energies, t.
     pair_block : ndarray, shape (4, 4)
@@ -180,7 +200,7 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
         ω_c in t.
     potential : ndarray, shape (L, L), optional
         Disorder potential in t.
-    twists : {"none", "pi"}
+    twists : {"none", "pi", "grid:N"}
     blocks : dict, optional
         `bulk.fourier_blocks` of *params* with ``delta = 0``.
 
@@ -200,18 +220,21 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
     xi_blocks = {n: h[:1, :1].copy() for n, h in xi_blocks.items()}
     out = []
     for twist in _twist_list(twists):
-        h_xi, slots = scm.tile(xi_blocks, shape, twist, dtype=float)
+        real = all(abs(np.sin(x)) < 1e-12 for x in twist)
+        if real:  # exactly 0 or pi: keeps every matrix real
+            twist = tuple(float(np.pi * round(x / np.pi)) for x in twist)
+        h_xi, slots = scm.tile(xi_blocks, shape, twist, dtype=float if real else complex)
         if potential is not None:
             scm.add_potential(h_xi, slots, np.asarray(potential).reshape(-1), norbs=1)
         eps, vecs = sla.eigh(h_xi.toarray())
         keep = np.abs(eps) < cutoff_t
         phi = np.ascontiguousarray(vecs[:, keep])
-        h = scm.supercell(base, shape, twist=twist, potential=potential, real=True,
+        h = scm.supercell(base, shape, twist=twist, potential=potential, real=real,
                           blocks=blocks).matrix
         # The pairing per unit Δ: the difference of the clean matrices at delta = 1 and 0.
-        hp = sp.csr_matrix(scm.supercell({**base, "delta": 1.0}, shape, twist=twist, real=True,
+        hp = sp.csr_matrix(scm.supercell({**base, "delta": 1.0}, shape, twist=twist, real=real,
                                          blocks=pair_blocks).matrix
-                           - scm.supercell(base, shape, twist=twist, real=True,
+                           - scm.supercell(base, shape, twist=twist, real=real,
                                            blocks=blocks).matrix)
         hp.eliminate_zeros()
         out.append(ShellHamiltonian(
@@ -221,17 +244,17 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
 
 
 def _project(matrix, phi):
-    """``Q^T H Q`` with ``Q = phi (x) 1_4``: per orbital pair, ``phi^T H_oo' phi``."""
+    """``Q^H H Q`` with ``Q = phi (x) 1_4``: per orbital pair, ``phi^H H_oo' phi``."""
     matrix = sp.csr_matrix(matrix)
     m = phi.shape[1]
-    out = np.zeros((m, 4, m, 4))
+    out = np.zeros((m, 4, m, 4), dtype=np.result_type(matrix.dtype, phi.dtype))
     for o in range(4):
         rows = matrix[o::4]
         for o2 in range(4):
             block = rows[:, o2::4]
             if block.nnz == 0 or not np.any(block.data):
                 continue
-            out[:, o, :, o2] = phi.T @ (block @ phi)
+            out[:, o, :, o2] = phi.conj().T @ (block @ phi)
     return out.reshape(4 * m, 4 * m)
 
 
@@ -295,11 +318,11 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
     temperature : float
         T in T_c0 (>= 0).
     coupling : float, optional
-        U in t; default `clean_coupling` for this size and twists.
+        U in t; default `clean_coupling` (the converged clean lattice).
     potential : ndarray, shape (L, L), optional
         Disorder potential, t.
-    twists : {"none", "pi"}
-        Boundary twists averaged over.
+    twists : {"none", "pi", "grid:N"}
+        Boundary twists averaged over (N x N twists ``2 pi j / N``; "pi" = grid:2).
     cutoff : float, optional
         ω_c in Δ0 (default ``(2/3) E_F``).
     shells : list of ShellHamiltonian, optional
@@ -315,7 +338,7 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
     check_nonnegative("temperature", temperature)
     check_cutoff(cutoff, phys.beta, phys.field)
     if coupling is None:
-        coupling = clean_coupling(mapping, size, twists, cutoff=cutoff)
+        coupling = clean_coupling(mapping, cutoff=cutoff)
     _checked(mapping, temperature, coupling)
     with threadpool_limits(limits=1, user_api="blas"):
         if shells is None:
@@ -344,7 +367,8 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
             for s in shells:
                 e, v = sla.eigh(s.h0 + d_t * s.h_pair, check_finite=False)
                 weights = np.tanh(e / (2 * t_t)) if t_t > 0 else np.sign(e)
-                anomalous += np.sum(weights * np.einsum("in,ij,jn->n", v, s.h_pair, v))
+                anomalous += np.sum(weights * np.einsum("in,ij,jn->n", v.conj(), s.h_pair,
+                                                        v).real)
             anomalous /= 4 * norm
             # dF/dΔ = 2Δ/U − anomalous = 0 at an interior minimum.
             residual = float(1 - coupling * anomalous / (2 * d_t))
@@ -398,7 +422,7 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
     start = time.perf_counter()
     cutoff, cutoff_t = _cutoff_t(mapping, cutoff)
     if coupling is None:
-        coupling = clean_coupling(mapping, size, twists, cutoff=cutoff)
+        coupling = clean_coupling(mapping, cutoff=cutoff)
     _checked(mapping, temperature, coupling)
     check_positive("tol", tol)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -417,13 +441,13 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
             new = np.zeros(nsites)
             for s in shells:
                 m = s.shell_states
-                pairing = np.kron(s.phi.T @ (delta_t[:, None] * s.phi), s.pair_block)
+                pairing = np.kron(s.phi.conj().T @ (delta_t[:, None] * s.phi), s.pair_block)
                 e, v = sla.eigh(s.h0 + pairing, check_finite=False)
                 weights = np.tanh(e / (2 * t_t)) if t_t > 0 else np.sign(e)
                 # Real-space amplitudes R[i, o, n] = sum_a phi_a(i) v[(a, o), n].
                 r = (s.phi @ v.reshape(m, 4 * 4 * m)).reshape(nsites, 4, 4 * m)
                 pr = np.einsum("op,ipn->ion", s.pair_block, r)
-                new += np.einsum("ion,ion,n->i", r, pr, weights)
+                new += np.einsum("ion,ion,n->i", r.conj(), pr, weights).real
             new *= coupling / (8 * len(shells))
             change = float(np.max(np.abs(new - delta_t))) / d0
             delta_t = new
@@ -431,3 +455,125 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
         delta=(delta_t / d0).reshape(int(size), int(size)), uniform=float(uniform),
         iterations=it, max_change=change, converged=bool(change < tol),
         seconds=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------
+# Studies: the settings stored in a `StudySpec`, the per-realization Δ, the guard
+
+
+def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=None):
+    """The ``self_consistent`` entry of a `StudySpec` (JSON-ready dict).
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+    size : int
+    twists : {"none", "pi"}
+        The study's twist mode; Δ averages over `TWIST_SETS` [twists].
+    temperature : float
+        T in T_c0.
+    coupling : float, optional
+        U in t (default `clean_coupling`: the converged clean lattice).
+    cutoff : float, optional
+        ω_c in Δ0 (default ``(2/3) E_F``).
+
+    Returns
+    -------
+    dict
+        ``temperature`` (T_c0), ``coupling_t``, ``cutoff_delta0``, ``twists``,
+        ``physical`` (the `PhysicalParameters` fields, Δ0 units) and
+        ``delta_clean`` (Δ0: the clean supercell's Δ at this size and twists).
+    """
+    _twist_list(twists)
+    check_nonnegative("temperature", temperature)
+    cutoff, _ = _cutoff_t(mapping, cutoff)
+    check_cutoff(cutoff, mapping.physical.beta, mapping.physical.field)
+    solver = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
+    if coupling is None:
+        coupling = clean_coupling(mapping, cutoff=cutoff)
+    check_positive("coupling", coupling)
+    p = mapping.physical
+    # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U.
+    clean = GapSolver(mapping=mapping, mesh=solver.mesh, cutoff=solver.cutoff,
+                      coupling=float(coupling), n_shell=solver.n_shell, h0=solver.h0,
+                      h_field=solver.h_field, h_pair=solver.h_pair).solve(temperature=temperature)
+    return {
+        "temperature": float(temperature),
+        "coupling_t": float(coupling),
+        "cutoff_delta0": float(cutoff),
+        "twists": twists,
+        "physical": {"beta": p.beta, "field": p.field, "phi": p.phi, "e_fermi": p.e_fermi,
+                     "delta0": p.delta0},
+        "delta_clean": clean.delta,
+    }
+
+
+def _mapping_of(settings):
+    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+
+    phys = dict(settings["physical"])
+    return map_to_lattice(PhysicalParameters(temperature=settings["temperature"], **phys))
+
+
+def guard(settings, size, *, kernel_width=None):
+    """Refuse (`ParameterError`) a self-consistent study outside the validity rules.
+
+    Checks E_F/Δ0, p_F ξ0, L >= 4 ξ at the clean supercell's Δ (a lower bound on the ξ
+    of every realization: disorder only lowers Δ; each realization's Δ is checked again
+    in the summary) and, if given, the kernel width (Δ0) against δ/3.
+
+    Returns
+    -------
+    Verdict
+    """
+    from latticemirage.disorder import validity
+
+    mapping = _mapping_of(settings)
+    verdict = validity.assess(mapping, size=size, delta=settings["delta_clean"],
+                              kernel_width=kernel_width)
+    verdict.require()
+    return verdict
+
+
+def realization_delta(settings, size, potential):
+    """Uniform self-consistent Δ of one realization of a study (Δ0) and its metadata."""
+    mapping = _mapping_of(settings)
+    res = solve_uniform(mapping, size, temperature=settings["temperature"],
+                        coupling=settings["coupling_t"], potential=potential,
+                        twists=settings["twists"], cutoff=settings["cutoff_delta0"])
+    meta = {"delta_delta0": res.delta, "delta_seconds": res.seconds,
+            "delta_converged": res.converged, "gap_equation_residual": res.gap_equation_residual,
+            "shell_states": res.shell_states}
+    return res.delta, meta
+
+
+def delta_summary(values, settings=None, size=None):
+    """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Δ per realization, Δ0.
+    settings : dict, optional
+        The study's ``self_consistent`` entry (adds ``delta_clean`` and the L/ξ rule).
+    size : int, optional
+
+    Returns
+    -------
+    dict
+    """
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    out = {"realizations": int(v.size),
+           "mean": float(v.mean()) if v.size else None,
+           "stderr": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None,
+           "per_realization": [float(x) for x in v]}
+    if settings is not None:
+        out["delta_clean"] = settings["delta_clean"]
+        out["temperature"] = settings["temperature"]
+        out["coupling_t"] = settings["coupling_t"]
+        if v.size and size is not None:
+            from latticemirage.disorder import validity
+
+            verdict = validity.assess(_mapping_of(settings), size=size, delta=float(v.mean()))
+            out["size_over_xi_at_mean"] = verdict["size_over_xi"].as_dict()
+    return out

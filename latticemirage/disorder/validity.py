@@ -16,7 +16,7 @@ every comparison checks them instead of documenting them:
 ``kernel_over_mirage_width``
     KPM kernel width (or any broadening) ``σ <= δ / 3`` at the Δ used, ``δ`` the
     mirage-gap width of `mirage_common.mirage.mirage_formula` at the Fermi-surface
-    mean β, the field and that Δ.
+    mean β, the field and that Δ (not applicable without a mirage gap: B = 0 or Δ = 0).
 ``born_tmatrix_ratio``
     Born-regime disorder for quantitative SCBA checks: the single-site T-matrix
     ``T = V / (1 − V G_loc)`` at the Fermi level gives ``|T|² / V²`` within 10 % of 1
@@ -210,9 +210,9 @@ def assess(mapping, *, size, delta, kernel_width=None, disorder=None, born=False
     xi = coherence_length(mapping, delta)
     add("size_over_xi", size / xi if np.isfinite(xi) else 0.0, MIN_SIZE_OVER_XI, ">=",
         f"supercell L = {size} over xi(Delta = {delta:.4g} Delta0) = {xi:.4g} a")
-    if kernel_width is not None:
-        width = float(mirage_formula(mapping.beta_fs_mean, phys.field, delta).width)
-        ratio = kernel_width / width if width > 0 else np.inf
+    width = float(mirage_formula(mapping.beta_fs_mean, phys.field, delta).width)
+    if kernel_width is not None and width > 0:  # B = 0 or β = 0: no mirage gap to resolve
+        ratio = kernel_width / width
         add("kernel_over_mirage_width", ratio, MAX_KERNEL_OVER_WIDTH, "<=",
             f"kernel width {kernel_width:.4g} Delta0 over the mirage width delta = "
             f"{width:.4g} Delta0 at Delta = {delta:.4g}")
