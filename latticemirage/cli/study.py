@@ -138,7 +138,7 @@ def spec_from_args(args):
         sc_settings = selfconsistent.study_settings(
             mapping, args.size, args.twists, temperature, coupling=args.coupling,
             cutoff=args.cutoff)
-        delta_used = sc_settings["delta_clean"]
+        delta_used = sc_settings["delta_clean_lattice"]
         params = mapping.lattice_params(0.0)  # each realization sets its own Δ
     else:
         for name in ("temperature", "coupling", "cutoff"):
@@ -306,5 +306,6 @@ def _main(args):
     if spec.self_consistent is not None:
         summary = study.study_status(args.output)["delta"]
         print(f"self-consistent Δ = {summary['mean']:.4f} ± {summary['stderr'] or 0:.4f} Δ0 "
-              f"(clean supercell {summary['delta_clean']:.4f} Δ0)", file=sys.stderr)
+              f"(clean supercell {summary['delta_clean']:.4f}, clean lattice "
+              f"{summary['delta_clean_lattice']:.4f} Δ0)", file=sys.stderr)
     return 0

@@ -107,6 +107,8 @@ TWIST_SETS = ("none", "pi", "grid:N")  # grid:1 = none, grid:2 = pi
 COUPLING_MESH = 600  # k mesh of the clean lattice gap that fixes U (Δ converged to ~1e-4 there)
 SITE_TOL = 1e-5  # Δ0: fixed-point tolerance of the site-resolved iteration (max change)
 _SITE_MAXITER = 300
+_DELTA_MAX = 2.0  # Δ0: upper end of the search for the uniform Δ
+_GUARD_MESH = 300  # k mesh of the clean lattice Δ for the guard when U is given (~3e-3 Δ0)
 
 
 def _grid_order(twists):
@@ -359,7 +361,11 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
             return (d_t**2 / coupling - (pair_sum(d_t) - s_zero)) / d0
 
         noise = 1e-12 * abs(s_zero) / d0
-        delta, f_min, nfev, converged = minimize_free_energy(f, noise=noise)
+        delta, f_min, nfev, converged = minimize_free_energy(f, noise=noise,
+                                                             delta_max=_DELTA_MAX)
+        # A minimum at the end of the search range is no solution (U far too large for
+        # this supercell's shell): reported as not converged.
+        converged = converged and delta < 0.99 * _DELTA_MAX
         residual = np.nan
         if delta > 0:
             d_t = delta * d0
@@ -481,22 +487,31 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
     -------
     dict
         ``temperature`` (T_c0), ``coupling_t``, ``cutoff_delta0``, ``twists``,
-        ``physical`` (the `PhysicalParameters` fields, Δ0 units) and
-        ``delta_clean`` (Δ0: the clean supercell's Δ at this size and twists).
+        ``physical`` (the `PhysicalParameters` fields, Δ0 units), ``delta_clean`` (Δ0:
+        the clean supercell's Δ at this size and twists) and ``delta_clean_lattice``
+        (Δ0: the clean lattice's, mesh `COUPLING_MESH` or, for a given U, 300).
     """
     _twist_list(twists)
     check_nonnegative("temperature", temperature)
     cutoff, _ = _cutoff_t(mapping, cutoff)
     check_cutoff(cutoff, mapping.physical.beta, mapping.physical.field)
-    solver = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
+    lattice = GapSolver.build(mapping, mesh=COUPLING_MESH if coupling is None else _GUARD_MESH,
+                              cutoff=cutoff)
     if coupling is None:
-        coupling = clean_coupling(mapping, cutoff=cutoff)
+        coupling = lattice.coupling
     check_positive("coupling", coupling)
     p = mapping.physical
-    # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U.
-    clean = GapSolver(mapping=mapping, mesh=solver.mesh, cutoff=solver.cutoff,
-                      coupling=float(coupling), n_shell=solver.n_shell, h0=solver.h0,
-                      h_field=solver.h_field, h_pair=solver.h_pair).solve(temperature=temperature)
+
+    def with_coupling(solver):
+        return GapSolver(mapping=mapping, mesh=solver.mesh, cutoff=solver.cutoff,
+                         coupling=float(coupling), n_shell=solver.n_shell, h0=solver.h0,
+                         h_field=solver.h_field, h_pair=solver.h_pair)
+
+    # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U;
+    # the clean lattice's (converged mesh) is what disordered supercells approach.
+    supercell = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
+    clean = with_coupling(supercell).solve(temperature=temperature)
+    clean_lattice = with_coupling(lattice).solve(temperature=temperature)
     return {
         "temperature": float(temperature),
         "coupling_t": float(coupling),
@@ -505,6 +520,7 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
         "physical": {"beta": p.beta, "field": p.field, "phi": p.phi, "e_fermi": p.e_fermi,
                      "delta0": p.delta0},
         "delta_clean": clean.delta,
+        "delta_clean_lattice": clean_lattice.delta,
     }
 
 
@@ -518,9 +534,10 @@ def _mapping_of(settings):
 def guard(settings, size, *, kernel_width=None):
     """Refuse (`ParameterError`) a self-consistent study outside the validity rules.
 
-    Checks E_F/Δ0, p_F ξ0, L >= 4 ξ at the clean supercell's Δ (a lower bound on the ξ
-    of every realization: disorder only lowers Δ; each realization's Δ is checked again
-    in the summary) and, if given, the kernel width (Δ0) against δ/3.
+    Checks E_F/Δ0, p_F ξ0, L >= 4 ξ at the clean lattice's Δ (a lower bound on the ξ of
+    the realizations, whose Δ disorder can only lower; not the clean supercell's, which a
+    coarse k grid biases, often upwards; the summary checks L/ξ again at the mean Δ)
+    and, if given, the kernel width (Δ0) against δ/3.
 
     Returns
     -------
@@ -529,7 +546,7 @@ def guard(settings, size, *, kernel_width=None):
     from latticemirage.disorder import validity
 
     mapping = _mapping_of(settings)
-    verdict = validity.assess(mapping, size=size, delta=settings["delta_clean"],
+    verdict = validity.assess(mapping, size=size, delta=settings["delta_clean_lattice"],
                               kernel_width=kernel_width)
     verdict.require()
     return verdict
@@ -569,6 +586,7 @@ def delta_summary(values, settings=None, size=None):
            "per_realization": [float(x) for x in v]}
     if settings is not None:
         out["delta_clean"] = settings["delta_clean"]
+        out["delta_clean_lattice"] = settings["delta_clean_lattice"]
         out["temperature"] = settings["temperature"]
         out["coupling_t"] = settings["coupling_t"]
         if v.size and size is not None:
