@@ -252,3 +252,19 @@ def test_cli_self_consistent_refuses_bad_input(tmp_path, capsys, change, option,
     assert main([*args, "--output", str(out)]) == 2
     assert f"error: {option}: " in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_validity_rules_as_report_checks_fail_the_current_disorder_stage():
+    """The validate disorder stage as it stands (E_F = 10 Δ0, Δ0 = 0.03 t, L = 80, kernel
+    0.32 Δ0, V = 0.5 t at the Δ ≈ 0.4 Δ0 it uses at c = 0.06) violates every rule."""
+    from comparisons.setup import ValidationSetup
+    from comparisons.suite_disorder import validity_checks
+
+    setup = ValidationSetup()
+    m = map_to_lattice(setup.disorder_physical())
+    verdict = validity.assess(m, size=setup.resolution.supercell, delta=0.4, kernel_width=0.32,
+                              disorder=PointImpurities(0.06, setup.impurity_strength), born=True)
+    checks = validity_checks(verdict, "point_0.06")
+    assert [c.name for c in checks] == [f"disorder/validity/point_0.06/{r.name}"
+                                        for r in verdict.rules]
+    assert [c.passed for c in checks] == [r.passed for r in verdict.rules] == [False] * 5
