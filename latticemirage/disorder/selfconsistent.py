@@ -36,8 +36,9 @@ is that of `latticemirage.gap` with the k sum replaced by the shell eigenvalues
     F(\Delta) = \frac{\Delta^2}{U} - \frac{1}{N_{tw} L^2} \sum_{tw} \sum_{n}
                 \frac{T}{2} \ln 2\cosh\frac{E_n}{2T}.
 
-``dF/dΔ = 0`` is the gap equation ``Δ = U F̄`` with the realization's anomalous
-average ``F̄`` (Hellmann-Feynman: ``dE_n/dΔ = <n|∂H/∂Δ|n>``). F is minimized
+``dF/dΔ = 0`` is the gap equation ``2Δ/U = (1/4N) Σ_n tanh(E_n/2T) <n|∂H/∂Δ|n>``
+(Hellmann-Feynman; the right side is the realization's anomalous average, summed over
+the sites); `UniformResult.gap_equation_residual` reports how well it holds. F is minimized
 (`latticemirage.gap.minimize_free_energy`: scan, then bounded Brent), so a first-order
 transition lands on the global minimum, as for the clean gap.
 
@@ -46,7 +47,7 @@ way; ``F = Σ_i Δ_i²/U − Σ_n (T/2) ln 2cosh(E_n/2T)``, whose stationarity i
 
 .. math::
 
-    \Delta_i = \frac{U}{4 N_{tw}} \sum_{tw} \sum_n \tanh\frac{E_n}{2T}\,
+    \Delta_i = \frac{U}{8 N_{tw}} \sum_{tw} \sum_n \tanh\frac{E_n}{2T}\,
                \langle n | \partial H/\partial\Delta_i | n\rangle ,
 
 iterated to a fixed point from the uniform solution.
@@ -59,14 +60,15 @@ number for every supercell and realization. The clean supercell then reproduces 
 clean lattice Δ(B) once its k grid (L x twists) is fine enough (mesh >= ~200 at the test
 point, measured). On coarser grids the clean supercell is off: its shell holds a
 commensurability-dependent number of states and Δ ∝ exp(−1/(N_0 U)) is very
-sensitive to that count (L = 20 with twists {0, pi}: +3 % at B = 0, up to +27 % on a
-mesh of 40). Disorder randomizes the levels, so a disordered supercell with a level
-broadening above the level spacing approaches the continuum, but weak disorder on a
-small supercell inherits this bias. The U of the clean supercell itself (its own T_c
+sensitive to that count (measured: a clean 20 x 20 supercell with the twists {0, pi}^2,
+i.e. mesh 40, gives Δ = 1.27 instead of 1.00 at B = 0). Disorder randomizes the
+levels, so a disordered supercell with a level broadening above the level spacing
+approaches the continuum, but weak disorder on a small supercell inherits this bias.
+The U of the clean supercell itself (its own T_c
 at T_c0) is `clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
 
-Cost (measured, see ``benchmarks/selfconsistent_cost.py``)
----------------------------------------------------------
+Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
+----------------------------------------------------------
 One dense ``eigh`` of ``h_xi`` (L² x L²) per twist, the projection (16 GEMMs of
 M x L² x M), then one dense ``eigvalsh`` of ``H_P`` (4M x 4M, ``M ≈ 2 omega_c N_0 L²``)
 per twist and free-energy evaluation (~25 evaluations). Chebyshev (KPM) expansion of
