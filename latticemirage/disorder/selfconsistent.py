@@ -64,8 +64,8 @@ sensitive to that count (measured: a clean 20 x 20 supercell with the twists {0,
 i.e. mesh 40, gives Δ = 1.27 instead of 1.00 at B = 0). Disorder randomizes the
 levels, so a disordered supercell with a level broadening above the level spacing
 approaches the continuum, but weak disorder on a small supercell inherits this bias.
-The U of the clean supercell itself (its own T_c
-at T_c0) is `clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
+The U of the clean supercell itself (its own T_c at T_c0) is
+`clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
 
 Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
 ----------------------------------------------------------
