@@ -14,7 +14,7 @@ Examples::
 
 With ``--self-consistent --temperature T`` (T in T_c0) each realization's uniform Δ is
 solved on the disordered supercell (`latticemirage.disorder.selfconsistent`; pairing
-interaction fixed by the clean T_c0 on the clean supercell of the same size) and used
+interaction fixed by the clean T_c0 on the converged clean lattice) and used
 for its DOS; the study summary and ``--status`` give the mean Δ and its standard error.
 Such a study must satisfy the validity rules (`latticemirage.disorder.validity`: E_F/Δ0
 >= 20, p_F ξ0 >= 10, L >= 4 ξ(Δ), kernel width <= δ/3), else it is refused::
@@ -71,7 +71,7 @@ def add_subcommands(sub):
                    help="with --self-consistent: temperature (T_c0; default 0.1)")
     g.add_argument("--coupling", type=float, default=None,
                    help="with --self-consistent: pairing interaction U (t; default: fixed by "
-                        "T_c0 on the clean supercell of the same size)")
+                        "T_c0 on the converged clean lattice, as for the clean gap)")
     g.add_argument("--cutoff", type=float, default=None,
                    help="with --self-consistent: pairing cutoff ω_c (Δ0; default 2/3 E_F)")
     g.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
