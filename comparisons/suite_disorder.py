@@ -70,7 +70,7 @@ from mirage_common.io import read_table
 from mirage_common.mirage import mirage_formula
 from quasiclassical import QCParams, density_of_states, solve_gap
 
-__all__ = ["ENERGIES", "run", "units"]
+__all__ = ["ENERGIES", "run", "units", "validity_checks"]
 
 # Quantities of the checks, as the readings name them.
 Q_GAP_OPEN = "main gap at the measured Gamma (Delta, Delta0)"
@@ -89,6 +89,28 @@ SMOOTH_ALLOWANCE = 0.1  # local-E_F shift of beta(k_F) under smooth disorder
 FILL_SIGMAS = 3.0  # significance of the filling on the lattice
 RATE_ETA = 0.01  # t: broadening of the rate measurement (> level spacing of rate_size^2)
 CLEAN_MESH = 2000  # k mesh of the clean reference: energy step v_F|b|/mesh ~ 0.1 Δ0 < σ/3
+
+
+def validity_checks(verdict, case):
+    """The rules of a `latticemirage.disorder.validity.Verdict` as report checks.
+
+    Named ``disorder/validity/<case>/<rule>``; a violated rule is a failed check (the
+    stage fails rather than passing with a note). ``within`` rules (Born: ``|T|²/V²``
+    within 10 % of 1) are checked as ``|value − 1| <= limit``.
+
+    Returns
+    -------
+    list of Check
+    """
+    checks = []
+    for rule in verdict.rules:
+        value, comparison = rule.value, rule.comparison
+        if comparison == "within":
+            value, comparison = abs(rule.value - 1), "<="
+        checks.append(Check(f"disorder/validity/{case}/{rule.name}", value, rule.limit,
+                            "ratio", rule.reading, comparison=comparison,
+                            details={"value": rule.value, "rule": rule.comparison}))
+    return checks
 
 
 def units(setup):

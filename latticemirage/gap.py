@@ -46,7 +46,8 @@ from latticemirage.dos import _block_size, _candidate_blocks, check_mesh
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
 
-__all__ = ["DEFAULT_CUTOFF_FRACTION", "GapResult", "GapSolver", "check_cutoff"]
+__all__ = ["DEFAULT_CUTOFF_FRACTION", "GapResult", "GapSolver", "check_cutoff",
+           "minimize_free_energy"]
 
 DEFAULT_CUTOFF_FRACTION = 2 / 3  # omega_c / E_F
 _SCAN_POINTS = 13  # coarse scan of F on [0, delta_max] before refining
@@ -214,38 +215,67 @@ class GapSolver:
         m = self.mapping
         t_t, b_t = temperature * m.tc0, field * m.delta0
         s_zero = self._pair_sum(0.0, t_t, b_t)
-        count = [1]
 
         def f(delta):
-            count[0] += 1
             d_t = delta * m.delta0
             return (d_t**2 / self.coupling - (self._pair_sum(d_t, t_t, b_t) - s_zero)) / m.delta0
 
-        grid = np.linspace(0.0, _DELTA_MAX, _SCAN_POINTS)
-        values = np.array([0.0] + [f(d) for d in grid[1:]])
-        j = int(np.argmin(values))
-        lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]
-        res = optimize.minimize_scalar(
-            f, bounds=(lo, hi), method="bounded", options={"xatol": _XATOL, "maxiter": 200}
-        )
-        best_delta, best_f = (float(res.x), float(res.fun)) if res.fun < values[j] else (
-            float(grid[j]), float(values[j]))
         # Round-off floor of F(Δ) − F(0): the shell sum S(0) carries ~1e-13 relative error.
         noise = 1e-12 * abs(s_zero) / m.delta0
-        if best_f >= -noise or best_delta <= 10 * _XATOL:
-            best_delta, best_f = 0.0, 0.0
+        best_delta, best_f, nfev, converged = minimize_free_energy(f, noise=noise)
         return GapResult(
             delta=best_delta,
             temperature=float(temperature),
             field=float(field),
             condensation_energy=best_f,
-            converged=bool(res.success),
-            n_evaluations=count[0] + res.nfev,
+            converged=converged,
+            n_evaluations=1 + nfev,  # S(0) and the minimizer's calls
         )
 
     def curve(self, fields, temperature=None):
         """`solve` over an array of fields (Δ0); returns a list of `GapResult`."""
         return [self.solve(temperature=temperature, field=float(b)) for b in np.ravel(fields)]
+
+
+def minimize_free_energy(f, *, noise=0.0, delta_max=_DELTA_MAX, scan_points=_SCAN_POINTS,
+                         xatol=_XATOL):
+    """Global minimum of a condensation energy ``f(Δ) = F(Δ) − F(0)`` on ``[0, delta_max]``.
+
+    A coarse scan of *scan_points* values, then bounded Brent around the lowest one,
+    so that a first-order transition lands on the global minimum. Δ = 0 is returned
+    when no point beats the normal state by more than *noise* (the round-off floor of
+    ``f``) or when the minimum sits within ``10 xatol`` of zero.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(delta) -> float`` with ``f(0) = 0``; Δ in Δ0, f in any energy unit.
+    noise : float
+        Round-off floor of f (same unit).
+    delta_max, xatol : float
+        Search range and Brent tolerance, Δ0.
+    scan_points : int
+
+    Returns
+    -------
+    delta, f_min : float
+    n_evaluations : int
+        Calls of f.
+    converged : bool
+        Brent reached *xatol*.
+    """
+    grid = np.linspace(0.0, delta_max, scan_points)
+    values = np.array([0.0] + [f(d) for d in grid[1:]])
+    j = int(np.argmin(values))
+    lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(
+        f, bounds=(lo, hi), method="bounded", options={"xatol": xatol, "maxiter": 200}
+    )
+    best_delta, best_f = (float(res.x), float(res.fun)) if res.fun < values[j] else (
+        float(grid[j]), float(values[j]))
+    if best_f >= -noise or best_delta <= 10 * xatol:
+        best_delta, best_f = 0.0, 0.0
+    return best_delta, best_f, scan_points - 1 + int(res.nfev), bool(res.success)
 
 
 def check_cutoff(cutoff, beta, field):

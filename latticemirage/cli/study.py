@@ -12,6 +12,17 @@ Examples::
         --size 300 --realizations 64 --moments 40000 --output study/
     mirage lattice disorder --status study/
 
+With ``--self-consistent --temperature T`` (T in T_c0) each realization's uniform Δ is
+solved on the disordered supercell (`latticemirage.disorder.selfconsistent`; pairing
+interaction fixed by the clean T_c0 on the converged clean lattice) and used
+for its DOS; the study summary and ``--status`` give the mean Δ and its standard error.
+Such a study must satisfy the validity rules (`latticemirage.disorder.validity`: E_F/Δ0
+>= 20, p_F ξ0 >= 10, L >= 4 ξ(Δ), kernel width <= δ/3), else it is refused::
+
+    mirage lattice disorder --kind anderson --width 0.4 --size 48 --realizations 8 \
+        --self-consistent --temperature 0.1 --beta 5 --field 2 --e-fermi 20 \
+        --delta0-t 0.04 --moments 3000 --twists pi --output sc_study/
+
 Under MPI (``pip install 'latticemirage[mpi]'``, an MPI library, e.g. the
 ``mpich`` wheel), either a static pool where rank 0 drives the study and the
 other N - 1 ranks are workers::
@@ -61,8 +72,18 @@ def add_subcommands(sub):
     g.add_argument("--beta", type=real(0), default=7.0,
                    help="Ising SOC, Fermi-surface mean (Δ0)")
     g.add_argument("--field", type=real(0), default=2.0, help="in-plane Zeeman energy B (Δ0)")
-    g.add_argument("--delta", type=real(0), default=1.0,
-                   help="gap Δ (Δ0; default 1; not solved self-consistently with disorder)")
+    g.add_argument("--delta", type=real(0), default=None,
+                   help="gap Δ (Δ0; default 1); excludes --self-consistent")
+    g.add_argument("--self-consistent", action="store_true",
+                   help="solve each realization's uniform Δ on the supercell (needs --twists "
+                        "none or pi) and use it for its DOS")
+    g.add_argument("--temperature", type=real(0, low_open=True), default=None,
+                   help="with --self-consistent: temperature (T_c0; default 0.1)")
+    g.add_argument("--coupling", type=real(0, low_open=True), default=None,
+                   help="with --self-consistent: pairing interaction U (t; default: fixed by "
+                        "T_c0 on the converged clean lattice, as for the clean gap)")
+    g.add_argument("--cutoff", type=real(0, low_open=True), default=None,
+                   help="with --self-consistent: pairing cutoff ω_c (Δ0; default 2/3 E_F)")
     g.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
     add_mapping_scales(g)
     g = p.add_argument_group("numerics")
@@ -116,9 +137,34 @@ def spec_from_args(args):
         raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
-    phys = physical_from_args(args)
-    mapping = map_to_lattice(phys)
-    params = mapping.params
+    sc_settings = None
+    if args.self_consistent:
+        from latticemirage.disorder import selfconsistent
+
+        if args.delta is not None:
+            raise ParameterError("delta", "excludes --self-consistent (Δ is solved)")
+        if args.twists == "random":
+            raise ParameterError("twists", "--self-consistent averages Δ over the twists "
+                                           "{0, pi}^2 (real arithmetic): use --twists pi or none")
+        temperature = 0.1 if args.temperature is None else args.temperature
+        if args.coupling is not None and not args.coupling > 0:
+            raise ParameterError("coupling", f"must be > 0 (t), got {args.coupling!r}")
+        phys = physical_from_args(args, temperature=temperature, delta=None)
+        mapping = map_to_lattice(phys)
+        sc_settings = selfconsistent.study_settings(
+            mapping, args.size, args.twists, temperature, coupling=args.coupling,
+            cutoff=args.cutoff)
+        delta_used = sc_settings["delta_clean_lattice"]
+        params = mapping.lattice_params(0.0)  # each realization sets its own Δ
+    else:
+        for name in ("temperature", "coupling", "cutoff"):
+            if getattr(args, name) is not None:
+                raise ParameterError(name, "applies only with --self-consistent")
+        phys = physical_from_args(args, delta=1.0 if args.delta is None else args.delta,
+                                  temperature=0.1)
+        mapping = map_to_lattice(phys)
+        params = mapping.params
+        delta_used = phys.delta
     unit = mapping.delta0
     # Resolution: the Jackson width at the clean bounds (plus the potential range)
     # against the mirage-gap width at the Fermi-surface mean of beta.
@@ -127,7 +173,7 @@ def spec_from_args(args):
     spread = {"point": abs(args.strength or 0), "anderson": (args.width or 0) / 2,
               "smooth": 5 * (args.amplitude or 0)}[args.kind]
     a, _ = kpm.rescaling((lo - spread, hi + spread))
-    width = float(mirage_formula(mapping.beta_fs_mean, phys.field, phys.delta).width)
+    width = float(mirage_formula(mapping.beta_fs_mean, phys.field, delta_used).width)
     if args.moments is None:
         if not width > 0:
             raise ParameterError("moments", "no mirage gap at these parameters (B = 0 or "
@@ -153,6 +199,9 @@ def spec_from_args(args):
                 print(f"mirage: warning: {exc}", file=sys.stderr)
         for w in caught:
             print(f"mirage: warning: {w.message}", file=sys.stderr)
+    kernel_width = kpm.jackson_resolution(args.moments, a) / unit
+    if sc_settings is not None:  # the study guard, before anything is written
+        selfconsistent.guard(sc_settings, args.size, kernel_width=kernel_width)
     return StudySpec(
         params=params,
         disorder=disorder.to_dict(),
@@ -165,7 +214,8 @@ def spec_from_args(args):
         energy_unit=unit,
         energies=(args.emin, args.emax, args.n_energies),
         meta={"mapping": mapping.report(), "mirage_width_delta0": width,
-              "kernel_width_delta0": kpm.jackson_resolution(args.moments, a) / unit},
+              "kernel_width_delta0": kernel_width},
+        self_consistent=sc_settings,
     )
 
 
@@ -312,6 +362,22 @@ def _remove_if_unstarted(folder, created):
           file=sys.stderr)
 
 
+def _check_resume(folder, spec):
+    """Name the option when a self-consistent study is resumed with another T or U."""
+    from latticemirage.disorder import study
+
+    if not (folder / study.SPEC_FILE).exists():
+        return
+    stored = study.open_study(folder)  # reads and validates only
+    old, new = stored.self_consistent or {}, spec.self_consistent or {}
+    for key, option, unit in (("temperature", "temperature", "T_c0"),
+                              ("coupling_t", "coupling", "t"), ("cutoff_delta0", "cutoff", "Δ0")):
+        if old.get(key) != new.get(key):
+            raise ParameterError(option, f"{folder} holds a study with {option} "
+                                 f"{old.get(key)!r} {unit}, requested {new.get(key)!r}; "
+                                 "nothing was changed (use another --output)")
+
+
 def _main(args):
     from latticemirage.disorder import study
 
@@ -326,6 +392,7 @@ def _main(args):
         raise ParameterError("workers", f"must be a positive integer, got {args.workers!r}")
     folder = check_output_folder("output", args.output)
     spec = spec_from_args(args)
+    _check_resume(Path(args.output), spec)
     executor, close = _executor(args)
     _drop_unstarted_study(folder, spec)
     created = not folder.exists()
@@ -345,4 +412,9 @@ def _main(args):
             close()
     print(f"wrote {Path(args.output) / study.AVERAGE_FILE} ({len(columns['energy'])} energies, "
           f"{spec.realizations} realizations)", file=sys.stderr)
+    if spec.self_consistent is not None:
+        summary = study.study_status(args.output)["delta"]
+        print(f"self-consistent Δ = {summary['mean']:.4f} ± {summary['stderr'] or 0:.4f} Δ0 "
+              f"(clean supercell {summary['delta_clean']:.4f}, clean lattice "
+              f"{summary['delta_clean_lattice']:.4f} Δ0)", file=sys.stderr)
     return 0

@@ -11,7 +11,10 @@ Submodules, each importing only those above it and the clean model:
 - `rates` — Γ measured from the disorder-averaged Green's function;
 - `selfenergy` — the disorder-averaged 4 × 4 Nambu G(k) (sparse LU), the measured
   superconducting self-energy Σ̂ at k_F and the dirty valley components;
-- `study` — the resumable, executor-agnostic DOS study.
+- `selfconsistent` — the self-consistent gap (uniform Δ, site-resolved Δ_i) of a
+  realization, with the pairing cutoff as a spectral projector in real space;
+- `validity` — the validity and resolution rules of a disorder comparison (verdict);
+- `study` — the resumable, executor-agnostic DOS study (optionally self-consistent).
 
 The disorder kinds are re-exported here, so ``from latticemirage.disorder import
 PointImpurities`` works as before the package split.

@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latticemirage.disorder import kpm
+from latticemirage.disorder import kpm, selfconsistent
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
@@ -132,6 +132,11 @@ class StudySpec:
     meta : dict
         Descriptive extras (physical parameters in Δ0, mapping report); stored and
         compared on resume like the rest.
+    self_consistent : dict or None
+        None: Δ is ``params["delta"]``. Otherwise each realization's uniform Δ is
+        solved on it (`latticemirage.disorder.selfconsistent.study_settings`: T in
+        T_c0, U in t, cutoff, physical set) and used for its DOS. Omitted from the JSON
+        (and the digest) when None, so such studies are unchanged.
     """
 
     params: dict
@@ -145,6 +150,7 @@ class StudySpec:
     energy_unit: float
     energies: tuple
     meta: dict = field(default_factory=dict)
+    self_consistent: dict | None = None
 
     def __post_init__(self):
         _check_int("size", self.size, 3)
@@ -167,7 +173,10 @@ class StudySpec:
 
     def to_json(self):
         """JSON-compatible dict (tuples become lists)."""
-        return json.loads(json.dumps(asdict(self)))
+        out = json.loads(json.dumps(asdict(self)))
+        if out["self_consistent"] is None:
+            del out["self_consistent"]
+        return out
 
     @classmethod
     def from_json(cls, d):
@@ -244,8 +253,13 @@ def _compute_realization(spec, index, threads, block_size):
     twist = _twist(spec, rng)
     unit = spec.energy_unit
     energies = spec.energy_grid()
-    sc = scm.supercell(spec.params, shape, twist=twist, potential=potential)
-    normal = scm.supercell({**spec.params, "delta": 0.0}, shape, twist=twist,
+    params, sc_meta = spec.params, {}
+    if spec.self_consistent is not None:  # this realization's own Δ (selfconsistent.py)
+        delta, sc_meta = selfconsistent.realization_delta(spec.self_consistent, spec.size,
+                                                          potential)
+        params = {**params, "delta": delta * unit}
+    sc = scm.supercell(params, shape, twist=twist, potential=potential)
+    normal = scm.supercell({**params, "delta": 0.0}, shape, twist=twist,
                            potential=potential)
     # One rescaling for both, from the union of the guaranteed bounds.
     lo_s, hi_s = kpm.gershgorin_bounds(sc.matrix)
@@ -282,6 +296,7 @@ def _compute_realization(spec, index, threads, block_size):
             "uniform_shift_t": shift,
             "potential_std_t": float(np.std(potential)),
             "seconds": time.perf_counter() - start,
+            **sc_meta,
         },
     }
 
@@ -456,11 +471,12 @@ def study_status(folder):
     spec = open_study(folder)
     done = _done_indices(folder, spec)
     missing = sorted(set(range(spec.realizations)) - set(done))
-    seconds = []
+    seconds, deltas = [], []
     for i in done:
         _, meta = read_table(_real_path(folder, i))
         seconds.append(meta.get("seconds", math.nan))
-    return {
+        deltas.append(meta.get("delta_delta0"))
+    status = {
         "folder": str(folder),
         "total": spec.realizations,
         "done": len(done),
@@ -474,6 +490,9 @@ def study_status(folder):
         "vectors": spec.vectors,
         "seed": spec.seed,
     }
+    if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
+        status["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size)
+    return status
 
 
 # ----------------------------------------------------------------------------
@@ -533,9 +552,10 @@ def write_average(folder, spec=None):
             f"{folder}: {len(done)} of {spec.realizations} realizations done; "
             "the average is written once all are finished"
         )
-    sc, normal, ratios, errs, shifts = [], [], [], [], []
+    sc, normal, ratios, errs, shifts, deltas = [], [], [], [], [], []
     for i in range(spec.realizations):
         cols, meta = read_table(_real_path(folder, i))
+        deltas.append(meta.get("delta_delta0"))
         sc.append(cols["dos_sc"])
         normal.append(cols["dos_normal"])
         ratios.append(cols["ratio"])
@@ -575,6 +595,8 @@ def write_average(folder, spec=None):
         "realizations": r,
         "spec": spec.to_json(),
     }
+    if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
+        metadata["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
     return columns
 
@@ -662,6 +684,9 @@ def run_study(folder, spec, *, executor=None, workers=None, progress=True, strea
     ``if __name__ == "__main__":`` guard (the ``mirage`` CLI has it).
     """
     kpm.requested_backend()  # a bad $MIRAGE_KPM_BACKEND is refused before anything is written
+    if spec.self_consistent is not None:  # validity rules, before anything is written
+        selfconsistent.guard(spec.self_consistent, spec.size,
+                             kernel_width=spec.meta.get("kernel_width_delta0"))
     open_study(folder, spec)
     with _study_lock(folder) as locked:
         if locked:  # without the lock a temp file may be another run's write in progress

@@ -1,0 +1,129 @@
+"""Self-consistent Δ on supercells: clean-limit agreement, cost per realization, method choice.
+
+Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py {clean,cost,chebyshev}``
+
+Test point (derived, larger Δ0/t so that ξ0 is short): β = 5, E_F = 20 Δ0, Δ0 = 0.04 t,
+T = 0.1 T_c0, ω_c = (2/3) E_F; ξ0 = 9.4 a, p_F ξ0 = 11.4.
+
+``clean``
+    The clean supercell (real-space shell projector, `selfconsistent.solve_uniform`)
+    with an N x N twist grid against the clean lattice `GapSolver` (mesh 600), both with
+    the clean lattice's U, at B = 0 and B = 2 Δ0.
+``cost``
+    Seconds per realization of the uniform solve (four twists {0, pi}^2, Anderson
+    W = 0.4 t) for several L, beside one dense ``eigvalsh`` of the projected BdG matrix
+    (the unit of work) and, as a peer, the KPM DOS of the same supercell with 2000
+    moments and 4 vectors (`kpm.kpm_dos`).
+``chebyshev``
+    The alternative: the anomalous average ``(1/4N) Tr[h_pair tanh(H/2T)]`` by
+    Chebyshev expansion with a stochastic trace (no cutoff: the real-space cutoff is a
+    projector of ``h_xi``, not a function of the BdG H, so it cannot be expanded in
+    H). Reports the relative spread per random vector and the time, beside the exact
+    (dense) trace of the same matrix.
+
+The machine is shared: compare ratios measured in the same run.
+"""
+
+import sys
+import time
+
+import numpy as np
+import scipy.fft
+import scipy.linalg as sla
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from latticemirage.disorder import kpm
+from latticemirage.disorder import selfconsistent as scs
+from latticemirage.disorder import supercell as scm
+from latticemirage.disorder.potentials import AndersonDisorder, realization_rng
+from latticemirage.gap import GapSolver
+from latticemirage.mapping import PhysicalParameters, map_to_lattice
+
+POINT = {"beta": 5.0, "e_fermi": 20.0, "delta0": 0.04}
+
+
+def clean(size=16, order=15):
+    for field in (0.0, 2.0):
+        m = map_to_lattice(PhysicalParameters(field=field, **POINT))
+        lattice = GapSolver.build(m, mesh=scs.COUPLING_MESH)
+        ref = lattice.solve(temperature=0.1).delta
+        t0 = time.perf_counter()
+        res = scs.solve_uniform(m, size, temperature=0.1, twists=f"grid:{order}",
+                                coupling=lattice.coupling)
+        dt = time.perf_counter() - t0
+        print(f"B = {field}: clean supercell L = {size} x {order}^2 twists (mesh "
+              f"{size * order}) Δ = {res.delta:.5f}, lattice (mesh {scs.COUPLING_MESH}) "
+              f"Δ = {ref:.5f}, difference {res.delta - ref:+.5f} Δ0; {dt:.1f} s")
+
+
+def cost(sizes=(16, 24, 32)):
+    m = map_to_lattice(PhysicalParameters(field=2.0, **POINT))
+    u = scs.clean_coupling(m)
+    for size in sizes:
+        v = AndersonDisorder(0.4).potential((size, size), realization_rng(0, 0))
+        t0 = time.perf_counter()
+        shells = scs.shell_hamiltonians(m.lattice_params(0.0), size,
+                                        (2 / 3) * POINT["e_fermi"] * POINT["delta0"],
+                                        potential=v, twists="pi")
+        t_shell = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = scs.solve_uniform(m, size, temperature=0.1, coupling=u, shells=shells)
+        t_solve = time.perf_counter() - t0
+        h = shells[0].h0 + 0.03 * shells[0].h_pair
+        t0 = time.perf_counter()
+        sla.eigvalsh(h)
+        t_eig = time.perf_counter() - t0
+        sc = scm.supercell(m.lattice_params(0.7), size, potential=v)
+        t0 = time.perf_counter()
+        kpm.kpm_dos(sc.matrix, np.linspace(-0.1, 0.1, 11), 2000, 4, np.random.default_rng(0))
+        t_kpm = time.perf_counter() - t0
+        print(f"L = {size}: M = {res.shell_states} shell states, 4M = {4 * res.shell_states}; "
+              f"shell projection {t_shell:.1f} s, solve {t_solve:.1f} s "
+              f"({res.n_evaluations} F evaluations x 4 twists; one eigvalsh {t_eig:.3f} s); "
+              f"total {t_shell + t_solve:.1f} s = {(t_shell + t_solve) / t_kpm:.1f} x the KPM "
+              f"DOS peer (2000 moments, 4 vectors: {t_kpm:.1f} s); Δ = {res.delta:.4f}")
+
+
+def chebyshev(size=24, moments=12000, vectors=8):
+    m = map_to_lattice(PhysicalParameters(field=2.0, **POINT))
+    temp = 0.1 * m.tc0
+    v = AndersonDisorder(0.4).potential((size, size), realization_rng(0, 0))
+    h = scm.supercell(m.lattice_params(0.7), size, potential=v).matrix
+    hp = (scm.supercell({**m.lattice_params(0.0), "delta": 1.0}, size).matrix
+          - scm.supercell(m.lattice_params(0.0), size).matrix)  # pairing per unit Δ (t)
+    n = h.shape[0]
+    t0 = time.perf_counter()
+    e, vec = sla.eigh(h.toarray())
+    exact = np.sum(np.tanh(e / (2 * temp)) * np.einsum("in,in->n", vec, hp @ vec)) / (4 * n)
+    t_exact = time.perf_counter() - t0
+    a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
+    # Chebyshev coefficients of tanh((a x + b) / 2T) on [-1, 1] by Chebyshev-Gauss
+    # quadrature (a DCT-II of the values at the nodes), Jackson-damped.
+    nodes = 4 * moments
+    x = np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes)
+    coef = scipy.fft.dct(np.tanh((a * x + b) / (2 * temp)), type=2)[:moments] / nodes
+    coef[0] /= 2
+    coef *= kpm.jackson_kernel(moments)
+    rng = np.random.default_rng(1)
+    r = kpm.random_vectors(n, vectors, rng)
+    ht = sp.csr_matrix((h - b * sp.identity(n)) / a)
+    t0 = time.perf_counter()
+    t_prev, t_cur = r, ht @ r
+    acc = coef[0] * t_prev + coef[1] * t_cur
+    for k in range(2, moments):
+        t_prev, t_cur = t_cur, 2 * (ht @ t_cur) - t_prev
+        acc += coef[k] * t_cur
+    per_vector = np.einsum("ir,ir->r", hp @ r, acc) / (4 * n)
+    t_cheb = time.perf_counter() - t0
+    spread = per_vector.std(ddof=1) / abs(per_vector.mean())
+    print(f"L = {size}, N = {n}: exact (1/4N) Tr[h_pair tanh(H/2T)] = {exact:.6g} "
+          f"({t_exact:.1f} s dense eigh); Chebyshev M = {moments}, R = {vectors}: mean "
+          f"{per_vector.mean():.6g}, relative spread per vector {spread:.2f} "
+          f"({t_cheb:.1f} s); vectors for a 1e-3 relative error: {(spread / 1e-3) ** 2:.3g}")
+
+
+if __name__ == "__main__":
+    # Dense LAPACK on these sizes runs single-threaded (as the library does).
+    with threadpool_limits(limits=1, user_api="blas"):
+        {"clean": clean, "cost": cost, "chebyshev": chebyshev}[sys.argv[1]]()

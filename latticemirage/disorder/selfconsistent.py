@@ -1,0 +1,607 @@
+r"""Self-consistent gap on disordered periodic supercells: uniform Δ and site-resolved Δ_i.
+
+Model and the real-space form of the cutoff
+-------------------------------------------
+The clean lattice gap (`latticemirage.gap`) pairs only the k states of the shell
+``|xi(k)| < omega_c`` of the spin-independent band ``xi`` (no Ising coupling, field or
+pairing). Its real-space form here is the spectral projector of the spin-independent
+normal Hamiltonian *of the realization*,
+
+.. math::
+
+    P = \theta\big(\omega_c - |h_\xi|\big), \qquad
+    h_\xi = -t \sum_{\langle ij \rangle} c^\dagger_i c_j - \mu + V_i ,
+
+including the disorder potential ``V`` (``h_xi`` is the electron spin-up block of the
+supercell at ``lam = B = delta = 0``, read from the Builder). Pairing acts among the M
+exact eigenstates ``phi_a`` of ``h_xi`` with ``|eps_a| < omega_c`` (Anderson's "exact
+eigenstates", here with the spin-orbit and Zeeman matrix elements between them kept
+in full): the BdG Hamiltonian is projected on ``P`` x spin x Nambu,
+``H_P = Q^T H Q`` with ``Q = Phi_shell (x) 1_4``, a dense 4M x 4M matrix. In the clean
+limit the ``phi_a`` are plane waves of the supercell's k grid, ``P`` is exactly the
+k shell of `latticemirage.gap`, and ``H_P`` is block diagonal in k: a clean L x L
+supercell with the four twists ``{0, pi}^2`` reproduces `GapSolver` on the mesh 2L
+to round-off (tested). Spin-orbit and Zeeman matrix elements from the shell to the
+outside, absent in the clean limit, are dropped; they are of order β, B ≪ ω_c and act
+only at the shell edge.
+
+Free energy and gap equation
+----------------------------
+For a uniform Δ (real, in t) the grand potential per site, up to Δ-independent terms,
+is that of `latticemirage.gap` with the k sum replaced by the shell eigenvalues
+``E_n(Δ)`` of ``H_P`` (4M of them), averaged over the boundary twists:
+
+.. math::
+
+    F(\Delta) = \frac{\Delta^2}{U} - \frac{1}{N_{tw} L^2} \sum_{tw} \sum_{n}
+                \frac{T}{2} \ln 2\cosh\frac{E_n}{2T}.
+
+``dF/dΔ = 0`` is the gap equation ``2Δ/U = (1/4N) Σ_n tanh(E_n/2T) <n|∂H/∂Δ|n>``
+(Hellmann-Feynman; the right side is the realization's anomalous average, summed over
+the sites); `UniformResult.gap_equation_residual` reports how well it holds. F is minimized
+(`latticemirage.gap.minimize_free_energy`: scan, then bounded Brent), so a first-order
+transition lands on the global minimum, as for the clean gap.
+
+Site-resolved: ``Δ_i`` on every site, pairing ``Σ_i Δ_i P_i`` projected in the same
+way; ``F = Σ_i Δ_i²/U − Σ_n (T/2) ln 2cosh(E_n/2T)``, whose stationarity is
+
+.. math::
+
+    \Delta_i = \frac{U}{8 N_{tw}} \sum_{tw} \sum_n \tanh\frac{E_n}{2T}\,
+               \langle n | \partial H/\partial\Delta_i | n\rangle ,
+
+iterated to a fixed point from the uniform solution.
+
+Interaction
+-----------
+U is fixed by the clean T_c0 exactly as for the clean lattice gap: it is
+`GapSolver.build`'s U on the converged clean lattice (`COUPLING_MESH`), the same
+number for every supercell and realization. The clean supercell then reproduces the
+clean lattice Δ(B) once its k grid (L x twists) is fine enough (mesh >= ~200 at the test
+point, measured). On coarser grids the clean supercell is off: its shell holds a
+commensurability-dependent number of states and Δ ∝ exp(−1/(N_0 U)) is very
+sensitive to that count (measured: a clean 20 x 20 supercell with the twists {0, pi}^2,
+i.e. mesh 40, gives Δ = 1.27 instead of 1.00 at B = 0). Disorder randomizes the
+levels, so a disordered supercell with a level broadening above the level spacing
+approaches the continuum, but weak disorder on a small supercell inherits this bias.
+The U of the clean supercell itself (its own T_c at T_c0) is
+`clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
+
+Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
+----------------------------------------------------------
+One dense ``eigh`` of ``h_xi`` (L² x L²) per twist, the projection (16 GEMMs of
+M x L² x M), then one dense ``eigvalsh`` of ``H_P`` (4M x 4M, ``M ≈ 2 omega_c N_0 L²``)
+per twist and free-energy evaluation (~25 evaluations). Chebyshev (KPM) expansion of
+the Fermi function was measured against it and rejected: the stochastic trace of the
+anomalous average has a relative error per random vector far larger than the
+required 1e-3 (see the benchmark), and the Fermi function at T = 0.1 T_c0 needs
+``M ≳ a / T ~ 10^4`` moments.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from latticemirage import bulk
+from latticemirage.disorder import supercell as scm
+from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff, minimize_free_energy
+from latticemirage.mapping import LatticeMapping
+from mirage_common.errors import ParameterError, check_nonnegative, check_positive
+
+__all__ = [
+    "SITE_TOL",
+    "TWIST_SETS",
+    "ShellHamiltonian",
+    "SiteResolvedResult",
+    "UniformResult",
+    "clean_coupling",
+    "equivalent_mesh",
+    "shell_hamiltonians",
+    "solve_site_resolved",
+    "solve_uniform",
+]
+
+TWIST_SETS = ("none", "pi", "grid:N")  # grid:1 = none, grid:2 = pi
+COUPLING_MESH = 600  # k mesh of the clean lattice gap that fixes U (Δ converged to ~1e-4 there)
+SITE_TOL = 1e-5  # Δ0: fixed-point tolerance of the site-resolved iteration (max change)
+_SITE_MAXITER = 300
+_DELTA_MAX = 2.0  # Δ0: upper end of the search for the uniform Δ
+_GUARD_MESH = 300  # k mesh of the clean lattice Δ for the guard when U is given (~3e-3 Δ0)
+
+
+def _grid_order(twists):
+    """N of the twist set: "none" -> 1, "pi" -> 2, "grid:N" -> N."""
+    if twists == "none":
+        return 1
+    if twists == "pi":
+        return 2
+    if isinstance(twists, str) and twists.startswith("grid:") and twists[5:].isdigit():
+        n = int(twists[5:])
+        if n >= 1:
+            return n
+    raise ParameterError("twists", f"must be one of {TWIST_SETS} (N >= 1), got {twists!r}")
+
+
+def _twist_list(twists):
+    """The N x N boundary twists ``2 pi (j1, j2) / N`` of a twist set."""
+    n = _grid_order(twists)
+    return tuple((2 * np.pi * j1 / n, 2 * np.pi * j2 / n) for j1 in range(n) for j2 in range(n))
+
+
+def equivalent_mesh(size, twists):
+    """k mesh of `GapSolver` equal to a clean L x L supercell with the twist set *twists*.
+
+    The twists ``2 pi j / N`` put the supercell's k points at ``(m + j/N) / L`` of the
+    reciprocal vectors: together the Gamma-centred mesh ``N L``.
+    """
+    return int(size) * _grid_order(twists)
+
+
+def _cutoff_t(mapping, cutoff):
+    cutoff = DEFAULT_CUTOFF_FRACTION * mapping.physical.e_fermi if cutoff is None else cutoff
+    check_positive("cutoff", cutoff)
+    return float(cutoff), float(cutoff) * mapping.delta0
+
+
+def clean_coupling(mapping, *, cutoff=None, mesh=COUPLING_MESH, fsyst=None):
+    """U (in t) fixed by T_c0 on the clean lattice, exactly as `GapSolver.build` does.
+
+    *mesh* defaults to `COUPLING_MESH` (the converged clean lattice). ``mesh =
+    equivalent_mesh(L, twists)`` gives instead the U of the clean supercell of that size
+    (its own transition at T_c0).
+    """
+    cutoff, _ = _cutoff_t(mapping, cutoff)
+    return GapSolver.build(mapping, mesh=mesh, cutoff=cutoff, fsyst=fsyst).coupling
+
+
+@dataclass(frozen=True, eq=False)
+class ShellHamiltonian:
+    """The BdG Hamiltonian of one twist projected on the pairing shell.
+
+    ``H_P(Δ) = h0 + Δ h_pair`` (Δ uniform, in t); orbital index ``4 a + o`` with ``a``
+    the shell state and ``o`` the per-site orbital of the supercell's (real) basis.
+
+    Attributes
+    ----------
+    h0, h_pair : ndarray, shape (4M, 4M)
+        Real symmetric for twists in {0, pi} (real basis of
+        `latticemirage.disorder.supercell`), else complex Hermitian (model basis).
+    phi : ndarray, shape (L1 L2, M)
+        Shell eigenstates of ``h_xi`` (orthonormal columns; real for twists in {0, pi}).
+    eps : ndarray, shape (M,)
+        Their energies, t.
+    pair_block : ndarray, shape (4, 4)
+        On-site pairing matrix per unit Δ (same basis).
+    twist : (float, float)
+    """
+
+    h0: np.ndarray = field(repr=False)
+    h_pair: np.ndarray = field(repr=False)
+    phi: np.ndarray = field(repr=False)
+    eps: np.ndarray = field(repr=False)
+    pair_block: np.ndarray = field(repr=False)
+    twist: tuple
+
+    @property
+    def shell_states(self):
+        return self.phi.shape[1]
+
+
+def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", blocks=None):
+    """Project the supercell BdG Hamiltonian on the pairing shell, one per twist.
+
+    Parameters
+    ----------
+    params : dict
+        Model parameters in t (``delta`` is ignored: the pairing is added per Δ).
+    size : int
+        Supercell L.
+    cutoff_t : float
+        ω_c in t.
+    potential : ndarray, shape (L, L), optional
+        Disorder potential in t.
+    twists : {"none", "pi", "grid:N"}
+    blocks : dict, optional
+        `bulk.fourier_blocks` of *params* with ``delta = 0``.
+
+    Returns
+    -------
+    list of ShellHamiltonian
+    """
+    # Dense LAPACK on small matrices: OpenBLAS threads only contend (measured 100x slower
+    # for a 576 x 576 eigh on a loaded 2-core machine); one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks)
+
+
+def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks):
+    shape = (int(size), int(size))
+    base = {**params, "delta": 0.0}
+    fsyst = None
+    if blocks is None:
+        fsyst = bulk.wrapped_system()
+        blocks = bulk.fourier_blocks(fsyst, base)
+    fsyst = bulk.wrapped_system() if fsyst is None else fsyst
+    pair_blocks = bulk.fourier_blocks(fsyst, {**base, "delta": 1.0})
+    xi_blocks = bulk.fourier_blocks(fsyst, {**base, "lam": 0.0, "B": 0.0})
+    xi_blocks = {n: h[:1, :1].copy() for n, h in xi_blocks.items()}
+    out = []
+    for twist in _twist_list(twists):
+        real = all(abs(np.sin(x)) < 1e-12 for x in twist)
+        if real:  # exactly 0 or pi: keeps every matrix real
+            twist = tuple(float(np.pi * round(x / np.pi)) for x in twist)
+        h_xi, slots = scm.tile(xi_blocks, shape, twist, dtype=float if real else complex)
+        if potential is not None:
+            scm.add_potential(h_xi, slots, np.asarray(potential).reshape(-1), norbs=1)
+        eps, vecs = sla.eigh(h_xi.toarray(), driver="evd")
+        keep = np.abs(eps) < cutoff_t
+        phi = np.ascontiguousarray(vecs[:, keep])
+        h = scm.supercell(base, shape, twist=twist, potential=potential, real=real,
+                          blocks=blocks).matrix
+        # The pairing per unit Δ: the difference of the clean matrices at delta = 1 and 0.
+        hp = sp.csr_matrix(scm.supercell({**base, "delta": 1.0}, shape, twist=twist, real=real,
+                                         blocks=pair_blocks).matrix
+                           - scm.supercell(base, shape, twist=twist, real=real,
+                                           blocks=blocks).matrix)
+        hp.eliminate_zeros()
+        out.append(ShellHamiltonian(
+            h0=_project(h, phi), h_pair=_project(hp, phi), phi=phi, eps=eps[keep],
+            pair_block=hp[:4, :4].toarray(), twist=tuple(twist)))
+    return out
+
+
+def _project(matrix, phi):
+    """``Q^H H Q`` with ``Q = phi (x) 1_4``: per orbital pair, ``phi^H H_oo' phi``."""
+    matrix = sp.csr_matrix(matrix)
+    m = phi.shape[1]
+    out = np.zeros((m, 4, m, 4), dtype=np.result_type(matrix.dtype, phi.dtype))
+    for o in range(4):
+        rows = matrix[o::4]
+        for o2 in range(4):
+            block = rows[:, o2::4]
+            if block.nnz == 0 or not np.any(block.data):
+                continue
+            out[:, o, :, o2] = phi.conj().T @ (block @ phi)
+    return out.reshape(4 * m, 4 * m)
+
+
+def _omega(e, temperature_t):
+    """``(T/2) ln 2cosh(E/2T)`` summed, overflow-free (as `latticemirage.gap`)."""
+    e = np.abs(e)
+    if temperature_t > 0:
+        return float(np.sum(0.25 * e + 0.5 * temperature_t * np.log1p(np.exp(-e / temperature_t))))
+    return float(np.sum(0.25 * e))
+
+
+@dataclass(frozen=True)
+class UniformResult:
+    """Self-consistent uniform Δ of one realization.
+
+    Attributes
+    ----------
+    delta : float
+        Δ in Δ0 (0 when the normal state is lower).
+    condensation_energy : float
+        ``F(Δ) − F(0)`` per site, Δ0.
+    gap_equation_residual : float
+        ``1 − U F̄ / Δ`` at the solution (Hellmann-Feynman anomalous average), 0 at an
+        interior minimum; NaN when Δ = 0.
+    coupling : float
+        U in t.
+    shell_states : int
+        Mean number M of shell states per twist.
+    n_evaluations : int
+    converged : bool
+    seconds : float
+    """
+
+    delta: float
+    condensation_energy: float
+    gap_equation_residual: float
+    coupling: float
+    shell_states: int
+    n_evaluations: int
+    converged: bool
+    seconds: float
+
+
+def _checked(mapping, temperature, coupling):
+    if not isinstance(mapping, LatticeMapping):
+        raise TypeError("mapping must be a LatticeMapping")
+    check_nonnegative("temperature", temperature)
+    check_positive("coupling", coupling)
+
+
+def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, twists="pi",
+                  cutoff=None, shells=None):
+    """Uniform self-consistent Δ of one realization (see module docstring).
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+        Physical set (β, B, φ, E_F, Δ0); its ``delta`` is ignored.
+    size : int
+        Supercell L.
+    temperature : float
+        T in T_c0 (>= 0).
+    coupling : float, optional
+        U in t; default `clean_coupling` (the converged clean lattice).
+    potential : ndarray, shape (L, L), optional
+        Disorder potential, t.
+    twists : {"none", "pi", "grid:N"}
+        Boundary twists averaged over (N x N twists ``2 pi j / N``; "pi" = grid:2).
+    cutoff : float, optional
+        ω_c in Δ0 (default ``(2/3) E_F``).
+    shells : list of ShellHamiltonian, optional
+        Precomputed `shell_hamiltonians` (then *potential* is not used).
+
+    Returns
+    -------
+    UniformResult
+    """
+    start = time.perf_counter()
+    cutoff, cutoff_t = _cutoff_t(mapping, cutoff)
+    phys = mapping.physical
+    check_nonnegative("temperature", temperature)
+    check_cutoff(cutoff, phys.beta, phys.field)
+    if coupling is None:
+        coupling = clean_coupling(mapping, cutoff=cutoff)
+    _checked(mapping, temperature, coupling)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if shells is None:
+            shells = shell_hamiltonians(mapping.lattice_params(0.0), size, cutoff_t,
+                                        potential=potential, twists=twists)
+        d0 = mapping.delta0
+        t_t = temperature * mapping.tc0
+        norm = len(shells) * int(size) ** 2
+
+        def pair_sum(d_t):
+            return sum(_omega(sla.eigvalsh(s.h0 + d_t * s.h_pair, check_finite=False), t_t)
+                       for s in shells) / norm
+
+        s_zero = pair_sum(0.0)
+
+        def f(delta):
+            d_t = delta * d0
+            return (d_t**2 / coupling - (pair_sum(d_t) - s_zero)) / d0
+
+        noise = 1e-12 * abs(s_zero) / d0
+        delta, f_min, nfev, converged = minimize_free_energy(f, noise=noise,
+                                                             delta_max=_DELTA_MAX)
+        # A minimum at the end of the search range is no solution (U far too large for
+        # this supercell's shell): reported as not converged.
+        converged = converged and delta < 0.99 * _DELTA_MAX
+        residual = np.nan
+        if delta > 0:
+            d_t = delta * d0
+            anomalous = 0.0  # (1/4N) sum_n tanh(E_n/2T) <n|h_pair|n> = dS/dΔ, per site
+            for s in shells:
+                e, v = sla.eigh(s.h0 + d_t * s.h_pair, check_finite=False)
+                weights = np.tanh(e / (2 * t_t)) if t_t > 0 else np.sign(e)
+                # <n|h_pair|n> for all n at once (a GEMM; einsum over three operands is not)
+                diag = np.sum(v.conj() * (s.h_pair @ v), axis=0).real
+                anomalous += np.sum(weights * diag)
+            anomalous /= 4 * norm
+            # dF/dΔ = 2Δ/U − anomalous = 0 at an interior minimum.
+            residual = float(1 - coupling * anomalous / (2 * d_t))
+    return UniformResult(
+        delta=float(delta), condensation_energy=float(f_min), gap_equation_residual=residual,
+        coupling=float(coupling),
+        shell_states=round(np.mean([s.shell_states for s in shells])),
+        n_evaluations=1 + nfev, converged=converged, seconds=time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class SiteResolvedResult:
+    """Self-consistent Δ_i of one realization.
+
+    Attributes
+    ----------
+    delta : ndarray, shape (L, L)
+        Δ_i in Δ0 (site ``(a, b)`` at ``a p_1 + b p_2``).
+    uniform : float
+        The uniform solution it started from, Δ0.
+    iterations : int
+    max_change : float
+        Largest ``|Δ_i|`` change of the last iteration, Δ0.
+    converged : bool
+        ``max_change < SITE_TOL``.
+    seconds : float
+    """
+
+    delta: np.ndarray
+    uniform: float
+    iterations: int
+    max_change: float
+    converged: bool
+    seconds: float
+
+    @property
+    def mean(self):
+        return float(np.mean(self.delta))
+
+
+def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=None,
+                        twists="pi", cutoff=None, tol=SITE_TOL, maxiter=_SITE_MAXITER):
+    """Site-resolved self-consistent Δ_i (fixed-point iteration from the uniform Δ).
+
+    Parameters as `solve_uniform`; *tol* in Δ0.
+
+    Returns
+    -------
+    SiteResolvedResult
+    """
+    start = time.perf_counter()
+    cutoff, cutoff_t = _cutoff_t(mapping, cutoff)
+    if coupling is None:
+        coupling = clean_coupling(mapping, cutoff=cutoff)
+    _checked(mapping, temperature, coupling)
+    check_positive("tol", tol)
+    with threadpool_limits(limits=1, user_api="blas"):
+        shells = shell_hamiltonians(mapping.lattice_params(0.0), size, cutoff_t,
+                                    potential=potential, twists=twists)
+        uniform = solve_uniform(mapping, size, temperature=temperature, coupling=coupling,
+                                twists=twists, cutoff=cutoff, shells=shells).delta
+        d0 = mapping.delta0
+        t_t = temperature * mapping.tc0
+        nsites = int(size) ** 2
+        delta_t = np.full(nsites, uniform * d0)
+        change = np.inf
+        it = 0
+        while it < maxiter and change >= tol:
+            it += 1
+            new = np.zeros(nsites)
+            for s in shells:
+                m = s.shell_states
+                pairing = np.kron(s.phi.conj().T @ (delta_t[:, None] * s.phi), s.pair_block)
+                e, v = sla.eigh(s.h0 + pairing, check_finite=False)
+                weights = np.tanh(e / (2 * t_t)) if t_t > 0 else np.sign(e)
+                # Real-space amplitudes R[i, o, n] = sum_a phi_a(i) v[(a, o), n].
+                r = (s.phi @ v.reshape(m, 4 * 4 * m)).reshape(nsites, 4, 4 * m)
+                pr = np.einsum("op,ipn->ion", s.pair_block, r)
+                new += np.einsum("ion,ion,n->i", r.conj(), pr, weights).real
+            new *= coupling / (8 * len(shells))
+            change = float(np.max(np.abs(new - delta_t))) / d0
+            delta_t = new
+    return SiteResolvedResult(
+        delta=(delta_t / d0).reshape(int(size), int(size)), uniform=float(uniform),
+        iterations=it, max_change=change, converged=bool(change < tol),
+        seconds=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------
+# Studies: the settings stored in a `StudySpec`, the per-realization Δ, the guard
+
+
+def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=None):
+    """The ``self_consistent`` entry of a `StudySpec` (JSON-ready dict).
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+    size : int
+    twists : {"none", "pi"}
+        The study's twist mode; Δ averages over `TWIST_SETS` [twists].
+    temperature : float
+        T in T_c0.
+    coupling : float, optional
+        U in t (default `clean_coupling`: the converged clean lattice).
+    cutoff : float, optional
+        ω_c in Δ0 (default ``(2/3) E_F``).
+
+    Returns
+    -------
+    dict
+        ``temperature`` (T_c0), ``coupling_t``, ``cutoff_delta0``, ``twists``,
+        ``physical`` (the `PhysicalParameters` fields, Δ0 units), ``delta_clean`` (Δ0:
+        the clean supercell's Δ at this size and twists) and ``delta_clean_lattice``
+        (Δ0: the clean lattice's, mesh `COUPLING_MESH` or, for a given U, 300).
+    """
+    _twist_list(twists)
+    check_nonnegative("temperature", temperature)
+    cutoff, _ = _cutoff_t(mapping, cutoff)
+    check_cutoff(cutoff, mapping.physical.beta, mapping.physical.field)
+    lattice = GapSolver.build(mapping, mesh=COUPLING_MESH if coupling is None else _GUARD_MESH,
+                              cutoff=cutoff)
+    if coupling is None:
+        coupling = lattice.coupling
+    check_positive("coupling", coupling)
+    p = mapping.physical
+
+    def with_coupling(solver):
+        return GapSolver(mapping=mapping, mesh=solver.mesh, cutoff=solver.cutoff,
+                         coupling=float(coupling), n_shell=solver.n_shell, h0=solver.h0,
+                         h_field=solver.h_field, h_pair=solver.h_pair)
+
+    # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U;
+    # the clean lattice's (converged mesh) is what disordered supercells approach.
+    supercell = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
+    clean = with_coupling(supercell).solve(temperature=temperature)
+    clean_lattice = with_coupling(lattice).solve(temperature=temperature)
+    return {
+        "temperature": float(temperature),
+        "coupling_t": float(coupling),
+        "cutoff_delta0": float(cutoff),
+        "twists": twists,
+        "physical": {"beta": p.beta, "field": p.field, "phi": p.phi, "e_fermi": p.e_fermi,
+                     "delta0": p.delta0},
+        "delta_clean": clean.delta,
+        "delta_clean_lattice": clean_lattice.delta,
+    }
+
+
+def _mapping_of(settings):
+    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+
+    phys = dict(settings["physical"])
+    return map_to_lattice(PhysicalParameters(temperature=settings["temperature"], **phys))
+
+
+def guard(settings, size, *, kernel_width=None):
+    """Refuse (`ParameterError`) a self-consistent study outside the validity rules.
+
+    Checks E_F/Δ0, p_F ξ0, L >= 4 ξ at the clean lattice's Δ (a lower bound on the ξ of
+    the realizations, whose Δ disorder can only lower; not the clean supercell's, which a
+    coarse k grid biases, often upwards; the summary checks L/ξ again at the mean Δ)
+    and, if given, the kernel width (Δ0) against δ/3.
+
+    Returns
+    -------
+    Verdict
+    """
+    from latticemirage.disorder import validity
+
+    mapping = _mapping_of(settings)
+    verdict = validity.assess(mapping, size=size, delta=settings["delta_clean_lattice"],
+                              kernel_width=kernel_width)
+    verdict.require()
+    return verdict
+
+
+def realization_delta(settings, size, potential):
+    """Uniform self-consistent Δ of one realization of a study (Δ0) and its metadata."""
+    mapping = _mapping_of(settings)
+    res = solve_uniform(mapping, size, temperature=settings["temperature"],
+                        coupling=settings["coupling_t"], potential=potential,
+                        twists=settings["twists"], cutoff=settings["cutoff_delta0"])
+    meta = {"delta_delta0": res.delta, "delta_seconds": res.seconds,
+            "delta_converged": res.converged, "gap_equation_residual": res.gap_equation_residual,
+            "shell_states": res.shell_states}
+    return res.delta, meta
+
+
+def delta_summary(values, settings=None, size=None):
+    """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Δ per realization, Δ0.
+    settings : dict, optional
+        The study's ``self_consistent`` entry (adds ``delta_clean`` and the L/ξ rule).
+    size : int, optional
+
+    Returns
+    -------
+    dict
+    """
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    out = {"realizations": int(v.size),
+           "mean": float(v.mean()) if v.size else None,
+           "stderr": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None,
+           "per_realization": [float(x) for x in v]}
+    if settings is not None:
+        out["delta_clean"] = settings["delta_clean"]
+        out["delta_clean_lattice"] = settings["delta_clean_lattice"]
+        out["temperature"] = settings["temperature"]
+        out["coupling_t"] = settings["coupling_t"]
+        if v.size and size is not None:
+            from latticemirage.disorder import validity
+
+            verdict = validity.assess(_mapping_of(settings), size=size, delta=float(v.mean()))
+            out["size_over_xi_at_mean"] = verdict["size_over_xi"].as_dict()
+    return out
