@@ -80,6 +80,7 @@ __all__ = [
     "bc2_curve",
     "fit_spectra",
     "read_spectra",
+    "sample_posterior",
     "simulate_spectra",
     "spectra_from_arrays",
     "starting_values",
@@ -379,7 +380,7 @@ class SpectrumModel:
         self.n_dos = 0  # DOS evaluations (cost counter)
 
     # ---- grid ----------------------------------------------------------------
-    def grid(self, eta):
+    def grid(self, eta=None):
         """Contour grid (data units, real parts); the same for every eta (module docstring)."""
         kt = self.conditions.kt
         level = 0
@@ -566,7 +567,6 @@ def starting_values(spectra, conditions):
     norm = float(np.median(y[outer]))
     spacing = float(np.median(np.diff(v)))
     sm = _smooth(y, max(1.0, conditions.kt / spacing / 2))
-    base = _smooth(y, max(3.0, 4 * delta / spacing))  # wider than the mirage dip
     noise = max(_noise(y), 1e-12 * abs(norm))
     # noise of the smoothed curve: white noise averaged over ~2.5 width points
     width_pts = max(1.0, conditions.kt / spacing / 2)
@@ -578,7 +578,10 @@ def starting_values(spectra, conditions):
             raise ParameterError(
                 "input", "no mirage feature in the bias window: the window must extend well "
                 f"beyond the main gap (|V| > 1.5 x {delta:.4g}) on both sides")
-        contrast = (sm - base)[sel]
+        # Baseline from this side's outer region only (the main gap's coherence peak would
+        # otherwise raise it near the gap and fake a dip), wider than the mirage dip.
+        base = _smooth(y[sel], min(max(3.0, 4 * delta / spacing), np.count_nonzero(sel) / 7))
+        contrast = sm[sel] - base
         k = int(np.argmin(contrast))
         centres.append(abs(v[sel][k] - offset))
         significance.append(-contrast[k] / noise_sm)
@@ -923,3 +926,126 @@ def simulate_spectra(truth, conditions, fields, biases, *, noise, seed, points_p
     data = np.concatenate(rows)
     err = np.full(data.shape[0], float(noise)) if noise > 0 else None
     return spectra_from_arrays(data[:, 0], data[:, 1], data[:, 2], err, units=conditions.units)
+
+
+# --------------------------------------------------------------------------------------
+# Markov-chain errors (optional: emcee)
+# --------------------------------------------------------------------------------------
+
+
+def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0,
+                     executor=None, per_field_norm=False, progress=None):
+    r"""Posterior samples of the free parameters with emcee, started around the fit.
+
+    Likelihood :math:`\exp(-\chi^2/2)` with the data errors (without ``didv_err``: unit
+    errors scaled by the fit's reduced :math:`\chi^2`, as the covariance is), flat priors
+    inside the fit's bounds. The walkers (default ``2 x free + 2``) start in a ball of
+    0.1 standard errors around the least-squares solution; the first half of the chain is
+    discarded. Each step costs one model evaluation per walker and field (run on
+    *executor*): this is slow (minutes to hours), which is why it is optional.
+
+    Parameters
+    ----------
+    spectra, conditions
+        As given to `fit_spectra`.
+    result : FitResult
+    steps : int
+        Steps per walker (>= 2).
+    walkers : int, optional
+    seed : int
+        Seeds ``numpy.random.SeedSequence`` (the walkers' start and emcee's moves).
+    executor, per_field_norm
+        As in `fit_spectra`.
+    progress : callable, optional
+        ``progress(done, total)`` after each step.
+
+    Returns
+    -------
+    dict
+        Per free parameter: ``median``, ``std``, ``p16``, ``p84``; ``acceptance_fraction``,
+        ``autocorrelation_time`` (per parameter; NaN if the chain is too short to estimate),
+        ``walkers``, ``steps``, ``samples``.
+
+    Raises
+    ------
+    ParameterError
+        (``mcmc``) emcee is not installed, or bad *steps*/*walkers*.
+    """
+    try:
+        import emcee
+    except ImportError:
+        raise ParameterError("mcmc", "needs the emcee package: pip install 'latticemirage[fit]' "
+                             "(or pip install emcee)") from None
+    ndim = len(result.free)
+    walkers = 2 * ndim + 2 if walkers is None else int(walkers)
+    if steps < 2 or walkers < 2 * ndim:
+        raise ParameterError("mcmc", f"need steps >= 2 and walkers >= {2 * ndim} (2 x free "
+                             f"parameters), got steps={steps}, walkers={walkers}")
+    bounds = result.bounds
+    offset_margin = max(abs(bounds["offset"][0]), abs(bounds["offset"][1])) \
+        if "offset" in bounds else abs(result.values["offset"])
+    model = SpectrumModel(spectra, conditions, offset_margin=offset_margin, executor=executor,
+                          per_field_norm=per_field_norm)
+    model._gap_guess = list(result.gaps)
+    data = np.concatenate(spectra.didv)
+    sigma = np.concatenate(spectra.errors) if spectra.errors is not None else np.ones_like(data)
+    if spectra.errors is None:
+        sigma = sigma * math.sqrt(result.reduced_chi2)
+    names = result.names
+    free_idx = [names.index(n) for n in result.free]
+    base = np.array([result.values[n] for n in names])
+    lo = np.array([bounds[n][0] for n in result.free])
+    hi = np.array([bounds[n][1] for n in result.free])
+    total = steps + 1
+    state = {"done": 0}
+
+    def log_prob(xs):
+        xs = np.atleast_2d(xs)
+        out = np.full(xs.shape[0], -np.inf)
+        inside = np.all((xs > lo) & (xs < hi), axis=1)
+        thetas = []
+        for x in xs[inside]:
+            t = base.copy()
+            t[free_idx] = x
+            thetas.append(t)
+        if thetas:
+            grid = model.grid(None)
+            for k, t, (_, dos) in zip(np.flatnonzero(inside), thetas,
+                                      model.dos_many(thetas, grid), strict=True):
+                g = model.smear(dos, t, grid)
+                r = (np.concatenate([n * gj for n, gj in zip(model.norms(t), g, strict=True)])
+                     - data) / sigma
+                out[k] = -0.5 * float(r @ r)
+        state["done"] += 1
+        if progress is not None:
+            progress(state["done"], total)
+        return out
+
+    ss = np.random.SeedSequence(seed)
+    rng = np.random.default_rng(ss)
+    x0 = np.array([result.values[n] for n in result.free])
+    sd = np.array([result.stderr[n] for n in result.free])
+    sd = np.where(np.isfinite(sd) & (sd > 0), sd, 1e-6 * np.maximum(np.abs(x0), 1e-12))
+    p0 = x0 + 0.1 * sd * rng.standard_normal((walkers, ndim))
+    with np.errstate(invalid="ignore"):  # inf bounds stay inf
+        p0 = np.clip(p0, np.where(np.isfinite(lo), lo + 1e-12 * (np.abs(lo) + 1), -np.inf),
+                     np.where(np.isfinite(hi), hi - 1e-12 * (np.abs(hi) + 1), np.inf))
+    sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
+    sampler.random_state = np.random.RandomState(int(ss.generate_state(1)[0])).get_state()
+    sampler.run_mcmc(p0, steps, progress=False)
+    chain = sampler.get_chain(discard=steps // 2, flat=True)
+    try:
+        tau = sampler.get_autocorr_time(discard=steps // 2, quiet=True)
+    except Exception:  # emcee raises on chains too short for any estimate
+        tau = np.full(ndim, np.nan)
+    out = {"walkers": walkers, "steps": steps, "discarded": steps // 2,
+           "samples": int(chain.shape[0]),
+           "acceptance_fraction": float(np.mean(sampler.acceptance_fraction)),
+           "autocorrelation_time": dict(zip(result.free, map(float, tau), strict=True)),
+           "parameters": {}}
+    for k, n in enumerate(result.free):
+        col = chain[:, k]
+        out["parameters"][n] = {"median": float(np.median(col)), "std": float(np.std(col)),
+                                "p16": float(np.percentile(col, 16)),
+                                "p84": float(np.percentile(col, 84))}
+    return out

@@ -4,7 +4,8 @@ r"""``mirage fit``: beta_so, Delta0, Gamma (and eta, normalization, bias offset)
 
     mirage fit spectra.csv --temperature-K 0.3 [--g-factor 2] [--phi 0] \
         [--fix eta=0.01] [--bound gamma=0:0.5] [--start beta_so=3] \
-        [--normalization global|per-field] [--workers 2] --output fit.json [--plot fit.png]
+        [--normalization global|per-field] [--workers 2] [--mcmc 200] \
+        --output fit.json [--plot fit.png]
     mirage fit spectra_reduced.csv --units reduced --temperature 0.1 --output fit.json
 
 Input: CSV in long format, one row per point: ``field_T``, ``bias_mV``, ``didv`` (any
@@ -31,7 +32,14 @@ from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import atomic_write_bytes
 from mirage_common.units import BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from mirage_common.version import __version__
-from quasiclassical.fit import PARAMETERS, Conditions, bc2_curve, fit_spectra, read_spectra
+from quasiclassical.fit import (
+    PARAMETERS,
+    Conditions,
+    bc2_curve,
+    fit_spectra,
+    read_spectra,
+    sample_posterior,
+)
 
 __all__ = ["add_parser", "run_fit"]
 
@@ -65,6 +73,11 @@ def add_parser(subparsers, name, help):
                    help=f"T/T_c0 values of the implied B_c2(T) (comma list; default "
                         f"{_DEFAULT_BC2_T}); 'none' to skip")
     p.add_argument("--max-nfev", type=int, default=60, help="model evaluations allowed")
+    p.add_argument("--mcmc", type=int, default=0, metavar="STEPS",
+                   help="also sample the posterior with emcee for STEPS steps (optional "
+                        "dependency; one model evaluation per walker and step: slow)")
+    p.add_argument("--walkers", type=int, default=None, help="emcee walkers (default 2n+2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the MCMC (SeedSequence)")
     p.add_argument("--output", required=True, help="result file (.json)")
     p.add_argument("--plot", default=None, help="figure of data, model and B_c2(T)")
     p.set_defaults(func=run_fit)
@@ -118,6 +131,14 @@ def _inputs(args):
         raise ParameterError("workers", f"must be >= 1, got {args.workers}")
     if args.max_nfev < 1:
         raise ParameterError("max-nfev", f"must be >= 1, got {args.max_nfev}")
+    if args.mcmc < 0 or args.mcmc == 1:
+        raise ParameterError("mcmc", f"must be 0 (off) or >= 2 steps, got {args.mcmc}")
+    if args.mcmc:
+        try:
+            import emcee  # noqa: F401
+        except ImportError:
+            raise ParameterError("mcmc", "needs the emcee package: pip install "
+                                 "'latticemirage[fit]' (or pip install emcee)") from None
     if args.units == "physical":
         if args.temperature is not None:
             raise ParameterError("temperature", "reduced units only; use --temperature-K")
@@ -258,15 +279,26 @@ def run_fit(args):
     if spectra.dropped:
         print(f"mirage fit: dropped {spectra.dropped} rows with NaN", file=sys.stderr)
     executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
+    per_field = args.normalization == "per-field"
+    mcmc = None
     try:
         result = fit_spectra(spectra, conditions, fixed=fixed, bounds=bounds, start=start,
-                             executor=executor, per_field_norm=args.normalization == "per-field",
+                             executor=executor, per_field_norm=per_field,
                              max_nfev=args.max_nfev)
+        if args.mcmc:
+            mcmc = sample_posterior(spectra, conditions, result, steps=args.mcmc,
+                                    walkers=args.walkers, seed=args.seed, executor=executor,
+                                    per_field_norm=per_field)
     finally:
         if executor is not None:
             executor.shutdown()
     bc2 = bc2_curve(result, conditions, bc2_t) if bc2_t is not None else None
     report = _report(result, spectra, conditions, args, bc2)
+    if mcmc is not None:
+        mcmc["note"] = ("emcee ensemble sampler, flat priors inside the fit bounds, data "
+                        "units; compare 'std' with the covariance errors; the chain is "
+                        "converged only if steps >> autocorrelation_time")
+        report["mcmc"] = mcmc
     atomic_write_bytes(args.output, (json.dumps(_jsonable(report), indent=1) + "\n").encode())
     if not result.success:
         print(f"mirage fit: warning: {result.message}", file=sys.stderr)
