@@ -150,3 +150,15 @@ def test_spectra_validation():
     with pytest.raises(ParameterError, match="didv_err must be > 0"):
         spectra_from_arrays([0.0] * 12 + [1.0] * 12, list(range(24)), [1.0] * 24,
                             [0.0] * 24, units="reduced")
+
+
+def test_reads_qc_tunneling_output(tmp_path):
+    """The long table of ``mirage qc tunneling --units physical`` is a valid fit input."""
+    out = tmp_path / "g.csv"
+    assert main(["qc", "tunneling", "--units", "physical", "--material", "MoS2", "--field",
+                 "0:20:2", "--temperature", "1.5", "--eta", "0.03", "--emin", "-6", "--emax",
+                 "6", "--points", "41", "--output", str(out)]) == 0
+    spectra = read_spectra(out)
+    np.testing.assert_allclose(spectra.fields, [0.0, 20.0])
+    assert spectra.size == 82 and spectra.errors is None
+    np.testing.assert_allclose(spectra.biases[1], np.linspace(-6, 6, 41), atol=1e-9)
