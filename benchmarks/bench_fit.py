@@ -73,12 +73,12 @@ def timing(seed=1):
     return rows
 
 
-def coverage(seeds, workers):
+def coverage(seeds, workers, first=1001):
     rows = []
-    for seed in range(1, seeds + 1):
-        row = _fit(1000 + seed, workers)
+    for seed in range(first, first + seeds):
+        row = _fit(seed, workers)
         rows.append(row)
-        print(f"  seed {1000 + seed}: {row['seconds']:.1f} s, reduced chi2 "
+        print(f"  seed {seed}: {row['seconds']:.1f} s, reduced chi2 "
               f"{row['reduced_chi2']:.3f}, pulls "
               + " ".join(f"{n}={v:+.2f}" for n, v in row["pulls"].items()), flush=True)
     names = list(rows[0]["pulls"])
@@ -96,6 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--coverage", type=int, default=0, help="number of noise seeds")
     parser.add_argument("--workers", type=int, default=2, help="processes for --coverage")
+    parser.add_argument("--first-seed", type=int, default=1001, help="first noise seed")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--json", default=None, help="write the per-fit rows here")
     args = parser.parse_args()
@@ -103,7 +104,7 @@ def main():
     if not args.no_timing:
         out["timing"] = timing()
     if args.coverage:
-        out["coverage"] = coverage(args.coverage, args.workers)
+        out["coverage"] = coverage(args.coverage, args.workers, args.first_seed)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1, default=float)
