@@ -634,6 +634,12 @@ class FitResult:
     message : str
     nfev, njev, n_dos : int
     seconds : float
+    chi2_history : tuple of float
+        chi^2 at every residual evaluation (convergence record).
+    x_history : ndarray, shape (nfev + 1, len(free))
+        The free parameters at those evaluations.
+    bounds : dict
+        Name -> (low, high) of the free parameters.
     """
 
     names: tuple
