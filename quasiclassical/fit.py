@@ -832,7 +832,7 @@ def _bc2_reduced(beta, gamma, temperatures, phi):
                      for t in temperatures])
 
 
-def bc2_curve(result, conditions, temperatures=(0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9)):
+def bc2_curve(result, conditions, temperatures=(0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9)):
     r"""The in-plane :math:`B_{c2}(T)` implied by the fit, with a linearly propagated error.
 
     Uses `quasiclassical.gap.critical_field` (uniform state, q = 0: the FFLO-type

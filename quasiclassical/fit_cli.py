@@ -44,7 +44,7 @@ from quasiclassical.fit import (
 __all__ = ["add_parser", "run_fit"]
 
 _PLOT_FORMATS = (".png", ".pdf", ".svg")
-_DEFAULT_BC2_T = "0.05,0.1,0.2,0.35,0.5,0.65,0.8,0.9"
+_DEFAULT_BC2_T = "0.02,0.05,0.1,0.2,0.35,0.5,0.65,0.8,0.9"
 
 
 def add_parser(subparsers, name, help):
