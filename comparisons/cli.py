@@ -3,6 +3,7 @@
 ``mirage qc ...``       quasiclassical (Eilenberger) side, never imports Kwant;
 ``mirage lattice ...``  Kwant lattice side;
 ``mirage validate``     both sides against each other;
+``mirage fit``          beta_so, Delta0, Gamma from measured tunneling spectra;
 ``mirage doctor``       versions and capabilities of this installation.
 
 Exit codes: 0 success, 1 a cross-check failed or the machine failed (out of memory,
@@ -35,6 +36,7 @@ _SIDES = {
     "qc": ("quasiclassical.cli", "quasiclassical (Eilenberger) solver; energies in Delta0"),
     "lattice": ("latticemirage.cli", "Kwant tight-binding BdG lattice model"),
     "validate": ("comparisons.validate", "cross-check lattice against quasiclassics"),
+    "fit": ("quasiclassical.fit_cli", "fit beta_so, Delta0, Gamma to measured dI/dV(V, B)"),
 }
 
 

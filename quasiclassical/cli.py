@@ -8,6 +8,7 @@ Subcommands (energies in Delta0, temperatures in T_c0)::
     mirage qc gap --beta 7 --field 0:6:25 --temperature 0.1 --gamma 0 --output gap.csv
     mirage qc gap --beta 7 --field 2 --temperature 0.1 --gamma 0:2:9 --output gap.csv
     mirage qc bc2 --beta 7 --gamma 0 --temperature 0.05:1:20 --output bc2.csv
+    mirage qc tunneling ...   (quasiclassical.tunneling_cli: dI/dV, reduced or physical units)
 
 Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
 number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
@@ -160,6 +161,7 @@ def add_parser(subparsers, name, help):
     bc2 = sub.add_parser("bc2", help="in-plane upper critical field B_c2(T)")
     _common(bc2, field=False)
     bc2.set_defaults(func=_run_bc2)
+    __import__("quasiclassical.tunneling_cli", fromlist=["_"]).add_subcommands(sub)  # tunneling
     return parser
 
 

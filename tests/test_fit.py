@@ -1,0 +1,164 @@
+"""``mirage fit``: synthetic spectra fitted back, the warm-started gap, bad input (exit 2).
+
+The full coverage check (truth within 2 sigma over many noise seeds, 8 fields x 401
+biases) is `benchmarks/bench_fit.py --coverage`; here one small fit (3 fields, Gamma
+fixed) keeps the suite fast. Fitting lattice-generated spectra needs the lattice
+tunneling conductance of the other branch and is not tested here.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from comparisons.cli import main
+from mirage_common.errors import ParameterError
+from quasiclassical.fit import (
+    Conditions,
+    _gap,
+    read_spectra,
+    simulate_spectra,
+    spectra_from_arrays,
+    starting_values,
+)
+from quasiclassical.gap import solve_gap
+from quasiclassical.params import QCParams
+
+TRUTH = dict(beta_so=5.0, delta0=1.05, gamma=0.2, eta=0.03, norm=1.0, offset=0.01)
+COND = Conditions(temperature=0.15, units="reduced")
+BIASES = np.linspace(-8, 8, 161)
+
+
+def _write(path, spectra, *, columns=("field", "bias", "didv", "didv_err")):
+    with open(path, "w") as fh:
+        fh.write("# a comment line\n" + ",".join(columns) + "\n")
+        for j, f in enumerate(spectra.fields):
+            for v, d, e in zip(spectra.biases[j], spectra.didv[j], spectra.errors[j],
+                               strict=True):
+                fh.write(f"{float(f)!r},{float(v)!r},{float(d)!r},{float(e)!r}\n")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    spectra = simulate_spectra(TRUTH, COND, [1.0, 2.0, 3.0], BIASES, noise=0.02, seed=1)
+    path = tmp_path_factory.mktemp("fit") / "spectra.csv"
+    _write(path, spectra)
+    return spectra, path
+
+
+def test_warm_started_gap_equals_full_solution():
+    params = QCParams(beta=5, field=1.5, temperature=0.15, gamma=0.2)
+    full = solve_gap(params).delta
+    moved = params.replace(beta=5.01)
+    # secant stops at |step| < 1e-11; solve_gap's brentq xtol is 1e-10
+    assert _gap(moved, full) == pytest.approx(solve_gap(moved).delta, abs=1e-9)
+
+
+def test_starting_values_from_the_mirage_centre(synthetic):
+    spectra, _ = synthetic
+    start, info = starting_values(spectra, COND)
+    # eps0 = sqrt(beta^2 + B^2) at B = 3: 5.83; found on the 0.1-spaced bias grid, smoothed
+    assert info["mirage_centre"] == pytest.approx(np.hypot(5.0, 3.0), abs=0.15)
+    assert start["beta_so"] == pytest.approx(5.0, rel=0.05)
+    # coherence peaks at the lowest field sit slightly above Delta(B=1) ~ 0.98 Delta0
+    assert start["delta0"] == pytest.approx(1.05, rel=0.15)
+
+
+def test_fit_recovers_truth_within_errors(synthetic, tmp_path):
+    _, path = synthetic
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--units", "reduced", "--temperature", "0.15",
+                 "--fix", "gamma=0.2", "--bc2-temperatures", "0.5,0.9",
+                 "--output", str(out)]) == 0
+    report = json.loads(out.read_text())
+    p = report["parameters"]
+    pulls = {n: (p[n] - TRUTH[n]) / p[f"{n}_stderr"] for n in report["free"]}
+    # one fixed noise seed; measured pulls: beta 0.67, delta0 -1.17, eta -1.01, norm -0.98,
+    # offset -0.86. 3 sigma: a correct fit with correct errors fails 0.3 % per parameter
+    assert all(abs(v) < 3 for v in pulls.values()), pulls
+    assert report["fixed"] == ["gamma"] and p["gamma_stderr"] == 0
+    # 478 dof (+-0.065 is 1 sigma): this seed's noise has chi2 = 399.6 at the truth itself
+    # (0.836 per dof, measured with a noise-free copy); the fit's is 395.9, i.e. 0.828
+    assert 0.75 < report["goodness_of_fit"]["reduced_chi2"] < 1.25
+    assert p["beta_so_reduced"] == pytest.approx(p["beta_so"] / p["delta0"], rel=1e-12)
+    assert len(report["residuals_per_field"]) == 3
+    assert report["bc2"]["bc2_reduced"][0] > report["bc2"]["bc2_reduced"][1] > 0
+    assert "q = 0" in report["bc2"]["assumption"]
+
+
+def test_read_drops_nan_rows_and_reports(tmp_path):
+    rows = [(f, v, 1.0) for f in (0.0, 1.0) for v in np.linspace(-5, 5, 12)]
+    path = tmp_path / "s.csv"
+    path.write_text("field_T,bias_mV,didv\n" + "".join(f"{f},{v},{d}\n" for f, v, d in rows)
+                    + "1.0,nan,1.0\n1.0,0.3,NaN\n")
+    spectra = read_spectra(path)
+    assert spectra.dropped == 2 and spectra.size == 24 and spectra.errors is None
+
+
+def _mirage_free_file(tmp_path):
+    """Fields so small that the mirage width 2 Delta B / eps0 is far below k_B T."""
+    spectra = simulate_spectra(TRUTH, COND, [0.0, 0.02], BIASES, noise=0.02, seed=2)
+    path = tmp_path / "flat.csv"
+    _write(path, spectra)
+    return path
+
+
+@pytest.mark.parametrize("content, message", [
+    ("field,bias,signal\n1,0,1\n", "missing column"),
+    ("field,bias,didv\n" + "".join(f"1,{v},1\n" for v in range(12)) + "2,0.5,abc\n",
+     "not a number"),
+    ("field,bias,didv\n" + "".join(f"1,{v},1\n" for v in range(20)), "2 fields"),
+    ("field_T,bias_mV,didv\n1,0,1\n", "use --units physical"),
+])
+def test_malformed_files_exit_2(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--units", "reduced", "--temperature", "0.15",
+                 "--output", str(out)]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "input:" in err and message in err
+
+
+def test_no_mirage_feature_exit_2(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(_mirage_free_file(tmp_path)), "--units", "reduced",
+                 "--temperature", "0.15", "--output", str(out)]) == 2
+    assert not out.exists() and "no mirage feature" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, option", [
+    (["--temperature-K", "0.3"], "temperature-K"),  # physical option in reduced units
+    (["--temperature", "0.15", "--fix", "eta"], "fix"),
+    (["--temperature", "0.15", "--fix", "kappa=1"], "fix"),
+    (["--temperature", "0.15", "--bound", "gamma=1"], "bound"),
+    (["--temperature", "-1"], "temperature"),
+    (["--temperature", "0.15", "--bc2-temperatures", "0.5,1.5"], "bc2-temperatures"),
+])
+def test_bad_options_exit_2(synthetic, tmp_path, capsys, extra, option):
+    _, path = synthetic
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--units", "reduced", *extra, "--output", str(out)]) == 2
+    assert not out.exists() and f"{option}:" in capsys.readouterr().err
+
+
+def test_spectra_validation():
+    with pytest.raises(ParameterError, match="fields must be >= 0"):
+        spectra_from_arrays([-1.0] * 12 + [1.0] * 12, list(range(24)), [1.0] * 24,
+                            units="reduced")
+    with pytest.raises(ParameterError, match="didv_err must be > 0"):
+        spectra_from_arrays([0.0] * 12 + [1.0] * 12, list(range(24)), [1.0] * 24,
+                            [0.0] * 24, units="reduced")
+
+
+def test_reads_qc_tunneling_output(tmp_path):
+    """The long table of ``mirage qc tunneling --units physical`` is a valid fit input."""
+    out = tmp_path / "g.csv"
+    assert main(["qc", "tunneling", "--units", "physical", "--material", "MoS2", "--field",
+                 "0:20:2", "--temperature", "1.5", "--eta", "0.03", "--emin", "-6", "--emax",
+                 "6", "--points", "41", "--output", str(out)]) == 0
+    spectra = read_spectra(out)
+    np.testing.assert_allclose(spectra.fields, [0.0, 20.0])
+    assert spectra.size == 82 and spectra.errors is None
+    np.testing.assert_allclose(spectra.biases[1], np.linspace(-6, 6, 41), atol=1e-9)
