@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mirage_common.cliargs import check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import atomic_write_bytes
 from mirage_common.units import BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
@@ -53,12 +54,12 @@ def add_parser(subparsers, name, help):
     p.add_argument("input", help="CSV, long format (see the description)")
     p.add_argument("--units", choices=("physical", "reduced"), default="physical",
                    help="physical: field_T, bias_mV (default); reduced: field, bias in Delta0")
-    p.add_argument("--temperature-K", type=float, default=None,
+    p.add_argument("--temperature-K", type=real(), default=None,
                    help="measurement temperature in kelvin (physical units)")
-    p.add_argument("--temperature", type=float, default=None,
+    p.add_argument("--temperature", type=real(), default=None,
                    help="measurement temperature in the nominal T_c0 (reduced units)")
-    p.add_argument("--g-factor", type=float, default=2.0, help="Lande g (default 2)")
-    p.add_argument("--phi", type=float, default=0.0, help="in-plane field angle from x (rad)")
+    p.add_argument("--g-factor", type=real(), default=2.0, help="Lande g (default 2)")
+    p.add_argument("--phi", type=real(), default=0.0, help="in-plane field angle from x (rad)")
     p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help=f"hold a parameter fixed ({', '.join(PARAMETERS)}, tc_K); repeatable")
     p.add_argument("--bound", action="append", default=[], metavar="NAME=LO:HI",
@@ -67,17 +68,18 @@ def add_parser(subparsers, name, help):
                    help="starting value instead of the automatic one; repeatable")
     p.add_argument("--normalization", choices=("global", "per-field"), default="global",
                    help="one dI/dV scale for all fields (default) or one per field")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=integer(1), default=1,
                    help="processes for the per-field model evaluations (default 1)")
     p.add_argument("--bc2-temperatures", default=_DEFAULT_BC2_T,
                    help=f"T/T_c0 values of the implied B_c2(T) (comma list; default "
                         f"{_DEFAULT_BC2_T}); 'none' to skip")
-    p.add_argument("--max-nfev", type=int, default=60, help="model evaluations allowed")
-    p.add_argument("--mcmc", type=int, default=0, metavar="STEPS",
+    p.add_argument("--max-nfev", type=integer(1), default=60, help="model evaluations allowed")
+    p.add_argument("--mcmc", type=integer(0, None), default=0, metavar="STEPS",
                    help="also sample the posterior with emcee for STEPS steps (optional "
                         "dependency; one model evaluation per walker and step: slow)")
-    p.add_argument("--walkers", type=int, default=None, help="emcee walkers (default 2n+2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the MCMC (SeedSequence)")
+    p.add_argument("--walkers", type=integer(1), default=None, help="emcee walkers (default 2n+2)")
+    p.add_argument("--seed", type=integer(0, None), default=0,
+                   help="seed of the MCMC (SeedSequence)")
     p.add_argument("--output", required=True, help="result file (.json)")
     p.add_argument("--plot", default=None, help="figure of data, model and B_c2(T)")
     p.set_defaults(func=run_fit)
@@ -123,10 +125,9 @@ def _parse_bc2_temperatures(text):
 
 
 def _inputs(args):
-    if Path(args.output).suffix.lower() != ".json":
-        raise ParameterError("output", "must end in .json")
-    if args.plot is not None and Path(args.plot).suffix.lower() not in _PLOT_FORMATS:
-        raise ParameterError("plot", f"use one of {', '.join(_PLOT_FORMATS)}")
+    check_output_file("output", args.output, (".json",))
+    if args.plot is not None:
+        check_output_file("plot", args.plot, _PLOT_FORMATS)
     if args.workers < 1:
         raise ParameterError("workers", f"must be >= 1, got {args.workers}")
     if args.max_nfev < 1:

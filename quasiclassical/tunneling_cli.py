@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mirage_common.cliargs import check_memory, check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.io import SUPPORTED_FORMATS, atomic_write_bytes, write_table
 from mirage_common.materials import MATERIALS, get_material
@@ -53,28 +54,28 @@ def add_subcommands(sub):
                        description=__doc__.split("\n\n")[0])
     p.add_argument("--units", choices=("reduced", "physical"), default="reduced",
                    help="reduced (Delta0, T_c0; default) or physical (meV, mV, K, tesla)")
-    p.add_argument("--beta", type=float, default=None,
+    p.add_argument("--beta", type=real(), default=None,
                    help="Ising SOC beta_so >= 0 (Delta0, or meV; default from --material)")
     p.add_argument("--field", required=True,
                    help="in-plane field >= 0: Zeeman energy (Delta0) or tesla; START:STOP:NUM "
                         "sweeps")
-    p.add_argument("--phi", type=float, default=0.0, help="field angle from x (rad)")
-    p.add_argument("--temperature", type=float, required=True,
+    p.add_argument("--phi", type=real(), default=0.0, help="field angle from x (rad)")
+    p.add_argument("--temperature", type=real(), required=True,
                    help="temperature > 0 of gap and smearing (T_c0, or kelvin)")
-    p.add_argument("--gamma", type=float, default=0.0,
+    p.add_argument("--gamma", type=real(), default=0.0,
                    help="intervalley rate Gamma >= 0 (Delta0, or meV)")
-    p.add_argument("--eta", type=float, default=None,
+    p.add_argument("--eta", type=real(), default=None,
                    help="Dynes broadening eta > 0 (Delta0, or meV; default 0.01 Delta0)")
-    p.add_argument("--delta", type=float, default=None,
+    p.add_argument("--delta", type=real(), default=None,
                    help="fix the gap (Delta0, or meV) instead of solving the gap equation")
-    p.add_argument("--emin", type=float, default=-12.0, help="lowest bias eV (Delta0, or mV)")
-    p.add_argument("--emax", type=float, default=12.0, help="highest bias eV (Delta0, or mV)")
-    p.add_argument("--points", type=int, default=1201, help="number of biases")
+    p.add_argument("--emin", type=real(), default=-12.0, help="lowest bias eV (Delta0, or mV)")
+    p.add_argument("--emax", type=real(), default=12.0, help="highest bias eV (Delta0, or mV)")
+    p.add_argument("--points", type=integer(1), default=1201, help="number of biases")
     g = p.add_argument_group("physical units (with --units physical)")
-    g.add_argument("--tc-K", type=float, default=None, help="T_c0 in kelvin (sets Delta0)")
-    g.add_argument("--delta0-meV", type=float, default=None,
+    g.add_argument("--tc-K", type=real(), default=None, help="T_c0 in kelvin (sets Delta0)")
+    g.add_argument("--delta0-meV", type=real(), default=None,
                    help="Delta0 in meV (instead of --tc-K)")
-    g.add_argument("--g-factor", type=float, default=None,
+    g.add_argument("--g-factor", type=real(), default=None,
                    help="Lande g of the in-plane Zeeman coupling (default 2 or the preset's)")
     g.add_argument("--material", default=None,
                    help=f"preset supplying T_c, beta_so, g: {', '.join(MATERIALS)}")
@@ -85,10 +86,8 @@ def add_subcommands(sub):
 
 
 def _check_suffix(option, path, allowed):
-    suffix = Path(path).suffix.lower()
-    if suffix not in allowed:
-        raise ParameterError(option, f"unknown extension {suffix!r}; use one of "
-                             f"{', '.join(allowed)}")
+    # Extension, folder, parent and permission checks before anything is computed.
+    check_output_file(option, path, allowed)
 
 
 def scale_from_args(args):
@@ -122,6 +121,9 @@ def _inputs(args):
         raise ParameterError("emax", f"must be > emin={args.emin}, got {args.emax}")
     if args.points < 2:
         raise ParameterError("points", f"must be >= 2, got {args.points}")
+    # Before any bias array is made: 16 kB per energy is what `qc dos` measured with the
+    # SCBA (an upper bound for the bias row and its share of the DOS grid).
+    check_memory("points", args.points * 16e3, f"{args.points} biases x 16 kB")
     check_positive("temperature", args.temperature)
     check_nonnegative("gamma", args.gamma)
     if args.eta is not None:

@@ -22,7 +22,17 @@ import numpy as np
 
 from mirage_common.errors import ParameterError
 
-from ._args import add_disorder_arguments, check_output, disorder_from_args, positive_int
+from ._args import (
+    add_disorder_arguments,
+    add_mapping_scales,
+    check_memory,
+    check_output,
+    check_smooth_size,
+    disorder_from_args,
+    integer,
+    positive_int,
+    real,
+)
 
 __all__ = ["add_subcommands"]
 
@@ -36,25 +46,28 @@ def add_subcommands(sub):
     )
     add_disorder_arguments(p)
     g = p.add_argument_group("physics (Δ0 units)")
-    g.add_argument("--beta", type=float, default=7.0, help="Ising SOC, Fermi-surface mean (Δ0)")
-    g.add_argument("--field", type=float, default=2.0, help="in-plane Zeeman energy B (Δ0)")
-    g.add_argument("--delta", type=float, default=1.0, help="gap Δ (Δ0; default 1)")
-    g.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
-    g.add_argument("--e-fermi", type=float, default=None, help="pocket depth E_F (Δ0)")
-    g.add_argument("--delta0-t", type=float, default=None, help="the scale Δ0 in units of t")
+    g.add_argument("--beta", type=real(0), default=7.0,
+                   help="Ising SOC, Fermi-surface mean (Δ0)")
+    g.add_argument("--field", type=real(0), default=2.0, help="in-plane Zeeman energy B (Δ0)")
+    g.add_argument("--delta", type=real(0), default=1.0, help="gap Δ (Δ0; default 1)")
+    g.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
+    add_mapping_scales(g)
     g = p.add_argument_group("numerics")
-    g.add_argument("--size", type=int, default=40,
+    g.add_argument("--size", type=integer(4), default=40,
                    help="supercell L (default 40; one sparse LU of 4 L^2 per energy and "
                         "realization)")
-    g.add_argument("--realizations", type=int, default=8, help="at least 2 (jackknife)")
-    g.add_argument("--seed", type=int, default=0, help="SeedSequence([seed, i]) per realization")
-    g.add_argument("--eta", type=float, default=1.5,
+    g.add_argument("--realizations", type=integer(2), default=8,
+                   help="at least 2 (jackknife; default 8)")
+    g.add_argument("--seed", type=integer(0, None), default=0,
+                   help="SeedSequence([seed, i]) per realization (default 0)")
+    g.add_argument("--eta", type=real(0, low_open=True), default=1.5,
                    help="imaginary energy (Δ0, default 1.5): above the spacing 1/(ν_v L^2) "
                         "of the supercell's ξ values")
-    g.add_argument("--emin", type=float, default=0.0, help="lowest energy (Δ0)")
-    g.add_argument("--emax", type=float, default=9.0, help="highest energy (Δ0)")
-    g.add_argument("--n-energies", type=int, default=10, help="number of energies")
-    g.add_argument("--window", type=float, default=None,
+    g.add_argument("--emin", type=real(), default=0.0, help="lowest energy (Δ0)")
+    g.add_argument("--emax", type=real(), default=9.0, help="highest energy (Δ0)")
+    g.add_argument("--n-energies", type=integer(1), default=10,
+                   help="number of energies (default 10)")
+    g.add_argument("--window", type=real(0, low_open=True), default=None,
                    help="Fermi-surface shell |ξ| < window for Σ̂ (Δ0; default 2 eta)")
     g.add_argument("--no-components", action="store_true",
                    help="only Σ̂ (solves at the Fermi-surface k only; no ĝ, no SCBA columns)")
@@ -78,16 +91,22 @@ def _main(args):
         raise ParameterError("realizations", f"must be >= 2, got {args.realizations}")
     if args.seed < 0:
         raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
-    n_e = positive_int("n_energies", args.n_energies)
+    n_e = positive_int("n-energies", args.n_energies)
     if not args.emax >= args.emin:
         raise ParameterError("emax", f"must be >= emin = {args.emin!r}, got {args.emax!r}")
     if args.window is not None and not args.window > 0:
         raise ParameterError("window", f"must be > 0, got {args.window!r}")
+    # One sparse LU of the 4 L^2 BdG matrix at a time: the rates CLI's measured fill-in
+    # (about 10 kB x log2(L)/7.6 per site for the L^2 normal matrix), times 4 for Nambu-spin.
+    sites = size**2
+    check_memory("size", 4e4 * sites * max(1.0, np.log2(size) / 7.6),
+                 f"sparse LU of 4 L^2 = {4 * sites:.3g} orbitals, about 40 kB x log2(L)/7.6 "
+                 "per site")
     phys = physical_from_args(args)
     energies = np.linspace(args.emin, args.emax, n_e)
     green.check_inputs(phys, energies, eta=args.eta, delta=phys.delta)
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
-        disorder.power_spectrum((size, size))
+        check_smooth_size(disorder, size)
     mapping = map_to_lattice(phys)
     unit = mapping.delta0
     print(f"mirage: measuring Σ̂ on {args.realizations} realizations of a {size} x {size} "
