@@ -1,0 +1,157 @@
+"""NS-junction transport (latticemirage.transport) against known limits.
+
+Sizes are tiny (4-6 transverse momenta, a handful of energies): each check is
+a statement per transverse mode or a ratio over the same modes, so it holds for
+any number of modes. The Andreev approximation (electrons and holes see the same
+interface) is exact only for Δ/E_F -> 0; its corrections are linear in Δ/E_F
+(measured: the BTK deviation halves with Δ), and the tolerances below are set
+as multiples of Δ/E_F = 1/30 with the measured coefficient stated.
+"""
+
+import numpy as np
+import pytest
+
+from latticemirage import transport as tr
+from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_common.errors import ParameterError
+from mirage_common.mirage import mirage_formula
+
+E_F = 30.0  # pocket depth, Δ0 (the default mapping)
+
+
+@pytest.fixture(scope="module")
+def bcs_mapping():
+    return map_to_lattice(PhysicalParameters(beta=0.0, field=0.0, delta=1.0))
+
+
+@pytest.fixture(scope="module")
+def ising_mapping():
+    return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0))
+
+
+def test_transparent_interface_gives_twice_normal_conductance(bcs_mapping):
+    res = tr.ns_conductance(bcs_mapping, [0.0, 0.6], barrier=0.0, n_k=4)[0]
+    # Same lattice on both sides at Δ = 0: a perfect crystal, every mode transmits.
+    assert np.all(res.transmission_modes[res.transmission_modes > 0] == pytest.approx(1, abs=1e-9))
+    assert res.normal_transmission == pytest.approx(1, abs=1e-9)
+    # Superconducting *lead* below the gap: nothing enters it, reflection is unitary
+    # per mode (round-off ~1e-12). This is what a region "many ξ long" approximates.
+    assert res.normal_reflection + res.andreev_opposite_spin + res.andreev_equal_spin == (
+        pytest.approx(1, abs=1e-10))
+    # 2 G_N up to the Andreev-approximation correction (measured 2 - G = 3.0e-3 =
+    # 0.09 Δ/E_F); bound 0.2 Δ/E_F.
+    assert res.conductance == pytest.approx(2.0, abs=0.2 / E_F)
+    assert np.all(res.andreev_equal_spin < 1e-20)  # B = 0: spin along z conserved
+
+
+def test_btk_form_per_mode_and_linear_andreev_correction(bcs_mapping):
+    deviations = {}
+    for delta in (0.25, 0.5):
+        energies = np.array([0.0, 0.6, 2.0]) * delta
+        res = tr.ns_conductance(bcs_mapping, energies, delta=delta, barrier=1.0, n_k=4)[0]
+        tau = res.transmission_modes[res.transmission_modes > 0]
+        assert 0.1 < tau.mean() < 0.5  # an intermediate barrier (measured mean 0.27)
+        btk = tr.btk_conductance(energies, delta, tau)
+        deviations[delta] = res.conductance / btk - 1
+        # BTK for each mode's measured transmission, to the Andreev-approximation
+        # correction: measured max |G/G_BTK - 1| = 1.7 Δ/E_F (at E = 0.6 Δ); bound 2.5 Δ/E_F.
+        assert np.abs(deviations[delta]).max() < 2.5 * delta / E_F
+    # The deviation is that correction: linear in Δ/E_F (measured ratio 2.02 at E = 0).
+    assert deviations[0.5][0] / deviations[0.25][0] == pytest.approx(2.0, rel=0.15)
+
+
+def test_tunnel_limit_is_the_bcs_dos(bcs_mapping):
+    energies = np.array([0.5, 1.5, 2.0, 3.0])
+    res = tr.ns_conductance(bcs_mapping, energies, barrier=3.0, n_k=4)[0]
+    tau = res.normal_transmission
+    assert np.all(tau < 0.05)  # tunnel limit (measured 0.036-0.041)
+    # At β = B = 0 the lattice DOS is BCS (tests/test_lattice_dos.py checks this).
+    dos = np.where(energies > 1, energies / np.sqrt(np.abs(energies**2 - 1)), 0.0)
+    # In the gap only Andreev reflection remains, O(τ) after normalization
+    # (BTK: τ Δ²/(2(Δ² - E²)) = 0.67 τ at E = Δ/2; measured 0.9 τ): bound 1.5 τ.
+    assert res.conductance[0] < 1.5 * tau[0]
+    # Outside: the DOS up to the energy dependence of the tunnel probability over
+    # ξ - E ~ Δ (relative Δ/E_F-size; measured |G - N| <= 0.011 = 0.33 Δ/E_F); bound 0.6 Δ/E_F.
+    assert res.conductance[1:] == pytest.approx(dos[1:], abs=0.6 / E_F)
+
+
+def test_equal_spin_andreev_selection_rule_and_mirage_window(ising_mapping):
+    beta0 = map_to_lattice(PhysicalParameters(beta=0.0, field=2.0, delta=1.0))
+    eps0 = float(mirage_formula(7.0, 2.0, 1.0).eps0)
+    energies = np.array([0.3, eps0 - 1.0, eps0, eps0 + 1.0])
+    out = {}
+    for axis in ("z", "field"):
+        b0, both = tr.ns_conductance(ising_mapping, energies, fields=[0.0, 2.0], spin_axis=axis,
+                                     barrier=0.0, n_k=4)
+        (no_beta,) = tr.ns_conductance(beta0, energies, spin_axis=axis, barrier=0.0, n_k=4)
+        out[axis] = (b0.andreev_equal_spin, no_beta.andreev_equal_spin, both.andreev_equal_spin)
+    # Exact selection rules (round-off ~1e-25): B = 0 conserves spin along z (Ising SOC
+    # is σ_z); β = 0 conserves spin along the field.
+    assert np.all(out["z"][0] < 1e-20)
+    assert np.all(out["field"][1] < 1e-20)
+    for axis in ("z", "field"):
+        b0, no_beta, both = out[axis]
+        # In the mirage window only both together give equal-spin pairs: measured 0.48 (z),
+        # 0.23 (field axis) against <= 4e-4 for B = 0 or β = 0.
+        assert both[2] > 0.1
+        assert b0[2] < 1e-3 and no_beta[2] < 1e-3
+        # ... and it is a feature of the window: 1 Δ0 outside it is <= 1/30 of its peak
+        # (measured ratios 1/44 and 1/38 at n_k = 6).
+        assert max(both[1], both[3]) < both[2] / 20
+    # Outside the window, in the main gap, one field alone already gives equal spins along
+    # the *other* axis (Zeeman triplet |↑↑> - |↓↓> along z; F_z-like along x); not asserted.
+
+
+def test_particle_hole_symmetry_at_zero_energy(ising_mapping):
+    import kwant
+
+    params = tr.junction_params(ising_mapping, delta=1.0, barrier=1.0)
+    # k_x = 0 is particle-hole invariant: Kwant's particle_hole fixes the hole modes as
+    # images of the electron modes, and then r_hh = r_ee^* (mode order reversed).
+    fsyst = tr.ns_junction(1, (0.0, 0.0, 1.0), particle_hole=True)
+    s = kwant.smatrix(fsyst, 0.0, params={**params, "k_x": 0.0})
+
+    def r(out, inp):
+        return s.submatrix((0, out), (0, inp))
+
+    assert r(0, 0).size > 0
+    for e_out, e_in in ((0, 0), (1, 1), (0, 1), (1, 0)):
+        # Round-off of the mode basis (measured 7e-14).
+        assert r(e_out + 2, e_in + 2) == pytest.approx(r(e_out, e_in)[::-1, ::-1].conj(), abs=1e-9)
+        assert r(e_out + 2, e_in) == pytest.approx(r(e_out, e_in + 2)[::-1, ::-1].conj(), abs=1e-9)
+    # At k_x != 0 symmetry relates k_x to -k_x: block probabilities map e <-> h.
+    plain = tr.ns_junction(1, (0.0, 0.0, 1.0))
+
+    def probs(k):
+        sm = kwant.smatrix(plain, 0.0, params={**params, "k_x": k})
+        return np.array([[np.sum(np.abs(sm.submatrix((0, o), (0, i))) ** 2) for i in range(4)]
+                         for o in range(4)])
+
+    perm = [2, 3, 0, 1]
+    # Round-off (measured 1e-15); the probabilities are O(1).
+    assert probs(0.5) == pytest.approx(probs(-0.5)[np.ix_(perm, perm)], abs=1e-9)
+
+
+def test_thermal_smear_of_a_step_is_the_fermi_function():
+    e = np.linspace(-2, 2, 2001)
+    step = (e > 0).astype(float)
+    t = 0.1
+    smeared = tr.thermal_smear(e, step, t)
+    exact = 1 / (np.exp(-e / t) + 1)
+    # A step is piecewise constant on the bins except the bin at 0: error <= h/(4T) = 5e-3.
+    assert smeared == pytest.approx(exact, abs=6e-3)
+    const = tr.thermal_smear(e, np.full_like(e, 1.7), t)
+    assert const == pytest.approx(1.7, abs=1e-12)  # the edge continuation keeps constants
+    with pytest.raises(ParameterError, match="temperature"):
+        tr.thermal_smear(e, step, -0.1)
+
+
+def test_bad_input_is_refused_before_work(bcs_mapping):
+    with pytest.raises(ParameterError, match="barrier"):
+        tr.check_transmission(bcs_mapping, barrier=1e9, barrier_rows=2, n_k=2)
+    with pytest.raises(ParameterError, match="barrier"):
+        tr.ns_conductance(bcs_mapping, [0.0], barrier=-1.0)
+    with pytest.raises(ParameterError, match="energies"):
+        tr.ns_conductance(bcs_mapping, [20.0])
+    with pytest.raises(ParameterError, match="spin-axis"):
+        tr.ns_conductance(bcs_mapping, [0.0], spin_axis="w")
