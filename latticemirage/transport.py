@@ -90,6 +90,7 @@ __all__ = [
     "reflection_blocks",
     "spin_axis_vector",
     "thermal_smear",
+    "thermally_smeared",
 ]
 
 PERIOD = 3  # transverse period in lattice constants: folds K and K' onto k_x ≈ 0
@@ -301,14 +302,14 @@ def _k_point(task):
         ``n_in`` (n_fields, n_e, 2), ``r`` (n_fields, n_e, 4, 2) superconducting;
         ``n_in_normal``, ``r_normal`` likewise for ``delta = 0``; ``tau_normal``
         (n_fields, n_e, 4): normal transmission eigenvalues, sorted descending,
-        zero-padded (at most 4 electron modes per ``k_x``: 2 valleys x 2 spins).
+        NaN-padded (at most 4 electron modes per ``k_x``: 2 valleys x 2 spins).
     """
     fsyst = ns_junction(task.barrier_rows, task.spin_axis)
     solver = _solver(task.solver_name)
     n_f, n_e = len(task.sc_params), len(task.energies_t)
     out = {"n_in": np.zeros((n_f, n_e, 2)), "r": np.zeros((n_f, n_e, 4, 2)),
            "n_in_normal": np.zeros((n_f, n_e, 2)), "r_normal": np.zeros((n_f, n_e, 4, 2)),
-           "tau_normal": np.zeros((n_f, n_e, 4))}
+           "tau_normal": np.full((n_f, n_e, 4), np.nan)}
     for j, energy in enumerate(task.energies_t):
         lead_params = {**dict(task.sc_params[0]), "k_x": task.k}
         # The normal lead depends on neither Δ nor the field: its modes once per (E, k_x).
@@ -333,7 +334,7 @@ def _k_point(task):
 
 @dataclass(frozen=True, eq=False)
 class TransportResult:
-    """Zero-temperature Andreev conductance of the NS junction at one field.
+    """Andreev conductance of the NS junction at one field (zero or finite temperature).
 
     Energies in Δ0. Probabilities are per incident electron mode, summed over
     the transverse zone: ``sum_k R / sum_k N``.
@@ -354,7 +355,7 @@ class TransportResult:
         ``G_N / N``: mean normal-state transmission per mode at each energy.
     transmission_modes : ndarray, shape (n_k, 4)
         Normal-state transmission eigenvalues per ``k_x`` at `reference_energy`
-        (descending, zero-padded where the lead has fewer modes).
+        (descending, NaN-padded where the lead has fewer modes).
     reference_energy : float
         Energy of `transmission_modes` (the grid point nearest 0), Δ0.
     k_points : ndarray, shape (n_k,)
@@ -364,6 +365,12 @@ class TransportResult:
     field, delta, barrier, exchange : float
         B and Δ in Δ0; barrier and exchange in t.
     spin_axis : tuple
+        Unit vector of the normal lead's spin axis.
+    temperature : float
+        k_B T of the thermal smearing, Δ0 (0: zero temperature).
+    sums : dict of ndarray
+        Transverse sums ``n_in`` (n, 2), ``r`` (n, 4, 2) and their ``delta = 0``
+        counterparts ``n_in_normal``, ``r_normal`` (see `reflection_blocks`).
     """
 
     energies: np.ndarray = field(repr=False)
@@ -383,26 +390,33 @@ class TransportResult:
     barrier: float
     exchange: float
     spin_axis: tuple
-    raw: dict = field(repr=False, default=None)
+    temperature: float = 0.0
+    sums: dict = field(repr=False, default=None)
 
 
-def _assemble(energies, k_points, data, f_index, *, field_, delta, barrier, exchange, axis):
-    n_in = sum(d["n_in"][f_index] for d in data)  # (n_e, 2)
-    r = sum(d["r"][f_index] for d in data)  # (n_e, 4, 2)
-    n0 = sum(d["n_in_normal"][f_index] for d in data)
-    r0 = sum(d["r_normal"][f_index] for d in data)
-    modes = n_in.sum(axis=1)
-    if not np.allclose(modes, n0.sum(axis=1)):
+def _from_sums(energies, sums, *, tau_ref, k_points, field_, delta, barrier, exchange,
+               axis, temperature=0.0):
+    """`TransportResult` from transverse-summed probabilities (optionally thermally smeared)."""
+    n_in, r, n0, r0 = (sums[k] for k in ("n_in", "r", "n_in_normal", "r_normal"))
+    if not np.allclose(n_in.sum(axis=-1), n0.sum(axis=-1)):
         raise RuntimeError("normal lead mode count differs between Δ and Δ = 0 (bug)")
+    if temperature > 0:
+        # Every current contribution is convolved with -df/dE, then normalized: the
+        # measured dI/dV over the normal-state dI/dV at the same temperature.
+        n_in, n0 = (thermal_smear(energies, a.T, temperature).T for a in (n_in, n0))
+        r, r0 = (np.moveaxis(thermal_smear(energies, np.moveaxis(a, 0, -1), temperature), -1, 0)
+                 for a in (r, r0))
+    modes = n_in.sum(axis=1)
     r_ee = r[:, 0:2, :].sum(axis=(1, 2))
     r_he = r[:, 2:4, :].sum(axis=(1, 2))
     g_ns = modes - r_ee + r_he
     g_n = modes - r0[:, 0:2, :].sum(axis=(1, 2))
+    ref = int(np.argmin(np.abs(energies)))
     with np.errstate(divide="ignore", invalid="ignore"):
         per_spin = np.where(n_in > 0, 1.0 / n_in, 0.0)
         equal = np.stack([r[:, 2, 0], r[:, 3, 1]], axis=1)
         opposite = np.stack([r[:, 3, 0], r[:, 2, 1]], axis=1)
-        result = TransportResult(
+        return TransportResult(
             energies=np.asarray(energies, float),
             conductance=g_ns / g_n,
             normal_reflection=r_ee / modes,
@@ -411,9 +425,8 @@ def _assemble(energies, k_points, data, f_index, *, field_, delta, barrier, exch
             andreev_opposite_spin_by_spin=opposite * per_spin,
             andreev_equal_spin_by_spin=equal * per_spin,
             normal_transmission=g_n / modes,
-            transmission_modes=np.array(
-                [d["tau_normal"][f_index, int(np.argmin(np.abs(energies)))] for d in data]),
-            reference_energy=float(energies[int(np.argmin(np.abs(energies)))]),
+            transmission_modes=np.asarray(tau_ref),
+            reference_energy=float(energies[ref]),
             k_points=np.asarray(k_points, float),
             modes=modes,
             field=float(field_),
@@ -421,9 +434,32 @@ def _assemble(energies, k_points, data, f_index, *, field_, delta, barrier, exch
             barrier=float(barrier),
             exchange=float(exchange),
             spin_axis=tuple(axis),
-            raw={"n_in": n_in, "r": r, "n_in_normal": n0, "r_normal": r0},
+            temperature=float(temperature),
+            sums={"n_in": n_in, "r": r, "n_in_normal": n0, "r_normal": r0},
         )
-    return result
+
+
+def _assemble(energies, k_points, data, f_index, **kw):
+    sums = {key: sum(d[key][f_index] for d in data)
+            for key in ("n_in", "r", "n_in_normal", "r_normal")}
+    ref = int(np.argmin(np.abs(energies)))
+    tau_ref = np.array([d["tau_normal"][f_index, ref] for d in data])  # (n_k, 4)
+    return _from_sums(energies, sums, tau_ref=tau_ref, k_points=k_points, **kw)
+
+
+def thermally_smeared(result, temperature):
+    """The same junction at temperature *temperature* (k_B T in Δ0): every current
+    contribution convolved with ``-df/dE`` (`thermal_smear`) before normalizing.
+
+    *result* must be at zero temperature on a uniform energy grid; pad the grid by
+    ~10 T beyond the window of interest (outside it the curves are continued flat).
+    """
+    if result.temperature != 0:
+        raise ValueError("result is already smeared")
+    return _from_sums(result.energies, result.sums, tau_ref=result.transmission_modes,
+                      k_points=result.k_points, field_=result.field, delta=result.delta,
+                      barrier=result.barrier, exchange=result.exchange, axis=result.spin_axis,
+                      temperature=temperature)
 
 
 def _check_energies(energies, mapping):
@@ -517,7 +553,7 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
 
 
 def check_transmission(mapping, *, barrier, barrier_rows=1, spin_axis="z", exchange=0.0,
-                       n_k=16, solver="default"):
+                       n_k=4, solver="default"):
     """Mean normal transmission per mode at E = 0; `ParameterError` if zero to machine precision.
 
     A barrier that transmits nothing leaves nothing to measure: every

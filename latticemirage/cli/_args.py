@@ -8,14 +8,18 @@ CLI package has no import cycle.
 
 from pathlib import Path
 
+import numpy as np
+
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
 __all__ = ["add_disorder_arguments", "add_physical", "check_output", "disorder_from_args",
-           "physical_from_args", "positive_int"]
+           "parse_values", "physical_from_args", "positive_int"]
 
 
-def add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
+def add_physical(p, *, delta_default=None, delta_help=None, single_point=True,
+                 temperature_default=0.1,
+                 temperature_help="temperature (T_c0) for the self-consistent gap (default 0.1)"):
     p.add_argument("--beta", type=float, default=7.0,
                    help="Ising SOC, Fermi-surface average (Δ0; default 7)")
     if single_point:
@@ -23,8 +27,8 @@ def add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
                        help="in-plane Zeeman energy B (Δ0; default 2)")
         p.add_argument("--delta", type=float, default=delta_default,
                        help=delta_help or "gap Δ (Δ0); omit to solve it self-consistently")
-    p.add_argument("--temperature", type=float, default=0.1,
-                   help="temperature (T_c0) for the self-consistent gap (default 0.1)")
+    p.add_argument("--temperature", type=float, default=temperature_default,
+                   help=temperature_help)
     p.add_argument("--phi", type=float, default=0.0, help="field angle from x (radians)")
     p.add_argument("--e-fermi", type=float, default=None,
                    help="pocket depth E_F (Δ0; default latticemirage.mapping.DEFAULT_E_FERMI)")
@@ -51,6 +55,22 @@ def physical_from_args(args, **overrides):
         kwargs["delta0"] = args.delta0_t
     kwargs.update(overrides)
     return PhysicalParameters(**kwargs)
+
+
+def parse_values(text, name):
+    """Values of option *name* from ``'start:stop:num'`` (linspace) or a comma list."""
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            num = int(num)
+            if num < 1:
+                raise ValueError
+            return np.linspace(float(start), float(stop), num)
+        return np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise ParameterError(
+            name, f"expected 'start:stop:num' or a comma-separated list, got {text!r}"
+        ) from None
 
 
 def check_output(path):

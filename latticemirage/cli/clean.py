@@ -12,7 +12,7 @@ import numpy as np
 from mirage_common.errors import ParameterError
 from mirage_common.io import write_table
 
-from ._args import add_physical, check_output, physical_from_args, positive_int
+from ._args import add_physical, check_output, parse_values, physical_from_args, positive_int
 
 __all__ = ["add_subcommands"]
 
@@ -89,21 +89,6 @@ def _dos(args):
     return 0
 
 
-def _parse_fields(text):
-    try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            num = int(num)
-            if num < 1:
-                raise ValueError
-            return np.linspace(float(start), float(stop), num)
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise ParameterError(
-            "fields", f"expected 'start:stop:num' or a comma-separated list, got {text!r}"
-        ) from None
-
-
 def _gap(args):
     from latticemirage import bulk
     from latticemirage.dos import check_mesh
@@ -112,7 +97,7 @@ def _gap(args):
 
     check_output(args.output)
     mesh = check_mesh(args.mesh)
-    fields = _parse_fields(args.fields)
+    fields = parse_values(args.fields, "fields")
     if np.any(fields < 0) or not np.all(np.isfinite(fields)):
         raise ParameterError("fields", f"must be finite and >= 0, got {args.fields!r}")
     # Validate every field against the mapping's limits before computing anything.
