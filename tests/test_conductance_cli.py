@@ -27,7 +27,7 @@ def test_field_sweep_writes_columns_metadata_and_map(tmp_path):
         assert np.all((cols[name] >= 0) & (cols[name] <= 1 + 1e-9))
     assert cols["conductance"][1] < 0.2
     assert png.stat().st_size > 0
-    assert meta["temperature_tc0"] == 0.2 and meta["solver"].startswith("default (kwant.solvers.")
+    assert meta["temperature_tc0"] == 0.2 and meta["solver"] == "batched"
 
 
 @pytest.mark.parametrize("extra, option", [
