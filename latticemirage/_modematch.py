@@ -34,6 +34,7 @@ import numpy as np
 __all__ = ["k_point_batched"]
 
 _TOL = 1e-8  # |λ| within this of 1: propagating
+_MIN_VELOCITY = 1e-6  # t a; below it a propagating pair sits on a band edge (see _outgoing)
 
 
 def _selfenergy(h, v, energies, fallback):
@@ -58,8 +59,25 @@ def _selfenergy(h, v, energies, fallback):
     comp[:, n:, :n] = -vdi @ v
     comp[:, n:, n:] = -vdi @ (h[None] - energies[:, None, None] * np.eye(n))
     lam, vec = np.linalg.eig(comp)  # (n_e, 2n), (n_e, 2n, 2n)
-    phi = vec[:, :n, :]
-    for i in range(n_e):
+    phi = np.ascontiguousarray(vec[:, :n, :])
+    mod = np.abs(lam)
+    prop = np.abs(mod - 1) <= _TOL
+    norm = np.einsum("eij,eij->ej", phi.conj(), phi).real
+    vel = -2 * (lam * np.einsum("eij,eij->ej", phi.conj(), vd @ phi)).imag / norm
+    outgoing = (mod < 1 - _TOL) | (prop & (vel > 0))
+    # Propagating modes sharing a λ need the velocity basis (`_outgoing`); so do
+    # energies where the count is off. Everything else is done in one batch.
+    close = np.abs(lam[:, :, None] - lam[:, None, :]) <= 1e-6
+    close &= prop[:, :, None] & prop[:, None, :]
+    slow = (close.sum(axis=(1, 2)) > prop.sum(axis=1)) | (outgoing.sum(axis=1) != n)
+    fast = np.flatnonzero(~slow)
+    if len(fast):
+        idx = np.argsort(~outgoing[fast], axis=1, kind="stable")[:, :n]  # outgoing first
+        big_phi = np.take_along_axis(phi[fast], idx[:, None, :], axis=2)
+        big_lam = np.take_along_axis(lam[fast], idx, axis=1)
+        sigma[fast] = vd @ (big_phi * big_lam[:, None, :]) @ np.linalg.inv(big_phi)
+        n_prop[fast] = np.sum(prop[fast] & outgoing[fast], axis=1)
+    for i in np.flatnonzero(slow):
         res = _outgoing(lam[i], phi[i], v, vd)
         if res is None:
             sigma[i], n_prop[i] = fallback(i, energies[i])
@@ -76,7 +94,9 @@ def _outgoing(lam, phi, v, vd):
     meeting at E = 0 in a gapless superconductor, with opposite velocities) are
     rotated to eigenvectors of the velocity operator within their group, as in
     Kwant, before they are sorted by the sign of the velocity. Returns None if
-    the count of outgoing modes is not n (then Kwant decides).
+    the count of outgoing modes is not n, or at a band edge (a degenerate group
+    with nearly parallel eigenvectors or a velocity below ``_MIN_VELOCITY``):
+    then Kwant decides.
     """
     n = phi.shape[0]
     mod = np.abs(lam)
@@ -89,11 +109,19 @@ def _outgoing(lam, phi, v, vd):
             continue
         group = prop[np.abs(lam[prop] - lam[j]) <= 1e-6]
         done[group] = True
+        cols = phi[:, group] / np.linalg.norm(phi[:, group], axis=0)
+        sv = np.linalg.svd(cols, compute_uv=False)
+        if sv[-1] < 1e-3 * sv[0]:
+            # Nearly parallel eigenvectors: λ is a defective double root, i.e. a band
+            # edge (zero velocity); the modes are not separable here, Kwant decides.
+            return None
         q, _ = np.linalg.qr(phi[:, group])
         lj = lam[j] / abs(lam[j])
         dh = -1j * lj.conj() * v + 1j * lj * vd  # dH/dk at λ = e^{ik}
         w = q.conj().T @ dh @ q
         vals, vecs = np.linalg.eigh(0.5 * (w + w.conj().T))
+        if np.abs(vals).min() < _MIN_VELOCITY:
+            return None  # zero velocity: a band edge as well
         phi[:, group] = q @ vecs
         vel[group] = vals
     outgoing = mod < 1 - _TOL
@@ -199,13 +227,15 @@ def k_point_batched(fsyst, energies_t, sc_params, normal_params, k, conservation
             g10 = g[:, iface_s[:, None], iface_n[None, :]]
             r = np.zeros((n_e, 4, 2))
             t_s = np.zeros((n_e, 2))
+            g00h, g10h = g00.conj().swapaxes(-1, -2), g10.conj().swapaxes(-1, -2)
             for b_in in (0, 1):
                 gb = gammas[b_in]
-                t_s[:, b_in] = np.einsum("eij,ejk,ekl,eil->e", gamma_s, g10, gb, g10.conj()).real
+                # Tr[Γ' G Γ_b G^†] as a trace of two batched products.
+                t_s[:, b_in] = np.einsum("eij,eji->e", gamma_s, g10 @ gb @ g10h).real
+                x = g00 @ gb @ g00h
                 for b_out in range(4):
                     if b_out != b_in:
-                        r[:, b_out, b_in] = np.einsum("eij,ejk,ekl,eil->e", gammas[b_out], g00,
-                                                      gb, g00.conj()).real
+                        r[:, b_out, b_in] = np.einsum("eij,eji->e", gammas[b_out], x).real
                 r[:, b_in, b_in] = (counts[:, b_in] - r[:, :, b_in].sum(axis=1) - t_s[:, b_in])
             out["n_in" + key][i] = counts[:, :2]
             out["r" + key][i] = r

@@ -165,20 +165,22 @@ def test_bad_input_is_refused_before_work(bcs_mapping):
 @pytest.mark.parametrize("beta, field, barrier, axis", [
     (7.0, 2.0, 1.0, "z"),
     (0.0, 2.0, 0.0, "x"),  # gapless (B > Δ): e- and h-like modes meet at E = 0, v of both signs
+    (7.0, 0.0, 3.0, "z"),  # E = Δ exactly: band edge of the superconducting lead (G/G_N ~ 2/τ)
 ])
 def test_batched_solver_equals_kwant_smatrix(beta, field, barrier, axis):
     mapping = map_to_lattice(PhysicalParameters(beta=beta, field=field, delta=1.0))
-    energies = np.array([0.0, 0.3, 1.2, 7.3])
+    energies = np.array([0.0, 0.3, 1.0, 1.2, 7.3])
     ref = {s: tr.ns_conductance(mapping, energies, barrier=barrier, spin_axis=axis, n_k=2,
                                 solver=s)[0] for s in ("batched", "mumps", "sparse")}
     for name in ("conductance", "normal_reflection", "andreev_opposite_spin",
                  "andreev_equal_spin", "normal_transmission"):
         for kwant_solver in ("mumps", "sparse"):
-            # Same matrices, different linear algebra: round-off (measured <= 5e-13).
+            # Same matrices, different linear algebra: round-off (measured <= 5e-13; 1.3e-9 for
+            # G/G_N ~ 50 at the band edge, where both take Kwant's self-energy).
             assert getattr(ref["batched"], name) == pytest.approx(
-                getattr(ref[kwant_solver], name), abs=1e-9)
+                getattr(ref[kwant_solver], name), abs=1e-7)
     assert ref["batched"].transmission_modes == pytest.approx(
-        ref["mumps"].transmission_modes, abs=1e-9, nan_ok=True)
+        ref["mumps"].transmission_modes, abs=1e-7, nan_ok=True)
 
 
 def test_batched_selfenergy_hands_singular_hopping_to_the_fallback():
