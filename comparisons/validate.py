@@ -5,8 +5,9 @@ Usage::
     mirage validate [--quick] [--output DIR]
 
 Runs the suites of `comparisons.suite_clean` (clean DOS field sweep),
-`comparisons.suite_gap` (Δ(B), B_c2(T)) and `comparisons.suite_disorder` (point
-and smooth disorder, KPM vs SCBA) on the one parameter set of
+`comparisons.suite_gap` (Δ(B), B_c2(T)), `comparisons.suite_disorder` (point
+and smooth disorder, KPM vs SCBA) and `comparisons.suite_tunneling` (lattice NS
+junction vs the quasiclassical tunneling conductance) on the one parameter set of
 `comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
 ``report.html``. Progress (stage, elapsed, ETA) goes to stderr.
@@ -26,7 +27,7 @@ __all__ = ["Progress", "add_parser", "run_validation"]
 
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
-_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 35.0}
+_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 35.0, "tunneling": 15.0}
 
 
 class Progress:
@@ -68,7 +69,8 @@ def _check_output(path):
     return path
 
 
-def run_validation(setup, output, *, stages=("clean", "gap", "disorder"), stream=None):
+def run_validation(setup, output, *, stages=("clean", "gap", "disorder", "tunneling"),
+                   stream=None):
     """Run the suites of *setup* into the folder *output*; returns the `Report`."""
     import importlib
 

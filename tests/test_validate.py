@@ -22,7 +22,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     err = capsys.readouterr().err
     for name in ("summary.json", "report.md", "report.html", "clean_dos_beta7.png",
                  "mirage_centre_width.png", "gap_and_bc2.png", "disorder_dos.png",
-                 "disorder_filling.png"):
+                 "disorder_filling.png", "tunneling.png"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     checks = summary["checks"]
@@ -31,7 +31,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
         assert {"name", "value", "tolerance", "unit", "reading", "passed"} <= set(c)
         assert np.isfinite(c["tolerance"])
     # Every suite contributed checks.
-    for prefix in ("clean/", "gap/", "bc2/", "disorder/"):
+    for prefix in ("clean/", "gap/", "bc2/", "disorder/", "tunneling/"):
         assert any(c["name"].startswith(prefix) for c in checks), prefix
     # The exit code says what summary.json says ...
     assert code == (0 if summary["passed"] else 1)
