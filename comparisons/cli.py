@@ -49,7 +49,8 @@ def _doctor(args):
             importlib.import_module("kwant.linalg._mumps")
             mumps = "yes"
         except ImportError:
-            mumps = "no (transport solvers fall back to SciPy; latticemirage does not need them)"
+            mumps = ("no (Kwant's transport falls back to SciPy; the default NS-junction solver "
+                     "of latticemirage.transport is the batched one and needs neither)")
         print(f"kwant MUMPS   {mumps}")
     except ImportError as exc:
         print(f"kwant         NOT IMPORTABLE ({exc}); run `make setup`")

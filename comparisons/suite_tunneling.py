@@ -30,14 +30,16 @@ Checks
 * ``tunneling/.../centre``: mirage centre of the lattice conductance vs the
   quasiclassical one, ≤ 1 % (the issue's).
 * ``tunneling/.../L1`` ≤ 0.05: the BCS-control error (measured 0.012) plus an
-  effect quasiclassics leaves out by construction: it takes the tunnel matrix
-  element constant over energy, but the two spin bands at ±ε0 sit at
+  effect quasiclassics leaves out by construction. It takes the tunnel matrix
+  element constant over energy, but at E ≈ ε0 the two spin bands sit at
   ``ξ ≈ 0`` and ``ξ ≈ 2ε0 ≈ 0.49 E_F`` from the Fermi level, where the normal
   transmission differs (≈ sqrt(1 − 2ε0/E_F) ≈ 0.71 for a velocity-limited
-  barrier). The mirage floor of the conductance is then ≈ 0.71/1.71 = 0.42
-  instead of the DOS's 0.5 (measured 0.40 unsmeared), and the main-gap edges of
-  the two bands (different k_F, hence β(k_F)) split slightly. Measured L1 at
-  β = 7, B = 2: 0.025–0.031; the bound leaves ~1.6× room.
+  barrier): the mirage floor of the conductance is then ≈ 0.71/1.71 = 0.42
+  instead of the DOS's 0.5. Measured (zero temperature, n_k = 24): 0.397 at
+  E_F = 30Δ0; 0.496 at E_F = 60Δ0 (estimate 0.465), where however the larger
+  trigonal warping also fills the gap, so this estimate is a plausible account,
+  not a separated measurement. Measured L1 at β = 7, B = 2: 0.028 (n_k = 24),
+  0.028 (quick); the bound leaves ~1.8× room.
 * ``tunneling/equal_spin/...``: B = 0 gives zero (≤ 1e-12, round-off) and, with
   both fields, the equal-spin Andreev probability at ε0 exceeds 10× its value
   1 Δ0 outside the window (measured ≈ 40×).
@@ -225,10 +227,11 @@ def run(setup, report, tick):
         comparison=">=", details={"at_eps0_minus_1_eps0_eps0_plus_1": es["at"].tolist()}))
     report.notes.append(
         f"tunneling: lattice mirage floor {details['lattice_floor']:.3f} vs quasiclassical "
-        f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0); the lattice's two "
-        "spin bands at eps0 lie at xi ~ 0 and ~ 2 eps0 from the Fermi level with different "
-        "tunnel probabilities (~ sqrt(1 - 2 eps0/E_F)), a correction of order beta/E_F that "
-        "quasiclassics neglects. Equal-spin Andreev probability at eps0 (transparent): "
+        f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0). Likely cause "
+        "(estimate, not separated from trigonal warping): the two spin bands at eps0 lie at "
+        "xi ~ 0 and ~ 2 eps0 from the Fermi level with different tunnel probabilities "
+        "(~ sqrt(1 - 2 eps0/E_F)), an order-beta/E_F correction quasiclassics neglects "
+        "(suite docstring). Equal-spin Andreev probability at eps0 (transparent): "
         f"{es['at'][1]:.3g} per mode.")
     _plot(report, control, point, es)
     return {"control": control, "point": point, "equal_spin": es}
