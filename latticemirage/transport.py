@@ -488,8 +488,9 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
     mapping : LatticeMapping
     energies : array_like, shape (n,)
         Bias energies E = eV, Δ0 (``|E| < E_F / 2``).
-    delta : float, optional
-        Gap, Δ0 (default ``mapping.physical.delta``).
+    delta : float or array_like, optional
+        Gap, Δ0 (default ``mapping.physical.delta``); one value, or one per field
+        (e.g. a self-consistent Δ(B) from `latticemirage.gap`).
     fields : array_like, optional
         In-plane Zeeman energies, Δ0 (default: the mapping's field only).
     barrier : float
@@ -531,15 +532,18 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
         raise ParameterError("n-k", f"must be an integer >= 2, got {n_k!r}")
     _solver(solver)
     fields = np.atleast_1d(mapping.physical.field if fields is None else fields).astype(float)
+    deltas = np.broadcast_to(np.asarray(delta, dtype=float), fields.shape)
+    if np.ndim(delta) > 1 or (np.ndim(delta) == 1 and len(delta) not in (1, len(fields))):
+        raise ParameterError("delta", f"one gap or one per field ({len(fields)}), got {delta!r}")
     for b in fields:  # validates each field against the mapping's limits
         dataclasses.replace(mapping.physical, field=float(b))
     axis = spin_axis_vector(spin_axis, mapping.physical.phi)
     ns_junction(barrier_rows, axis)  # validates barrier_rows and the axis before any work
     half = k_window(mapping, float(np.abs(energies).max()))
     k_points = -half + (np.arange(n_k) + 0.5) * (2 * half / n_k)
-    sc = tuple(tuple(sorted(junction_params(mapping, delta=delta, barrier=barrier,
+    sc = tuple(tuple(sorted(junction_params(mapping, delta=d, barrier=barrier,
                                             exchange=exchange, field_=b).items()))
-               for b in fields)
+               for b, d in zip(fields, deltas, strict=True))
     nm = tuple(tuple(sorted(junction_params(mapping, delta=0.0, barrier=barrier,
                                             exchange=exchange, field_=b).items()))
                for b in fields)
@@ -556,8 +560,9 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
                 data.append(fut.result())
             except Exception as exc:
                 raise RuntimeError(f"k_x = {k_points[i]:.6g} (task {i}) failed: {exc}") from exc
-    return [_assemble(energies, k_points, data, i, field_=b, delta=delta, barrier=barrier,
-                      exchange=exchange, axis=axis) for i, b in enumerate(fields)]
+    return [_assemble(energies, k_points, data, i, field_=b, delta=d, barrier=barrier,
+                      exchange=exchange, axis=axis)
+            for i, (b, d) in enumerate(zip(fields, deltas, strict=True))]
 
 
 def check_transmission(mapping, *, barrier, barrier_rows=1, spin_axis="z", exchange=0.0,

@@ -30,7 +30,22 @@ def test_field_sweep_writes_columns_metadata_and_map(tmp_path):
     assert meta["temperature_tc0"] == 0.2 and meta["solver"] == "batched"
 
 
+def test_self_consistent_gap_per_field(tmp_path):
+    out = tmp_path / "g.json"
+    code = main(["lattice", "conductance", "--field", "0,2", "--self-consistent", "--gap-mesh",
+                 "300", "--temperature", "0.1", "--emin", "0", "--emax", "1", "--points", "2",
+                 "--n-k", "2", "--output", str(out)])
+    assert code == 0
+    cols, meta = read_table(out)
+    assert meta["delta_source"].startswith("self-consistent")
+    d0, d2 = cols["delta"][0], cols["delta"][2]
+    # Δ(B = 0, T = 0.1 T_c0) ≈ Δ0 (coarse mesh 300: within 5 %); B = 2 suppresses it but the
+    # Ising field protects it (0.5 < Δ < 1, as in test_lattice_cli).
+    assert d0 == pytest.approx(1.0, abs=0.05) and 0.5 < d2 < d0
+
+
 @pytest.mark.parametrize("extra, option", [
+    (["--delta", "1", "--self-consistent"], "delta"),
     (["--temperature", "-0.1"], "temperature"),
     (["--barrier", "1e9", "--barrier-rows", "2"], "barrier"),
     (["--barrier", "-1"], "barrier"),

@@ -100,15 +100,16 @@ def _conductance(args):
         raise ParameterError("field", f"must be finite and >= 0, got {args.field!r}")
     if args.temperature < 0 or not math.isfinite(args.temperature):
         raise ParameterError("temperature", f"must be >= 0 (T_c0), got {args.temperature!r}")
-    if args.delta is None:
-        raise ParameterError("delta", "is required (Δ0)")
+    if args.self_consistent and args.delta is not None:
+        raise ParameterError("delta", "give either --delta or --self-consistent, not both")
+    delta_given = 1.0 if args.delta is None and not args.self_consistent else args.delta
     if args.barrier < 0 or not math.isfinite(args.barrier):
         raise ParameterError("barrier", f"must be >= 0 (t), got {args.barrier!r}")
     n_k = positive_int("n-k", args.n_k)
     workers = positive_int("workers", args.workers)
     for b in fields:  # every field against the mapping's limits, before any work
-        physical_from_args(args, field=float(b))
-    phys = physical_from_args(args, field=float(fields[0]))
+        physical_from_args(args, field=float(b), delta=delta_given)
+    phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
     t_delta0 = args.temperature * tc0_over_delta0()
     wanted, grid, pad = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
     axis = transport.spin_axis_vector(args.spin_axis, phys.phi)
@@ -120,10 +121,23 @@ def _conductance(args):
     transport.check_transmission(mapping, barrier=args.barrier, barrier_rows=args.barrier_rows,
                                  spin_axis=args.spin_axis, exchange=args.exchange,
                                  solver=args.solver)
+    gap_meta = {"delta_source": "given"}
+    if args.self_consistent:
+        from latticemirage.gap import GapSolver
+
+        solver = GapSolver.build(mapping, mesh=positive_int("gap-mesh", args.gap_mesh))
+        gaps = solver.curve(fields, temperature=args.temperature)
+        if not all(g.converged for g in gaps):
+            raise RuntimeError(f"self-consistent gap did not converge: {gaps}")
+        deltas = np.array([g.delta for g in gaps])
+        gap_meta = {"delta_source": "self-consistent (latticemirage.gap) at --temperature",
+                    "gap_mesh": solver.mesh}
+    else:
+        deltas = np.full(len(fields), delta_given)
     executor = _executor(workers)
     try:
         results = transport.ns_conductance(
-            mapping, grid, delta=args.delta, fields=fields, barrier=args.barrier,
+            mapping, grid, delta=deltas, fields=fields, barrier=args.barrier,
             barrier_rows=args.barrier_rows, spin_axis=args.spin_axis, exchange=args.exchange,
             n_k=n_k, solver=args.solver, executor=executor)
     finally:
@@ -132,7 +146,8 @@ def _conductance(args):
     if t_delta0 > 0:
         results = [transport.thermally_smeared(r, t_delta0) for r in results]
     keep = slice(pad, pad + len(wanted))
-    cols = {"field": np.repeat(fields, len(wanted)), "energy": np.tile(wanted, len(fields))}
+    cols = {"field": np.repeat(fields, len(wanted)), "energy": np.tile(wanted, len(fields)),
+            "delta": np.repeat(deltas, len(wanted))}
     for name in _COLUMNS:
         cols[name] = np.concatenate([getattr(r, name)[keep] for r in results])
     for name in ("andreev_equal_spin", "andreev_opposite_spin"):
@@ -155,10 +170,11 @@ def _conductance(args):
 
     from mirage_common.mirage import mirage_formula
 
-    formula = mirage_formula(phys.beta, fields, args.delta)
+    formula = mirage_formula(phys.beta, fields, deltas)
     meta = {
         **mapping.report(),
-        "delta_delta0": args.delta,
+        **gap_meta,
+        "delta_delta0": deltas,
         "fields_delta0": fields,
         "temperature_tc0": args.temperature,
         "temperature_delta0": t_delta0,
@@ -204,7 +220,12 @@ def add_subcommands(sub):
     p.add_argument("--field", default="2",
                    help="in-plane Zeeman energy B (Δ0): a value, or a sweep 'start:stop:num' / "
                         "comma list (then a dI/dV(V, B) map; default 2)")
-    p.add_argument("--delta", type=float, default=1.0, help="gap Δ (Δ0; default 1)")
+    p.add_argument("--delta", type=float, default=None,
+                   help="gap Δ (Δ0) at every field (default 1 unless --self-consistent)")
+    p.add_argument("--self-consistent", action="store_true",
+                   help="solve Δ(B, T) per field with the lattice gap solver at --temperature")
+    p.add_argument("--gap-mesh", type=int, default=1000,
+                   help="k mesh of the self-consistent gap (default 1000)")
     p.add_argument("--barrier", type=float, default=3.0,
                    help="barrier height H on the barrier rows (t; default 3: tunnel limit, "
                         "normal transmission ≈ 0.04 per mode)")
