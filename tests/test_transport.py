@@ -138,13 +138,13 @@ def test_particle_hole_symmetry_at_zero_energy(ising_mapping):
 
 
 def test_thermal_smear_of_a_step_is_the_fermi_function():
-    e = np.linspace(-2, 2, 2001)
+    e = np.linspace(-2, 2, 1001)
     step = (e > 0).astype(float)
     t = 0.1
     smeared = tr.thermal_smear(e, step, t)
     exact = 1 / (np.exp(-e / t) + 1)
-    # A step is piecewise constant on the bins except the bin at 0: error <= h/(4T) = 5e-3.
-    assert smeared == pytest.approx(exact, abs=6e-3)
+    # A step is piecewise constant on the bins except the bin at 0: error <= h/(4T) = 1e-2.
+    assert smeared == pytest.approx(exact, abs=1.1e-2)
     const = tr.thermal_smear(e, np.full_like(e, 1.7), t)
     assert const == pytest.approx(1.7, abs=1e-12)  # the edge continuation keeps constants
     with pytest.raises(ParameterError, match="temperature"):
@@ -162,14 +162,14 @@ def test_bad_input_is_refused_before_work(bcs_mapping):
         tr.ns_conductance(bcs_mapping, [0.0], spin_axis="w")
 
 
-@pytest.mark.parametrize("beta, field, barrier, axis", [
-    (7.0, 2.0, 1.0, "z"),
-    (0.0, 2.0, 0.0, "x"),  # gapless (B > Δ): e- and h-like modes meet at E = 0, v of both signs
-    (7.0, 0.0, 3.0, "z"),  # E = Δ exactly: band edge of the superconducting lead (G/G_N ~ 2/τ)
+@pytest.mark.parametrize("beta, field, barrier, axis, energies", [
+    (7.0, 2.0, 1.0, "z", [0.3, 1.2, 7.3]),
+    # gapless (B > Δ): e- and h-like modes meet at E = 0 with velocities of both signs
+    (0.0, 2.0, 0.0, "x", [0.0, 2.5]),
+    (7.0, 0.0, 3.0, "z", [1.0]),  # E = Δ exactly: band edge of the lead (G/G_N ~ 2/τ)
 ])
-def test_batched_solver_equals_kwant_smatrix(beta, field, barrier, axis):
+def test_batched_solver_equals_kwant_smatrix(beta, field, barrier, axis, energies):
     mapping = map_to_lattice(PhysicalParameters(beta=beta, field=field, delta=1.0))
-    energies = np.array([0.0, 0.3, 1.0, 1.2, 7.3])
     ref = {s: tr.ns_conductance(mapping, energies, barrier=barrier, spin_axis=axis, n_k=2,
                                 solver=s)[0] for s in ("batched", "mumps", "sparse")}
     for name in ("conductance", "normal_reflection", "andreev_opposite_spin",
