@@ -22,6 +22,7 @@ __all__ = ["add_subcommands"]
 
 _COLUMNS = ("conductance", "normal_reflection", "andreev_opposite_spin", "andreev_equal_spin")
 _THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e^-10)
+_STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
 
 
 def _executor(workers):
@@ -35,20 +36,34 @@ def _executor(workers):
 
 
 def _energy_grid(args, temperature_delta0, e_limit):
-    """Requested grid and the computed one (padded by 10 k_B T at the same spacing)."""
+    """Requested energies and the grid the zero-temperature conductance is computed on.
+
+    At T = 0 the two are the same. At T > 0 the curve is computed on a finer grid
+    (step <= k_B T / 4) padded by 10 k_B T and offset by half a step from the
+    window edge, smeared there, and interpolated to the requested energies: the
+    zero-temperature coherence peaks are integrable singularities (and exactly at
+    a gap edge the tunnel-limit conductance is the BTK resonance 2/τ), which a
+    coarse grid that happens to sample them (e.g. E = Δ on a 0.05 grid) would
+    overweight. In the validate BCS control the smeared L1 error was 0.029 with
+    step k_B T/2 and 0.0125 with k_B T/4.
+    """
     n = positive_int("points", args.points)
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if n < 2:
         raise ParameterError("points", "need at least 2 energies")
     wanted = np.linspace(args.emin, args.emax, n)
-    step = wanted[1] - wanted[0]
-    pad = math.ceil(_THERMAL_PAD * temperature_delta0 / step) if temperature_delta0 > 0 else 0
-    grid = args.emin + step * np.arange(-pad, n + pad)
+    if temperature_delta0 > 0:
+        step = min(wanted[1] - wanted[0], _STEP_KT * temperature_delta0)
+        lo = args.emin - _THERMAL_PAD * temperature_delta0
+        hi = args.emax + _THERMAL_PAD * temperature_delta0
+        grid = lo + step * (np.arange(math.ceil((hi - lo) / step)) + 0.5)
+    else:
+        grid = wanted
     if np.abs(grid).max() >= e_limit:
         raise ParameterError("emax", f"|E| (with the thermal padding of {_THERMAL_PAD:g} k_B T) "
                              f"must stay below E_F/2 = {e_limit:g} Δ0")
-    return wanted, grid, pad
+    return wanted, grid
 
 
 def _plot(path, energies, curves, fields, sweep):
@@ -111,7 +126,7 @@ def _conductance(args):
         physical_from_args(args, field=float(b), delta=delta_given)
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
     t_delta0 = args.temperature * tc0_over_delta0()
-    wanted, grid, pad = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
+    wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
     axis = transport.spin_axis_vector(args.spin_axis, phys.phi)
     transport.ns_junction(args.barrier_rows, axis)  # validates --barrier-rows
     mapping = map_to_lattice(phys)
@@ -145,15 +160,18 @@ def _conductance(args):
             executor.shutdown(wait=True, cancel_futures=True)
     if t_delta0 > 0:
         results = [transport.thermally_smeared(r, t_delta0) for r in results]
-    keep = slice(pad, pad + len(wanted))
+
+    def keep(values):  # the computed grid -> the requested energies
+        return values if grid is wanted else np.interp(wanted, grid, values)
+
     cols = {"field": np.repeat(fields, len(wanted)), "energy": np.tile(wanted, len(fields)),
             "delta": np.repeat(deltas, len(wanted))}
     for name in _COLUMNS:
-        cols[name] = np.concatenate([getattr(r, name)[keep] for r in results])
+        cols[name] = np.concatenate([keep(getattr(r, name)) for r in results])
     for name in ("andreev_equal_spin", "andreev_opposite_spin"):
         for j, sign in enumerate(("plus", "minus")):
             cols[f"{name}_{sign}"] = np.concatenate(
-                [getattr(r, f"{name}_by_spin")[keep, j] for r in results])
+                [keep(getattr(r, f"{name}_by_spin")[:, j]) for r in results])
     transmissions = []
     for r in results:
         per_mode = [[float(x) for x in row if np.isfinite(x)] for row in r.transmission_modes]
@@ -163,8 +181,8 @@ def _conductance(args):
             "reference_energy_delta0": r.reference_energy,
             "mean": float(flat.mean()) if flat.size else 0.0,
             "per_mode": per_mode,
-            "mean_vs_energy_range": [float(r.normal_transmission[keep].min()),
-                                     float(r.normal_transmission[keep].max())],
+            "mean_vs_energy_range": [float(keep(r.normal_transmission).min()),
+                                     float(keep(r.normal_transmission).max())],
         })
     from kwant.solvers import default as default_solver
 
@@ -183,6 +201,9 @@ def _conductance(args):
         "spin_axis": list(axis),
         "exchange_t": args.exchange,
         "n_k": n_k,
+        "computed_energies": {"points": len(grid), "step_delta0": float(grid[1] - grid[0]),
+                              "range_delta0": [float(grid[0]), float(grid[-1])],
+                              "note": "T > 0: computed on this grid, smeared, interpolated"},
         "k_points": results[0].k_points,
         "period_a": transport.PERIOD,
         "solver": args.solver if args.solver != "default"
@@ -202,7 +223,7 @@ def _conductance(args):
     }
     write_table(args.output, cols, meta)
     if args.plot is not None:
-        curves = [{name: getattr(r, name)[keep] for name in _COLUMNS} for r in results]
+        curves = [{name: keep(getattr(r, name)) for name in _COLUMNS} for r in results]
         _plot(args.plot, wanted, curves, fields, len(fields) > 1)
     print(f"wrote {args.output} ({len(fields)} field(s) x {len(wanted)} energies, "
           f"mean normal transmission {transmissions[0]['mean']:.4g})")
