@@ -6,8 +6,10 @@ Usage::
 
 Runs the suites of `comparisons.suite_clean` (clean DOS field sweep),
 `comparisons.suite_gap` (Δ(B), B_c2(T)), `comparisons.suite_disorder` (point
-and smooth disorder, KPM vs SCBA) and `comparisons.suite_components` (Green's-function
-components and the measured self-energy against Eq. (8) and the SCBA) on the one parameter set of
+and smooth disorder, KPM vs SCBA), `comparisons.suite_components` (Green's-function
+components and the measured self-energy against Eq. (8) and the SCBA) and
+`comparisons.suite_tunneling` (lattice NS junction vs the quasiclassical tunneling
+conductance) on the one parameter set of
 `comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
 ``report.html``. Progress (stage, elapsed, ETA) goes to stderr. Every figure reading is
@@ -33,7 +35,8 @@ __all__ = ["Progress", "add_parser", "run_validation"]
 
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
-_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 35.0, "components": 10.0}
+_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 35.0, "components": 10.0,
+                 "tunneling": 15.0}
 
 
 class Progress:
@@ -84,7 +87,8 @@ def _check_output(path):
     return path
 
 
-def run_validation(setup, output, *, stages=("clean", "gap", "disorder", "components"),
+def run_validation(setup, output, *,
+                   stages=("clean", "gap", "disorder", "components", "tunneling"),
                    stream=None, tighten=()):
     """Run the suites of *setup* into the folder *output*; returns the `Report`.
 

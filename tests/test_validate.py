@@ -28,7 +28,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     err = capsys.readouterr().err
     for name in ("summary.json", "report.md", "report.html", "clean_dos_beta7.png",
                  "mirage_centre_width.png", "gap_and_bc2.png", "disorder_dos.png",
-                 "disorder_filling.png", "components_clean.png"):
+                 "disorder_filling.png", "components_clean.png", "tunneling.png"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     checks = summary["checks"]
@@ -38,7 +38,8 @@ def test_validate_quick_writes_report(tmp_path, capsys):
                 "stage"} <= set(c)
         assert np.isfinite(c["tolerance"])
     # Every suite contributed checks.
-    for prefix in ("clean/", "gap/", "bc2/", "disorder/", "components/", "disorder/selfenergy/"):
+    for prefix in ("clean/", "gap/", "bc2/", "disorder/", "components/", "disorder/selfenergy/",
+                   "tunneling/"):
         assert any(c["name"].startswith(prefix) for c in checks), prefix
     # The quick suite passes but for the tightened check (any other failure is a physics
     # regression) ...
@@ -48,10 +49,10 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     assert code == 1 and not summary["passed"]
     assert f"FAIL {TIGHTENED}" in err
     stages = {s["stage"]: s for s in summary["stages"]}
-    assert set(stages) == {"clean", "gap", "disorder", "components"}
+    assert set(stages) == {"clean", "gap", "disorder", "components", "tunneling"}
     assert stages["clean"]["passed"] == stages["clean"]["total"] - 1
     assert stages["clean"]["worst_check"] == TIGHTENED and stages["clean"]["worst_margin"] > 1
-    for stage in ("gap", "disorder", "components"):
+    for stage in ("gap", "disorder", "components", "tunneling"):
         row = stages[stage]
         assert row["passed"] == row["total"] > 0 and row["worst_margin"] <= 1
         assert row["seconds"] > 0
@@ -61,7 +62,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     assert readings["mirage_centre_width.png"].startswith("FAIL: mirage centre, lattice vs exact")
     assert "Compare Fig. 1(c)." in readings["clean_dos_beta7.png"]
     for name in ("gap_and_bc2.png", "disorder_dos.png", "disorder_filling.png",
-                 "components_clean.png"):
+                 "components_clean.png", "tunneling.png"):
         assert "FAIL" not in readings[name] and " - pass." in readings[name], name
     report = (out / "report.md").read_text()
     assert report.index("| clean | ") < report.index("## Checks")  # the table opens it

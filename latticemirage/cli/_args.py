@@ -6,13 +6,22 @@ the user typed. Imported by the subcommand modules, never importing them, so the
 CLI package has no import cycle.
 """
 
-from mirage_common.cliargs import check_memory, check_output_file, integer, note_time, real
+import numpy as np
+
+from mirage_common.cliargs import (
+    check_memory,
+    check_output_file,
+    integer,
+    note_time,
+    parse_range,
+    real,
+)
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
 __all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
            "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
-           "note_time", "physical_from_args", "positive_int", "real"]
+           "note_time", "parse_values", "physical_from_args", "positive_int", "real"]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
 #: energy scale of the model needs (the default meshes are 1000 and 4000).
@@ -29,7 +38,9 @@ def add_mapping_scales(p):
                    help=f"the scale Δ0 in units of t (default {DEFAULT_DELTA0:g})")
 
 
-def add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
+def add_physical(p, *, delta_default=None, delta_help=None, single_point=True,
+                 temperature_default=0.1,
+                 temperature_help="temperature (T_c0) for the self-consistent gap (default 0.1)"):
     """The physical options (Δ0 units) and ``--output`` of the clean lattice commands."""
     p.add_argument("--beta", type=real(0), default=7.0,
                    help="Ising SOC, Fermi-surface average (Δ0; default 7)")
@@ -38,8 +49,8 @@ def add_physical(p, *, delta_default=None, delta_help=None, single_point=True):
                        help="in-plane Zeeman energy B (Δ0; default 2)")
         p.add_argument("--delta", type=real(0), default=delta_default,
                        help=delta_help or "gap Δ (Δ0); omit to solve it self-consistently")
-    p.add_argument("--temperature", type=real(0), default=0.1,
-                   help="temperature (T_c0) for the self-consistent gap (default 0.1)")
+    p.add_argument("--temperature", type=real(0), default=temperature_default,
+                   help=temperature_help)
     p.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
     add_mapping_scales(p)
     p.add_argument("--output", "-o", required=True, help="result file (.csv, .json or .npz)")
@@ -74,6 +85,25 @@ def physical_from_args(args, **overrides):
 def check_output(path, suffixes=SUPPORTED_FORMATS):
     """Refuse an ``--output`` file that could not be written (see `check_output_file`)."""
     return check_output_file("output", path, suffixes)
+
+
+def parse_values(text, name, *, low=0.0):
+    """Values of option *name* from ``'start:stop:num'`` or a comma list (finite, >= *low*).
+
+    Ranges go through `mirage_common.cliargs.parse_range` (NUM bounded before any array is
+    made); every value must be finite and within [low, 1e6].
+    """
+    if ":" in text:
+        return parse_range(name, text, low=low)
+    try:
+        values = np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise ParameterError(
+            name, f"expected 'start:stop:num' or a comma-separated list, got {text!r}"
+        ) from None
+    if not np.all(np.isfinite(values)) or np.any(values < low) or np.any(values > 1e6):
+        raise ParameterError(name, f"values must be finite and in [{low:g}, 1e6], got {text!r}")
+    return values
 
 
 def positive_int(name, value):

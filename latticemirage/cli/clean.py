@@ -19,6 +19,7 @@ from ._args import (
     check_output,
     integer,
     note_time,
+    parse_values,
     physical_from_args,
     positive_int,
     real,
@@ -156,19 +157,6 @@ def _dos(args):
     return 0
 
 
-def _parse_fields(text):
-    from mirage_common.cliargs import parse_range
-
-    if ":" in text:
-        return parse_range("fields", text, low=0)
-    try:
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise ParameterError(
-            "fields", f"expected 'start:stop:num' or a comma-separated list, got {text!r}"
-        ) from None
-
-
 def _gap(args):
     from latticemirage import bulk
     from latticemirage.dos import check_mesh
@@ -177,9 +165,7 @@ def _gap(args):
 
     check_output(args.output)
     mesh = check_mesh(args.mesh)
-    fields = _parse_fields(args.fields)
-    if np.any(fields < 0) or not np.all(np.isfinite(fields)) or np.any(fields > 1e6):
-        raise ParameterError("fields", f"must be finite, >= 0 and <= 1e6, got {args.fields!r}")
+    fields = parse_values(args.fields, "fields")
     check_memory("mesh", _GAP_BYTES_PER_K * mesh**2 + fields.size * 2e3,
                  f"mesh^2 x {_GAP_BYTES_PER_K:g} B for the pairing shell, {fields.size} fields "
                  "x 2 kB")

@@ -1,0 +1,237 @@
+r"""Tunneling spectroscopy: the lattice NS junction in the tunnel limit against quasiclassics.
+
+Lattice: `latticemirage.transport.ns_conductance` (normal lead | one barrier row
+of height ``BARRIER`` = 3 t, normal transmission ≈ 0.04 per mode | Ising
+superconductor), ``G_NS/G_N`` at zero temperature on a uniform grid padded by
+10 k_B T, then every current contribution convolved with ``-df/dE``
+(`transport.thermally_smeared`). Quasiclassics:
+`quasiclassical.tunneling.tunneling_conductance_params` (electron DOS
+``Re g0`` with the lattice's Fermi-surface β distribution, Dynes η = 0.01 Δ0 —
+its quadrature needs η > 0 — convolved with the same ``-df/dE``). Both use the
+quasiclassical self-consistent Δ(T, B) and T = ``setup.base.temperature``.
+
+Runs
+----
+* **BCS control** (β = B = 0): there the quasiclassical conductance is the
+  thermally smeared BCS DOS, exact, so the L1 distance measures the lattice
+  tunnel-limit error itself (O(τ) Andreev reflection, O(Δ/E_F) energy
+  dependence of the tunnel probability; the unit tests bound it by 0.6 Δ/E_F =
+  0.02 pointwise).
+* **Mirage point** (the setup's β and B): main-gap window ``[0, 2.5]`` and
+  mirage window ``ε0 ± 1.5``.
+* **Equal-spin Andreev reflection** (transparent interface, spin axis z): the
+  paper's prediction, measured: zero for B = 0 (spin along z conserved), a peak
+  in the mirage window for β, B both finite.
+
+Checks
+------
+* ``tunneling/bcs_control/L1`` ≤ 0.02 (the unit-test bound 0.6 Δ/E_F; measured
+  0.0124–0.0128 at n_k = 8–24 with the energy step k_B T/4).
+* ``tunneling/.../centre``: mirage centre of the lattice conductance vs the
+  quasiclassical one, ≤ 1 % (the issue's).
+* ``tunneling/.../L1`` ≤ 0.05: the BCS-control error (measured 0.012) plus an
+  effect quasiclassics leaves out by construction. It takes the tunnel matrix
+  element constant over energy, but at E ≈ ε0 the two spin bands sit at
+  ``ξ ≈ 0`` and ``ξ ≈ 2ε0 ≈ 0.49 E_F`` from the Fermi level, where the normal
+  transmission differs (≈ sqrt(1 − 2ε0/E_F) ≈ 0.71 for a velocity-limited
+  barrier): the mirage floor of the conductance is then ≈ 0.71/1.71 = 0.42
+  instead of the DOS's 0.5. Measured (zero temperature, n_k = 24): 0.397 at
+  E_F = 30Δ0; 0.496 at E_F = 60Δ0 (estimate 0.465), where however the larger
+  trigonal warping also fills the gap, so this estimate is a plausible account,
+  not a separated measurement. Measured L1 at β = 7, B = 2: 0.028 (n_k = 24),
+  0.028 (quick); the bound leaves ~1.8× room.
+* ``tunneling/equal_spin/...``: B = 0 gives zero (≤ 1e-12, round-off) and, with
+  both fields, the equal-spin Andreev probability at ε0 exceeds 10× its value
+  1 Δ0 outside the window (measured ≈ 40×).
+"""
+
+from dataclasses import replace
+
+import numpy as np
+
+from comparisons.report import Check
+from comparisons.setup import binned_fermi_surface
+from latticemirage import transport
+from latticemirage.mapping import map_to_lattice, tc0_over_delta0
+from mirage_common.mirage import mirage_formula, mirage_gap
+from quasiclassical import FermiSurface, QCParams, solve_gap
+from quasiclassical.tunneling import tunneling_conductance_params
+
+__all__ = ["BARRIER", "TOL_BCS_L1", "TOL_CENTRE", "TOL_L1", "run", "units"]
+
+BARRIER = 3.0  # t; one row: normal transmission ≈ 0.04 per mode (tunnel limit)
+QC_ETA = 0.01  # Δ0; the quasiclassical quadrature needs a Dynes strip
+TOL_BCS_L1 = 0.02  # mean |G_lat - G_BCS|; the unit tests' pointwise bound 0.6 Δ/E_F
+TOL_CENTRE = 0.01  # relative (the issue's)
+TOL_L1 = 0.05  # BCS-control error + band-dependent tunnel probability (module docstring)
+MAIN_WINDOW = (0.0, 2.5)
+MIRAGE_HALF_WINDOW = 1.5
+_PAD_KT = 10.0  # thermal padding of the lattice grid, k_B T
+
+
+def units(setup):
+    """Work units (lattice runs) of this suite, for the progress ETA."""
+    return 4
+
+
+def _lattice_curve(mapping, window, delta, kt, setup):
+    res = setup.resolution
+    step = kt * res.tunnel_step_kt
+    lo, hi = window
+    grid = np.arange(lo - _PAD_KT * kt, hi + _PAD_KT * kt + step / 2, step)
+    raw = transport.ns_conductance(mapping, grid, delta=delta, barrier=BARRIER,
+                                   n_k=res.tunnel_n_k)[0]
+    smeared = transport.thermally_smeared(raw, kt)
+    keep = (grid >= lo) & (grid <= hi)
+    return grid[keep], smeared.conductance[keep], raw
+
+
+def _run_point(setup, beta, field_, tick):
+    base = setup.base
+    qp = QCParams(beta=beta, field=field_, phi=base.phi, temperature=base.temperature,
+                  eta=QC_ETA)
+    delta = solve_gap(qp.replace(eta=0.0)).delta
+    mapping = map_to_lattice(replace(setup.physical(beta=beta, field_=field_), delta=delta))
+    fs = FermiSurface(*binned_fermi_surface(*mapping.fermi_surface_beta())) if beta > 0 else None
+    kt = base.temperature * tc0_over_delta0()
+    formula = mirage_formula(beta, field_, delta)
+    windows = [MAIN_WINDOW]
+    if beta > 0 and field_ > 0:
+        eps0 = float(formula.eps0)
+        windows.append((eps0 - MIRAGE_HALF_WINDOW, eps0 + MIRAGE_HALF_WINDOW))
+    out = {"beta": beta, "field": field_, "delta": delta, "kt": kt,
+           "eps0": float(formula.eps0), "windows": []}
+    for window in windows:
+        e, g_lat, raw = _lattice_curve(mapping, window, delta, kt, setup)
+        g_qc = tunneling_conductance_params(e, qp, delta=delta, fermi_surface=fs).conductance
+        out["windows"].append({"energies": e, "lattice": g_lat, "qc": g_qc,
+                               "transmission": float(np.nanmean(raw.transmission_modes))})
+        tick(f"tunneling beta={beta:g} B={field_:g} window {window[0]:.2f}..{window[1]:.2f}")
+    all_lat = np.concatenate([w["lattice"] for w in out["windows"]])
+    all_qc = np.concatenate([w["qc"] for w in out["windows"]])
+    out["l1"] = float(np.mean(np.abs(all_lat - all_qc)))
+    out["max"] = float(np.max(np.abs(all_lat - all_qc)))
+    return out
+
+
+def _centre(energies, g, window):
+    e = np.concatenate([-energies[::-1], energies])
+    d = np.concatenate([g[::-1], g])
+    try:
+        return mirage_gap(e, d, window=window).positive
+    except ValueError:
+        return None
+
+
+def _equal_spin(setup, tick):
+    """Equal-spin Andreev probability per mode, transparent interface, spin axis z."""
+    base = setup.base
+    beta, field_ = base.beta, base.field
+    delta = solve_gap(QCParams(beta=beta, field=field_, temperature=base.temperature)).delta
+    mapping = map_to_lattice(replace(setup.physical(), delta=delta))
+    eps0 = float(mirage_formula(beta, field_, delta).eps0)
+    energies = np.linspace(0.0, eps0 + 2.0, setup.resolution.tunnel_equal_spin_points)
+    zero, both = transport.ns_conductance(mapping, energies, fields=[0.0, field_],
+                                          barrier=0.0, n_k=setup.resolution.tunnel_n_k)
+    tick("equal-spin Andreev reflection")
+    probe = np.array([eps0 - 1.0, eps0, eps0 + 1.0])
+    at = np.interp(probe, energies, both.andreev_equal_spin)
+    return {"energies": energies, "eps0": eps0, "delta": delta, "field": field_, "beta": beta,
+            "both": both.andreev_equal_spin, "no_field": zero.andreev_equal_spin,
+            "opposite": both.andreev_opposite_spin, "at": at}
+
+
+def _plot(report, control, point, es):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    panels = [(control, 0, "BCS control (β = B = 0), main gap"),
+              (point, 0, f"β = {point['beta']:g}, B = {point['field']:g}: main gap"),
+              (point, 1, f"β = {point['beta']:g}, B = {point['field']:g}: mirage gap")]
+    for ax, (r, j, title) in zip(axes[:3], panels, strict=True):
+        w = r["windows"][j]
+        ax.plot(w["energies"], w["lattice"], "k-", lw=1.2,
+                label=f"lattice NS junction (τ ≈ {w['transmission']:.3f})")
+        ax.plot(w["energies"], w["qc"], "C1--", lw=1.0, label="quasiclassical tunneling")
+        ax.set_xlabel(r"bias $eV$ ($\Delta_0$)")
+        ax.set_ylabel(r"$G/G_N$")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    ax = axes[3]
+    ax.semilogy(es["energies"], np.maximum(es["both"], 1e-18), "C3-",
+                label=f"equal spin, B = {es['field']:g}")
+    ax.semilogy(es["energies"], np.maximum(np.abs(es["no_field"]), 1e-18), "C0:",
+                label="equal spin, B = 0 (zero: round-off)")
+    ax.semilogy(es["energies"], es["opposite"], "k-", lw=0.6, label="opposite spin")
+    ax.axvline(es["eps0"], color="grey", lw=0.5)
+    ax.set_xlabel(r"energy $E$ ($\Delta_0$)")
+    ax.set_ylabel("Andreev probability per incident mode")
+    ax.set_title("transparent interface, spin axis z", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.suptitle(rf"Tunneling: lattice (barrier {BARRIER:g} t) vs quasiclassics, "
+                 rf"$T = {control['kt'] / tc0_over_delta0():g} T_{{c0}}$, "
+                 rf"qc Dynes $\eta = {QC_ETA:g}\Delta_0$")
+    fig.tight_layout()
+    report.add_figure(
+        fig, "tunneling.png", "Tunneling conductance and equal-spin Andreev reflection",
+        "Tunnel-limit lattice dI/dV against the quasiclassical electron DOS smeared by -df/dE: "
+        "the mirage dip sits at the same energy; the lattice floor is lower (the tunnel "
+        "probability differs between the two spin bands at ±ε0). Right: equal-spin Andreev "
+        "reflection appears in the mirage window only when both β and B are finite.")
+    plt.close(fig)
+
+
+def run(setup, report, tick):
+    """Run the tunneling suite, add its checks and figure to *report*; returns raw results."""
+    control = _run_point(setup, 0.0, 0.0, tick)
+    report.add(Check(
+        "tunneling/bcs_control/L1", control["l1"], TOL_BCS_L1, "G_N",
+        "mean |G_lattice - G_BCS| (beta = B = 0, same T): the lattice's tunnel-limit error "
+        "(O(tau) Andreev, O(Delta/E_F) energy dependence); bound 0.6 Delta/E_F as in the tests",
+        details={"max": control["max"], "delta": control["delta"],
+                 "transmission": control["windows"][0]["transmission"]}))
+    base = setup.base
+    point = _run_point(setup, base.beta, base.field, tick)
+    tag = f"tunneling/beta={base.beta:g}/B={base.field:g}"
+    mw = point["windows"][1]
+    window = (point["eps0"] - MIRAGE_HALF_WINDOW, point["eps0"] + MIRAGE_HALF_WINDOW)
+    lat = _centre(mw["energies"], mw["lattice"], window)
+    qc = _centre(mw["energies"], mw["qc"], window)
+    details = {"eps0_formula": point["eps0"], "delta": point["delta"],
+               "lattice": None if lat is None else {"centre": lat.centre, "width": lat.width},
+               "qc": None if qc is None else {"centre": qc.centre, "width": qc.width},
+               "lattice_floor": float(mw["lattice"].min()), "qc_floor": float(mw["qc"].min())}
+    nan = float("nan")
+    report.add(Check(
+        f"{tag}/centre", abs(lat.centre - qc.centre) / qc.centre if lat and qc else nan,
+        TOL_CENTRE, "relative",
+        "mirage centre in dI/dV: tunnel-limit lattice junction vs quasiclassical tunneling "
+        "conductance (same T, Delta)", details=details))
+    report.add(Check(
+        f"{tag}/L1", point["l1"], TOL_L1, "G_N",
+        "mean |G_lattice - G_qc| over the main-gap and mirage windows; bound: BCS-control error "
+        "+ the band dependence of the tunnel probability across the Ising splitting that "
+        "quasiclassics neglects (suite docstring)",
+        details={"max": point["max"], "bcs_control_l1": control["l1"], **details}))
+    es = _equal_spin(setup, tick)
+    report.add(Check(
+        "tunneling/equal_spin/B=0", float(np.abs(es["no_field"]).max()), 1e-12, "probability",
+        "equal-spin (z) Andreev reflection without field: zero by spin-z conservation "
+        "(round-off only)"))
+    outside = max(es["at"][0], es["at"][2])
+    report.add(Check(
+        f"tunneling/equal_spin/beta={base.beta:g}/B={base.field:g}/window_ratio",
+        float(es["at"][1] / outside) if outside > 0 else float("inf"), 10.0, "ratio",
+        "equal-spin Andreev probability at eps0 over its value 1 Delta0 outside the mirage "
+        "window (transparent interface): the paper's prediction, appears only in the window",
+        comparison=">=", details={"at_eps0_minus_1_eps0_eps0_plus_1": es["at"].tolist()}))
+    report.notes.append(
+        f"tunneling: lattice mirage floor {details['lattice_floor']:.3f} vs quasiclassical "
+        f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0). Likely cause "
+        "(estimate, not separated from trigonal warping): the two spin bands at eps0 lie at "
+        "xi ~ 0 and ~ 2 eps0 from the Fermi level with different tunnel probabilities "
+        "(~ sqrt(1 - 2 eps0/E_F)), an order-beta/E_F correction quasiclassics neglects "
+        "(suite docstring). Equal-spin Andreev probability at eps0 (transparent): "
+        f"{es['at'][1]:.3g} per mode.")
+    _plot(report, control, point, es)
+    return {"control": control, "point": point, "equal_spin": es}
