@@ -260,14 +260,16 @@ def add_subcommands(sub):
     p.add_argument("--barrier", type=real(0), default=3.0,
                    help="barrier height H on the barrier rows (t; default 3: tunnel limit, "
                         "normal transmission ≈ 0.04 per mode)")
-    p.add_argument("--barrier-rows", type=integer(1), default=1, help="rows of the barrier (default 1)")
+    p.add_argument("--barrier-rows", type=integer(1), default=1,
+                   help="rows of the barrier (default 1)")
     p.add_argument("--spin-axis", choices=("z", "x", "y", "field"), default="z",
                    help="spin quantization axis of the normal lead (default z)")
     p.add_argument("--exchange", type=real(), default=0.0,
                    help="exchange field of the normal lead along the spin axis (t; default 0)")
     p.add_argument("--emin", type=real(), default=-10.0, help="lowest bias energy (Δ0)")
     p.add_argument("--emax", type=real(), default=10.0, help="highest bias energy (Δ0)")
-    p.add_argument("--points", type=integer(2), default=401, help="number of energies (default 401)")
+    p.add_argument("--points", type=integer(2), default=401,
+                   help="number of energies (default 401)")
     p.add_argument("--n-k", type=integer(1), default=48,
                    help="transverse momenta (default 48)")
     p.add_argument("--solver", choices=("batched", "default", "mumps", "sparse"),
