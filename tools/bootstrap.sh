@@ -33,6 +33,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 patches=$here/tools/kwant-patches
 venv=${MIRAGE_VENV:-$here/.venv}
+# Absolute: the Kwant build runs `$venv/bin/python` from inside the unpacked sdist.
+case $venv in /*) ;; *) venv="$PWD/$venv" ;; esac
 cache=${MIRAGE_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/latticemirage/wheels}
 py=${PYTHON:-python3}
 
