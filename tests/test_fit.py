@@ -2,8 +2,7 @@
 
 The full coverage check (truth within 2 sigma over many noise seeds, 8 fields x 401
 biases) is `benchmarks/bench_fit.py --coverage`; here one small fit (3 fields, Gamma
-fixed) keeps the suite fast. Fitting lattice-generated spectra needs the lattice
-tunneling conductance of the other branch and is not tested here.
+fixed) keeps the suite fast. Fitting lattice-generated spectra: `tests/test_fit_lattice.py`.
 """
 
 import json
