@@ -154,7 +154,8 @@ def read_spectra(path, *, units="physical"):
 
     Columns (header row; ``#`` lines are comments, e.g. the metadata line of files this
     package writes): ``field_T``, ``bias_mV``, ``didv`` (``units="physical"``) or
-    ``field``, ``bias``, ``didv`` (``"reduced"``); ``conductance`` is accepted for
+    ``field``, ``bias``, ``didv`` (``"reduced"``; ``energy`` is accepted for ``bias``, as
+    ``mirage lattice conductance`` writes it); ``conductance`` is accepted for
     ``didv``; optional ``didv_err``. Rows may come in any order, fields may have different
     bias grids; rows with NaN in a used column are dropped and counted.
 
@@ -176,6 +177,9 @@ def read_spectra(path, *, units="physical"):
     reader = csv.reader([row for _, row in lines])
     header = [h.strip() for h in next(reader)]
     field_col, bias_col = _COLUMNS[units]
+    if units == "reduced" and bias_col not in header and "energy" in header:
+        # `mirage lattice conductance` and `mirage qc dos` name the reduced bias eV "energy".
+        bias_col = "energy"
     didv_col = "didv" if "didv" in header else ("conductance" if "conductance" in header
                                                 else "didv")
     needed = [field_col, bias_col, didv_col]

@@ -161,3 +161,15 @@ def test_reads_qc_tunneling_output(tmp_path):
     np.testing.assert_allclose(spectra.fields, [0.0, 20.0])
     assert spectra.size == 82 and spectra.errors is None
     np.testing.assert_allclose(spectra.biases[1], np.linspace(-6, 6, 41), atol=1e-9)
+
+
+def test_reduced_input_reads_the_lattice_conductance_columns(tmp_path):
+    # `mirage lattice conductance` writes field, energy (eV in Delta0) and conductance.
+    path = tmp_path / "g.csv"
+    rows = ["# metadata line", "field,energy,conductance"]
+    for b in (1.0, 2.0):
+        rows += [f"{b},{e},{1 + 0.01 * e}" for e in np.linspace(-3, 3, 40)]
+    path.write_text("\n".join(rows) + "\n")
+    spectra = read_spectra(path, units="reduced")
+    assert len(spectra.fields) == 2
+    assert spectra.fields[0] == 1.0 and spectra.bias[0].size == 40
