@@ -30,7 +30,7 @@ potential and twist as its DOS; ``components.csv`` holds their realization mean 
 jackknife standard errors. Each energy costs two sparse LU factorizations of the 4 L²
 BdG matrix per realization (README, "Measured self-energy")::
 
-    mirage lattice disorder --kind anderson --width 0.3 --size 40 --realizations 8 \
+    mirage lattice disorder --kind anderson --width 0.3 --size 40 --realizations 8 \\
         --components 1.5 --component-energies 0:9:10 --output comp_study/
 
 Under MPI (``pip install 'latticemirage[mpi]'``, an MPI library, e.g. the
