@@ -435,7 +435,7 @@ _NUMERIC = [
                "--eta", "--mesh", "--gap-mesh", "--emin", "--emax", "--n-energies")
      ] + [(["lattice", "disorder", *PT], o)
           for o in ("--beta", "--field", "--delta", "--size", "--moments", "--vectors",
-                    "--realizations", "--n-energies", "--workers", "--width")
+                    "--realizations", "--n-energies", "--workers", "--width", "--components")
           ] + [(["lattice", "rates", *PT], o) for o in ("--eta", "--size", "--e-fermi")]
 
 

@@ -23,6 +23,16 @@ Such a study must satisfy the validity rules (`latticemirage.disorder.validity`:
         --self-consistent --temperature 0.1 --beta 5 --field 2 --e-fermi 20 \
         --delta0-t 0.04 --moments 3000 --twists pi --output sc_study/
 
+With ``--components ETA`` every realization also stores the valley-resolved Green's
+function components (``g0_K_re``, ..., ``fz_Kp_im``, the columns of ``mirage qc dos``) at
+``z = ε + iη`` for the energies of ``--component-energies`` (default 0:9:10), from the same
+potential and twist as its DOS; ``components.csv`` holds their realization mean and
+jackknife standard errors. Each energy costs two sparse LU factorizations of the 4 L²
+BdG matrix per realization (README, "Measured self-energy")::
+
+    mirage lattice disorder --kind anderson --width 0.3 --size 40 --realizations 8 \\
+        --components 1.5 --component-energies 0:9:10 --output comp_study/
+
 Under MPI (``pip install 'latticemirage[mpi]'``, an MPI library, e.g. the
 ``mpich`` wheel), either a static pool where rank 0 drives the study and the
 other N - 1 ranks are workers::
@@ -42,6 +52,8 @@ import json
 import sys
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from latticemirage.cli._args import (
     add_disorder_arguments,
@@ -103,6 +115,13 @@ def add_subcommands(sub):
     g.add_argument("--emax", type=real(), default=10.0, help="highest output energy (Δ0)")
     g.add_argument("--n-energies", type=integer(1), default=801,
                    help="output energies on [emin, emax] (default 801)")
+    g.add_argument("--components", type=real(0, low_open=True), default=None, metavar="ETA",
+                   help="also store the valley components ĝ_K, ĝ_K' per realization at "
+                        "z = ε + i ETA (Δ0; must exceed the grid's ξ spacing 1/(ν_v L²)); "
+                        "two sparse LU per energy and realization")
+    g.add_argument("--component-energies", default=None, metavar="START:STOP:NUM",
+                   help="with --components: energies ε (Δ0; START:STOP:NUM or a comma "
+                        "list; default 0:9:10)")
     g.add_argument("--allow-unresolved", action="store_true",
                    help="run even if the moments cannot resolve the mirage-gap width (warn)")
     g = p.add_argument_group("parallel execution")
@@ -183,6 +202,7 @@ def spec_from_args(args):
               f"δ = {width:.3g} Δ0); --moments overrides", file=sys.stderr)
     if args.moments < 2:
         raise ParameterError("moments", f"must be an integer >= 2, got {args.moments!r}")
+    components = _components_from_args(args, phys, mapping, delta_used)
     _check_study_memory(args)
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
         check_smooth_size(disorder, args.size)
@@ -216,7 +236,43 @@ def spec_from_args(args):
         meta={"mapping": mapping.report(), "mirage_width_delta0": width,
               "kernel_width_delta0": kernel_width},
         self_consistent=sc_settings,
+        components=components,
     )
+
+
+#: Default energies of the components (Δ0): a coarse grid, each point costs two LU.
+DEFAULT_COMPONENT_ENERGIES = "0:9:10"
+
+
+def _components_from_args(args, phys, mapping, delta):
+    """`StudySpec.components` from ``--components`` (None without it); validated."""
+    from latticemirage import green
+    from latticemirage.cli._args import parse_values
+    from latticemirage.disorder import selfenergy
+
+    if args.components is None:
+        if args.component_energies is not None:
+            raise ParameterError("component-energies", "applies only with --components ETA")
+        return None
+    eta = args.components
+    if not (eta > 0 and np.isfinite(eta)):
+        raise ParameterError("components", f"η must be finite and > 0 (Δ0), got {eta!r}")
+    text = DEFAULT_COMPONENT_ENERGIES if args.component_energies is None \
+        else args.component_energies
+    energies = parse_values(text, "component-energies", low=-1e6)
+    try:
+        energies, xi_cut = green.check_inputs(phys, energies, eta=eta,
+                                              delta=max(delta, phys.delta or 0.0))
+    except ParameterError as exc:
+        if exc.name != "xi_cut":
+            raise
+        raise ParameterError("component-energies", "max|ε| + β + B + Δ + 2η must stay below "
+                             "the shell ξ_c = 0.8 E_F: " + str(exc).split(": ", 1)[1]) from None
+    nu = selfenergy.valley_nu(mapping)
+    selfenergy.check_grid_eta(nu, args.size, eta, mapping.delta0, name="components")
+    return {"eta_delta0": float(eta), "energies_delta0": [float(x) for x in energies],
+            "xi_cut_delta0": float(xi_cut),
+            "nu_per_spin_per_site_1_over_t": [float(x) for x in nu]}
 
 
 # Peak memory of one realization per supercell site: the sparse Hamiltonian and KPM
@@ -241,6 +297,14 @@ def _check_study_memory(args):
              (workers * moments, "moments", f"{args.moments} moments x {args.vectors} vectors "
                                             "x 64 B"),
              (args.n_energies * 100.0, "n-energies", f"{args.n_energies} energies x 100 B")]
+    if getattr(args, "components", None) is not None:
+        # One sparse LU at a time per worker (the selfenergy CLI's estimate, 40 kB x
+        # log2(L)/7.6 per site) plus the plane-wave right-hand sides and solutions of one
+        # chunk of 64 k (2 x 4 x 64 x 4 complex per site = 32 kB).
+        lu = 4e4 * max(1.0, np.log2(args.size) / 7.6) + 32768.0
+        parts.append((workers * sites * lu, "components",
+                      f"{workers} worker(s) x sparse LU of 4 L^2 orbitals, ~"
+                      f"{lu / 1e3:.0f} kB per site"))
     if args.vectors * _BYTES_PER_SITE_VECTOR > _BYTES_PER_SITE * 4 and parts[0] == max(parts):
         parts[0] = (parts[0][0], "vectors", parts[0][2])
     check_memory(max(parts)[1], sum(p[0] for p in parts), ", ".join(p[2] for p in parts))
@@ -363,7 +427,7 @@ def _remove_if_unstarted(folder, created):
 
 
 def _check_resume(folder, spec):
-    """Name the option when a self-consistent study is resumed with another T or U."""
+    """Name the option when a study is resumed with another T, U, or components setting."""
     from latticemirage.disorder import study
 
     if not (folder / study.SPEC_FILE).exists():
@@ -376,6 +440,24 @@ def _check_resume(folder, spec):
             raise ParameterError(option, f"{folder} holds a study with {option} "
                                  f"{old.get(key)!r} {unit}, requested {new.get(key)!r}; "
                                  "nothing was changed (use another --output)")
+    old, new = stored.components, spec.components
+    if old is None and new is not None:
+        raise ParameterError("components", f"{folder} holds a study run without components; "
+                             "they are not added to it (nothing was changed; use another "
+                             "--output)")
+    if old is not None and new is None:
+        raise ParameterError("components", f"{folder} holds a study with components at η = "
+                             f"{old['eta_delta0']!r} Δ0: pass the same --components and "
+                             "--component-energies to resume it")
+    if old is not None:
+        if old["eta_delta0"] != new["eta_delta0"]:
+            raise ParameterError("components", f"{folder} holds a study with components at η = "
+                                 f"{old['eta_delta0']!r} Δ0, requested {new['eta_delta0']!r}; "
+                                 "nothing was changed (use another --output)")
+        if old["energies_delta0"] != new["energies_delta0"]:
+            raise ParameterError("component-energies", f"{folder} holds a study with component "
+                                 f"energies {old['energies_delta0']!r} Δ0, requested "
+                                 f"{new['energies_delta0']!r}; nothing was changed")
 
 
 def _main(args):
@@ -412,6 +494,10 @@ def _main(args):
             close()
     print(f"wrote {Path(args.output) / study.AVERAGE_FILE} ({len(columns['energy'])} energies, "
           f"{spec.realizations} realizations)", file=sys.stderr)
+    if spec.components is not None:
+        print(f"wrote {Path(args.output) / study.COMPONENTS_FILE} (valley components at "
+              f"{len(spec.components['energies_delta0'])} energies, η = "
+              f"{spec.components['eta_delta0']:g} Δ0)", file=sys.stderr)
     if spec.self_consistent is not None:
         summary = study.study_status(args.output)["delta"]
         print(f"self-consistent Δ = {summary['mean']:.4f} ± {summary['stderr'] or 0:.4f} Δ0 "

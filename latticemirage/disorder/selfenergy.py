@@ -63,7 +63,16 @@ from latticemirage.disorder.potentials import realization_rng
 from latticemirage.disorder.rates import supercell_kpoints, valley_masks
 from mirage_common.errors import ParameterError, check_positive
 
-__all__ = ["SelfEnergyResult", "clean_grid_green", "measure_selfenergy", "plane_wave_green"]
+__all__ = [
+    "SelfEnergyResult",
+    "check_grid_eta",
+    "clean_grid_green",
+    "measure_selfenergy",
+    "plane_wave_green",
+    "realization_components",
+    "twisted_grid",
+    "valley_nu",
+]
 
 _TAU3 = np.diag([1.0, 1.0, -1.0, -1.0]).astype(complex)
 
@@ -99,6 +108,137 @@ def plane_wave_green(matrix, positions, kpoints, z):
             rhs[:, a, :, a] = w
         x = lu.solve(rhs.reshape(4 * n, 4 * m)).reshape(n, 4, m, 4)
         out[s:s + chunk] = np.einsum("rk,rakb->kab", w.conj(), x)
+    return out
+
+
+def valley_nu(mapping):
+    """``ν_v`` per spin per site of valleys (K, K'), 1/t, shape (2,).
+
+    ``mapping.n0`` shared by the valleys in proportion to their Fermi-contour weight.
+    """
+    weights = mapping.fs_weights.sum(axis=1)
+    return mapping.n0 * weights / weights.sum()
+
+
+def check_grid_eta(nu, size, eta, delta0, name="eta"):
+    """Refuse an η below the spacing ``1/(ν_v L²)`` of the supercell grid's ξ values.
+
+    Parameters
+    ----------
+    nu : array_like, shape (2,)
+        `valley_nu`, 1/t.
+    size : int
+        Supercell L.
+    eta : float
+        Δ0.
+    delta0 : float
+        Δ0 in t.
+    name : str
+        The option named in the error.
+
+    Returns
+    -------
+    float
+        The spacing, Δ0.
+    """
+    spacing = 1.0 / (float(np.min(nu)) * size * size) / delta0  # Δ0 between sampled ξ values
+    if not eta >= spacing:
+        raise ParameterError(name, f"must exceed the spacing of the supercell's ξ values "
+                             f"1/(ν_v L²) = {spacing:.3g} Δ0 (got {eta:g}); use a larger size")
+    return spacing
+
+
+def twisted_grid(size, twist):
+    """Cartesian k of the L × L supercell with boundary twist (θ1, θ2), shape (L², 2).
+
+    ``k = k0 + Σ_i θ_i/(2π L) b_i``: the plane waves ``e^{ik·r}`` obey the twisted
+    boundary conditions of `latticemirage.disorder.supercell`.
+    """
+    prim = np.asarray(model.LATTICE.prim_vecs, float)
+    recip = 2 * np.pi * np.linalg.inv(prim).T
+    k0 = supercell_kpoints((size, size)).reshape(-1, 2)
+    return k0 + (np.asarray(twist, float) / (2 * np.pi * size)) @ recip
+
+
+def _tails(blocks, blocks_n, energies, eta, xi_cut, d0):
+    """Beyond-shell terms of ĝ_v (`latticemirage.green`): anomalous tail and normal weight."""
+    pairing = blocks[(0, 0)] - blocks_n[(0, 0)]
+    tail = -(2j / (np.pi * xi_cut * d0)) * pairing @ _TAU3
+    beyond = 1.0 - (np.arctan((xi_cut - energies) / eta)
+                    + np.arctan((xi_cut + energies) / eta)) / np.pi
+    return tail, beyond
+
+
+def realization_components(params, potential, size, twist, energies, *, eta, xi_cut, nu,
+                           delta0):
+    r"""Valley components ``ĝ_v`` of ONE disorder realization, shape (2, n, 4, 4).
+
+    The per-realization term of the disorder-averaged ``ĝ_v`` of `measure_selfenergy`:
+    ``(i/πν_v)(1/N) Σ_{k ∈ shell v} [G(k, z) − Herm G_N(k, z)] τ_3`` plus the analytic
+    beyond-shell terms, with ``G`` and ``G_N`` the plane-wave Green's functions of this
+    realization's superconducting and normal (Δ = 0, same potential) supercells. ĝ is
+    affine in G, so the realization average of these equals ĝ of the averaged G.
+
+    Parameters
+    ----------
+    params : dict
+        Kwant parameters in t (``delta`` the gap of this realization).
+    potential : ndarray, shape (L, L)
+        The realization's potential in t, as used (e.g. centred).
+    size : int
+        Supercell L.
+    twist : (float, float)
+        Boundary phases of this realization (its k grid is `twisted_grid`).
+    energies : ndarray, shape (n,)
+        Δ0.
+    eta, xi_cut : float
+        Imaginary energy and shell half-width, Δ0.
+    nu : array_like, shape (2,)
+        `valley_nu`, 1/t.
+    delta0 : float
+        Δ0 in t.
+
+    Returns
+    -------
+    ndarray, shape (2, n, 4, 4), complex
+        Valleys (K, K'), eq1 gauge (`latticemirage.green`).
+
+    Notes
+    -----
+    Cost: two sparse LU factorizations of the 4 L² BdG matrix per energy (with and
+    without the gap), and 4 solves per shell k for each.
+    """
+    d0 = float(delta0)
+    energies = np.asarray(energies, dtype=float)
+    shape = (int(size), int(size))
+    fsyst = bulk.wrapped_system()
+    params_n = {**params, "delta": 0.0}
+    blocks = bulk.fourier_blocks(fsyst, params)
+    blocks_n = bulk.fourier_blocks(fsyst, params_n)
+    k = twisted_grid(shape[0], twist)
+    _, near_k, near_kp = valley_masks(k)
+    h_n = bulk.bloch_hamiltonian(blocks_n, k)
+    xi = 0.5 * (h_n[:, 0, 0].real + h_n[:, 1, 1].real) / d0  # Δ0
+    shell = [np.flatnonzero((np.abs(xi) < xi_cut) & mask) for mask in (near_k, near_kp)]
+    used = np.concatenate(shell)
+    twist = tuple(float(x) for x in twist)
+    sc = scm.supercell(params, shape, twist=twist, potential=potential, real=False,
+                       blocks=blocks)
+    normal = scm.supercell(params_n, shape, twist=twist, potential=potential, real=False,
+                           blocks=blocks_n)
+    pos = scm.site_positions(shape)
+    tail, beyond = _tails(blocks, blocks_n, energies, eta, xi_cut, d0)
+    n_sites = shape[0] * shape[1]
+    out = np.empty((2, len(energies), 4, 4), complex)
+    for j, zj in enumerate((energies + 1j * eta) * d0):
+        g = plane_wave_green(sc.matrix, pos, k[used], zj)
+        g_n = plane_wave_green(normal.matrix, pos, k[used], zj)
+        diff = g - 0.5 * (g_n + np.conj(np.swapaxes(g_n, -1, -2)))
+        start = 0
+        for v in range(2):
+            acc = diff[start:start + len(shell[v])].sum(axis=0) / n_sites
+            start += len(shell[v])
+            out[v, j] = (1j / (np.pi * nu[v])) * acc @ _TAU3 + tail + beyond[j] * _TAU3
     return out
 
 
@@ -153,13 +293,15 @@ class SelfEnergyResult:
                 for name in green.COMPONENT_NAMES}
 
 
-def clean_grid_green(mapping, size, energies, *, eta, delta=None, xi_cut=None):
+def clean_grid_green(mapping, size, energies, *, eta, delta=None, xi_cut=None, twist=None):
     """Clean ĝ_v on the (twisted) supercell grid of `measure_selfenergy`, shape (2, n, 4, 4).
 
     The same k sum as the disorder-averaged components, with the clean Bloch Green's
     function (no LU): its difference from `latticemirage.green.valley_green` is the
     error of sampling the ξ integral on the L × L grid at this η, the systematic error
     of any Born sum on that grid (e.g. the SCBA's ⟨ĝ⟩ behind a measured Σ̂).
+    *twist* (θ1, θ2) replaces the Fermi-surface twist of `measure_selfenergy` (e.g. the
+    twist of a disorder-study realization).
     """
     phys = mapping.physical
     delta = phys.delta if delta is None else delta
@@ -170,9 +312,10 @@ def clean_grid_green(mapping, size, energies, *, eta, delta=None, xi_cut=None):
     blocks = bulk.fourier_blocks(fsyst, mapping.lattice_params(delta))
     blocks_n = bulk.fourier_blocks(fsyst, mapping.lattice_params(0.0))
     k0 = supercell_kpoints(shape).reshape(-1, 2)
-    twist = _fermi_twist(mapping, k0, int(size))
+    if twist is None:
+        twist = _fermi_twist(mapping, k0, int(size))
     prim = np.asarray(model.LATTICE.prim_vecs, float)
-    k = k0 + (twist / (2 * np.pi * size)) @ (2 * np.pi * np.linalg.inv(prim).T)
+    k = k0 + (np.asarray(twist, float) / (2 * np.pi * size)) @ (2 * np.pi * np.linalg.inv(prim).T)
     _, near_k, near_kp = valley_masks(k)
     h_k = bulk.bloch_hamiltonian(blocks, k)
     xi = 0.5 * (h_k[:, 0, 0].real + h_k[:, 1, 1].real) / d0
@@ -299,12 +442,8 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
     xi = 0.5 * (h_k[:, 0, 0].real + h_k[:, 1, 1].real) / d0  # Δ0
     in_shell = np.abs(xi) < xi_cut
     shell = [np.flatnonzero(in_shell & mask) for mask in (near_k, near_kp)]
-    weights = mapping.fs_weights.sum(axis=1)
-    nu = mapping.n0 * weights / weights.sum()  # per spin per site, 1/t
-    spacing = 1.0 / (nu.min() * size * size) / d0  # Δ0 between sampled ξ values
-    if eta < spacing:
-        raise ParameterError("eta", f"must exceed the spacing of the supercell's ξ values "
-                             f"1/(ν_v L²) = {spacing:.3g} Δ0 (got {eta:g}); use a larger size")
+    nu = valley_nu(mapping)  # per spin per site, 1/t
+    spacing = check_grid_eta(nu, size, eta, d0)
     fermi = np.flatnonzero(near_k & (np.abs(xi) < window))
     if len(fermi) < 1:
         raise ParameterError("window", f"only {len(fermi)} supercell k points of valley K "

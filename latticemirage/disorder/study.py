@@ -23,6 +23,8 @@ Folder layout::
     study.json              format tag, version, the full StudySpec (JSON)
     realizations/r00000.npz one file per finished realization
     average.csv             energy (Δ0), dos (<N_s>/<N_n>), stderr, ...; once all are done
+    components.csv          only with ``StudySpec.components``: the realization average of
+                            the valley components g0_K_re, ... and their standard errors
     .lock                   held (flock) by the run working on the folder
 
 One run at a time: `run_study` takes an exclusive ``flock`` on ``.lock`` (released
@@ -48,11 +50,22 @@ Uniform shift
     measurement (`latticemirage.disorder.potentials.remove_uniform`); the removed
     value is ``uniform_shift_t`` in each realization's metadata and summarized in
     ``average.csv``'s.
+Valley components (optional, ``StudySpec.components``)
+    Each realization also stores ``ĝ_K``, ``ĝ_K'`` (the valley-resolved Green's
+    function of `latticemirage.green`, eq1 gauge, valley K has +β) at a few energies
+    ``z = ε + iη``, from the SAME centred potential and twist as its DOS
+    (`latticemirage.disorder.selfenergy.realization_components`: two sparse LU per
+    energy). ``components.csv`` holds their realization mean with the columns of
+    ``mirage qc dos`` (``g0_K_re``, ``g0_K_im``, ..., ``fz_Kp_im``) and the jackknife
+    standard error of each (``g0_K_re_stderr``, ...). ĝ is affine in G, so the mean is
+    the components of the disorder-averaged G. A study run without them never
+    recomputes them (`read_components` refuses).
 """
 
 import concurrent.futures as cf
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -64,7 +77,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latticemirage.disorder import kpm, selfconsistent
+from latticemirage import green
+from latticemirage.disorder import kpm, selfconsistent, selfenergy
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
@@ -77,8 +91,10 @@ __all__ = [
     "StudyError",
     "StudySpec",
     "compute_realization",
+    "mean_and_stderr",
     "open_study",
     "ratio_of_averages",
+    "read_components",
     "run_study",
     "study_status",
     "write_average",
@@ -90,6 +106,7 @@ FORMAT_VERSION = 2
 SPEC_FILE = "study.json"
 REAL_DIR = "realizations"
 AVERAGE_FILE = "average.csv"
+COMPONENTS_FILE = "components.csv"
 LOCK_FILE = ".lock"
 TWISTS = ("none", "pi", "random")
 
@@ -137,6 +154,11 @@ class StudySpec:
         solved on it (`latticemirage.disorder.selfconsistent.study_settings`: T in
         T_c0, U in t, cutoff, physical set) and used for its DOS. Omitted from the JSON
         (and the digest) when None, so such studies are unchanged.
+    components : dict or None
+        None: DOS only. Otherwise every realization also stores the valley components
+        (module docstring): ``eta_delta0`` (η, Δ0), ``energies_delta0`` (list, Δ0),
+        ``xi_cut_delta0`` (shell, Δ0), ``nu_per_spin_per_site_1_over_t`` (ν_K, ν_K',
+        `selfenergy.valley_nu`). Omitted from the JSON and the digest when None.
     """
 
     params: dict
@@ -151,6 +173,7 @@ class StudySpec:
     energies: tuple
     meta: dict = field(default_factory=dict)
     self_consistent: dict | None = None
+    components: dict | None = None
 
     def __post_init__(self):
         _check_int("size", self.size, 3)
@@ -170,12 +193,15 @@ class StudySpec:
         missing = {"t", "mu", "lam", "B", "phi", "delta"} - set(self.params)
         if missing:
             raise ParameterError("params", f"missing {sorted(missing)}")
+        if self.components is not None:
+            _check_components(self.components)
 
     def to_json(self):
         """JSON-compatible dict (tuples become lists)."""
         out = json.loads(json.dumps(asdict(self)))
-        if out["self_consistent"] is None:
-            del out["self_consistent"]
+        for name in ("self_consistent", "components"):
+            if out[name] is None:
+                del out[name]
         return out
 
     @classmethod
@@ -193,6 +219,23 @@ class StudySpec:
         """Output energies in Δ0, shape (n,)."""
         emin, emax, n = self.energies
         return np.linspace(emin, emax, int(n))
+
+
+def _check_components(c):
+    """Validate `StudySpec.components` (`ParameterError` naming the CLI option)."""
+    keys = {"eta_delta0", "energies_delta0", "xi_cut_delta0", "nu_per_spin_per_site_1_over_t"}
+    if not isinstance(c, dict) or set(c) != keys:
+        raise ParameterError("components", f"must be a dict with keys {sorted(keys)}")
+    eta = c["eta_delta0"]
+    if not (isinstance(eta, int | float) and math.isfinite(eta) and eta > 0):
+        raise ParameterError("components", f"η must be finite and > 0 (Δ0), got {eta!r}")
+    energies = np.asarray(c["energies_delta0"], dtype=float)
+    if energies.ndim != 1 or energies.size < 1 or not np.all(np.isfinite(energies)):
+        raise ParameterError("component-energies", "need a non-empty list of finite energies")
+    check_positive("xi_cut", c["xi_cut_delta0"])
+    nu = np.asarray(c["nu_per_spin_per_site_1_over_t"], dtype=float)
+    if nu.shape != (2,) or not np.all(np.isfinite(nu) & (nu > 0)):
+        raise ParameterError("components", "ν needs two positive values (K, K')")
 
 
 def _twist(spec, rng):
@@ -272,12 +315,22 @@ def _compute_realization(spec, index, threads, block_size):
                     bounds=bounds, vectors=vecs, block_size=block_size)
         for h in (sc, normal)
     ]
-    del vecs
+    real_arithmetic = bool(sc.real)
+    del vecs, sc, normal  # free the KPM matrices before the components' LU
     s, n = results
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = s.density / n.density
     _, ratio_err = ratio_of_averages(s.per_vector, n.per_vector)  # jackknife over vectors
-    return {
+    extra, comp = {}, None
+    if spec.components is not None:  # the SAME potential (centred), twist and Δ as the DOS
+        c = spec.components
+        t0 = time.perf_counter()
+        comp = {"energy": np.asarray(c["energies_delta0"], dtype=float)}
+        comp["g"] = selfenergy.realization_components(
+            params, potential, spec.size, twist, comp["energy"], eta=c["eta_delta0"],
+            xi_cut=c["xi_cut_delta0"], nu=c["nu_per_spin_per_site_1_over_t"], delta0=unit)
+        extra["components_seconds"] = time.perf_counter() - t0
+    out = {
         "columns": {
             "energy": energies,
             "ratio": ratio,
@@ -289,16 +342,20 @@ def _compute_realization(spec, index, threads, block_size):
             "index": index,
             "digest": spec.digest(),
             "twist": list(twist),
-            "real_arithmetic": bool(sc.real),
+            "real_arithmetic": real_arithmetic,
             "bounds_t": list(bounds),
             "kernel_width_delta0": s.resolution / unit,
             "kpm_backend": s.backend,
             "uniform_shift_t": shift,
             "potential_std_t": float(np.std(potential)),
             "seconds": time.perf_counter() - start,
+            **extra,
             **sc_meta,
         },
     }
+    if comp is not None:
+        out["components"] = comp
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -307,6 +364,34 @@ def _compute_realization(spec, index, threads, block_size):
 
 def _real_path(folder, index):
     return Path(folder) / REAL_DIR / f"r{index:05d}.npz"
+
+
+# Prefix of the component arrays in a realization file (their energy grid is not the DOS's).
+_COMP_PREFIX = "components_"
+
+
+def _write_realization(folder, index, result):
+    """One atomic file per realization: the DOS columns, and the components if any.
+
+    Without components this is `write_table`. With them the ``.npz`` (same layout:
+    ``__metadata__`` plus one array per name) also holds ``components_energy`` (n_c,)
+    and ``components_g`` (2, n_c, 4, 4), which `write_table` would refuse for their
+    length.
+    """
+    path = _real_path(folder, index)
+    comp = result.get("components")
+    if comp is None:
+        write_table(path, result["columns"], result["metadata"])
+        return
+    lengths = {len(np.asarray(v)) for v in result["columns"].values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns have different lengths: {sorted(lengths)}")
+    meta = json.dumps({"version": __version__, **json.loads(json.dumps(result["metadata"]))})
+    arrays = {k: np.asarray(v) for k, v in result["columns"].items()}
+    arrays.update({_COMP_PREFIX + k: np.asarray(v) for k, v in comp.items()})
+    buf = io.BytesIO()
+    np.savez(buf, __metadata__=np.array(meta), **arrays)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _load_spec(folder):
@@ -482,6 +567,10 @@ def study_status(folder):
         "done": len(done),
         "missing": missing,
         "average_written": (Path(folder) / AVERAGE_FILE).exists(),
+        "components": None if spec.components is None else {
+            "eta_delta0": spec.components["eta_delta0"],
+            "energies_delta0": spec.components["energies_delta0"],
+            "written": (Path(folder) / COMPONENTS_FILE).exists()},
         "running": _is_locked(folder),
         "mean_seconds_per_realization": float(np.mean(seconds)) if seconds else None,
         "disorder": spec.disorder,
@@ -597,8 +686,91 @@ def write_average(folder, spec=None):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         metadata["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size)
+    if spec.components is not None:
+        _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
     return columns
+
+
+def mean_and_stderr(samples):
+    """Mean over axis 0 and its jackknife standard error (real arrays).
+
+    For the mean the leave-one-out jackknife is the textbook standard error
+    ``sqrt(Σ_i (x_i − x̄)² / (R (R − 1)))``; it is formed as the jackknife, summing in
+    sample order, so it does not depend on the order the realizations finished in.
+    NaN for ``R < 2``.
+    """
+    x = np.asarray(samples, dtype=float)
+    r = x.shape[0]
+    total = np.sum(x, axis=0)
+    mean = total / r
+    if r < 2:
+        return mean, np.full_like(mean, np.nan)
+    loo = (total - x) / (r - 1)
+    spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
+    return mean, np.sqrt((r - 1) / r * spread)
+
+
+def _write_components(folder, spec):
+    """``components.csv``: realization mean of ĝ_K, ĝ_K' and the jackknife errors."""
+    c = spec.components
+    samples = []
+    for i in range(spec.realizations):
+        cols, _ = read_table(_real_path(folder, i))
+        key = _COMP_PREFIX + "g"
+        if key not in cols:
+            raise StudyError(f"{_real_path(folder, i)}: no valley components in a study "
+                             "that stores them (corrupt realization file)")
+        samples.append(cols[key])
+    comps = green.components(np.array(samples))  # name -> (R, 2, n_c)
+    columns = {"energy": np.asarray(c["energies_delta0"], dtype=float)}
+    for v, valley in enumerate(green.VALLEYS):
+        for name in green.COMPONENT_NAMES:
+            for part, values in (("re", comps[name][:, v].real), ("im", comps[name][:, v].imag)):
+                mean, err = mean_and_stderr(values)
+                columns[f"{name}_{valley}_{part}"] = mean
+                columns[f"{name}_{valley}_{part}_stderr"] = err
+    metadata = {
+        "observable": "realization average of the valley-resolved Green's function g_v "
+                      "(latticemirage.green, on the supercell grid: "
+                      "latticemirage.disorder.selfenergy.realization_components), at "
+                      "z = energy + i eta, from the same potential and twist as the DOS",
+        "energy_unit": "Delta0",
+        "eta_delta0": c["eta_delta0"],
+        "xi_cut_delta0": c["xi_cut_delta0"],
+        "nu_per_spin_per_site_1_over_t": c["nu_per_spin_per_site_1_over_t"],
+        "gauge": "eq1: real Delta in the paper's Eq. (1) (as mirage qc dos)",
+        "valleys": "K: +beta (s = +1), Kp: -beta (s = -1)",
+        "stderr": "jackknife over realizations (standard error of the mean)"
+                  if spec.realizations > 1 else "NaN: one realization (LU is exact per "
+                                                "realization; no error estimate)",
+        "realizations": spec.realizations,
+        "spec": spec.to_json(),
+    }
+    write_table(Path(folder) / COMPONENTS_FILE, columns, metadata)
+    return columns
+
+
+def read_components(folder):
+    """The averaged valley components of a finished study: ``(columns, metadata)``.
+
+    Raises
+    ------
+    StudyError
+        The study did not store components (they are never recomputed from a study:
+        run a new one with ``--components ETA``), or its average is not written yet.
+    """
+    spec = open_study(folder)
+    if spec.components is None:
+        raise StudyError(f"{folder}: this study did not store the valley components (it was "
+                         "run without --components); they are not recomputed from it: run a "
+                         "new study with --components ETA in another folder")
+    path = Path(folder) / COMPONENTS_FILE
+    if not path.exists():
+        done = len(_done_indices(folder, spec))
+        raise StudyError(f"{folder}: {done} of {spec.realizations} realizations done; the "
+                         f"components are written with the average once all are finished")
+    return read_table(path)
 
 
 # ----------------------------------------------------------------------------
@@ -718,7 +890,7 @@ def _run_locked(folder, spec, executor, workers, progress, stream):
             for fut in cf.as_completed(futures):
                 index = futures[fut]
                 result = fut.result()  # a failed realization stops the study (re-raised)
-                write_table(_real_path(folder, index), result["columns"], result["metadata"])
+                _write_realization(folder, index, result)
                 done.add(index)
                 if bar:
                     bar.update(len(done))
