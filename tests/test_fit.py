@@ -172,4 +172,4 @@ def test_reduced_input_reads_the_lattice_conductance_columns(tmp_path):
     path.write_text("\n".join(rows) + "\n")
     spectra = read_spectra(path, units="reduced")
     assert len(spectra.fields) == 2
-    assert spectra.fields[0] == 1.0 and spectra.bias[0].size == 40
+    assert spectra.fields[0] == 1.0 and spectra.biases[0].size == 40
