@@ -174,10 +174,11 @@ def _plot(report, control, point, es):
     fig.tight_layout()
     report.add_figure(
         fig, "tunneling.png", "Tunneling conductance and equal-spin Andreev reflection",
-        "Tunnel-limit lattice dI/dV against the quasiclassical electron DOS smeared by -df/dE: "
-        "the mirage dip sits at the same energy; the lattice floor is lower (the tunnel "
-        "probability differs between the two spin bands at ±ε0). Right: equal-spin Andreev "
-        "reflection appears in the mirage window only when both β and B are finite.")
+        "Left and middle: tunnel-limit lattice dI/dV (G/G_N) and the quasiclassical electron "
+        "DOS smeared by -df/dE at the same T, against bias eV in Delta0, in the main-gap and "
+        "mirage windows. Right: equal-spin Andreev reflection probability per mode of a "
+        "transparent interface against energy, with and without beta and B.",
+        checks=("tunneling/*",), pointer="compare the mirage gap of Fig. 1(c)")
     plt.close(fig)
 
 
@@ -189,7 +190,8 @@ def run(setup, report, tick):
         "mean |G_lattice - G_BCS| (beta = B = 0, same T): the lattice's tunnel-limit error "
         "(O(tau) Andreev, O(Delta/E_F) energy dependence); bound 0.6 Delta/E_F as in the tests",
         details={"max": control["max"], "delta": control["delta"],
-                 "transmission": control["windows"][0]["transmission"]}))
+                 "transmission": control["windows"][0]["transmission"]},
+        quantity="BCS control (beta = B = 0): lattice dI/dV vs smeared BCS, mean |difference|"))
     base = setup.base
     point = _run_point(setup, base.beta, base.field, tick)
     tag = f"tunneling/beta={base.beta:g}/B={base.field:g}"
@@ -206,25 +208,28 @@ def run(setup, report, tick):
         f"{tag}/centre", abs(lat.centre - qc.centre) / qc.centre if lat and qc else nan,
         TOL_CENTRE, "relative",
         "mirage centre in dI/dV: tunnel-limit lattice junction vs quasiclassical tunneling "
-        "conductance (same T, Delta)", details=details))
+        "conductance (same T, Delta)", details=details,
+        quantity="mirage centre in dI/dV, lattice vs quasiclassics"))
     report.add(Check(
         f"{tag}/L1", point["l1"], TOL_L1, "G_N",
         "mean |G_lattice - G_qc| over the main-gap and mirage windows; bound: BCS-control error "
         "+ the band dependence of the tunnel probability across the Ising splitting that "
         "quasiclassics neglects (suite docstring)",
-        details={"max": point["max"], "bcs_control_l1": control["l1"], **details}))
+        details={"max": point["max"], "bcs_control_l1": control["l1"], **details},
+        quantity="dI/dV curves, lattice vs quasiclassics (mean |difference|)"))
     es = _equal_spin(setup, tick)
     report.add(Check(
         "tunneling/equal_spin/B=0", float(np.abs(es["no_field"]).max()), 1e-12, "probability",
         "equal-spin (z) Andreev reflection without field: zero by spin-z conservation "
-        "(round-off only)"))
+        "(round-off only)", quantity="equal-spin Andreev reflection at B = 0"))
     outside = max(es["at"][0], es["at"][2])
     report.add(Check(
         f"tunneling/equal_spin/beta={base.beta:g}/B={base.field:g}/window_ratio",
         float(es["at"][1] / outside) if outside > 0 else float("inf"), 10.0, "ratio",
         "equal-spin Andreev probability at eps0 over its value 1 Delta0 outside the mirage "
         "window (transparent interface): the paper's prediction, appears only in the window",
-        comparison=">=", details={"at_eps0_minus_1_eps0_eps0_plus_1": es["at"].tolist()}))
+        comparison=">=", details={"at_eps0_minus_1_eps0_eps0_plus_1": es["at"].tolist()},
+        quantity="equal-spin Andreev reflection, at eps0 over outside the mirage window"))
     report.notes.append(
         f"tunneling: lattice mirage floor {details['lattice_floor']:.3f} vs quasiclassical "
         f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0). Likely cause "
