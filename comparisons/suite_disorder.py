@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from comparisons.report import Check
-from latticemirage.disorder import rates, study
+from latticemirage.disorder import rates, study, validity
 from latticemirage.disorder.potentials import PointImpurities, SmoothDisorder
 from latticemirage.dos import clean_dos
 from latticemirage.mapping import map_to_lattice
@@ -273,6 +273,25 @@ def run(setup, report, tick):
         r["D_lat_clean"], r["D_qc_clean"] = clean_depths(r["sigma"])
     clean = results["clean"]
 
+    # Validity (latticemirage.disorder.validity, the rules written once): a case's
+    # lattice-vs-quasiclassics comparisons (L1, relative depth) run only inside the rules;
+    # outside they are reported as not run, with the violated rules, never as passed. The
+    # Born rule applies to single-site (point) impurities; the clean reference is the exact
+    # lattice DOS on a CLEAN_MESH^2 k mesh, its "size".
+    verdicts = {}
+    for name, r in results.items():
+        disorder = r["case"].disorder
+        verdicts[name] = validity.assess(
+            mapping, size=CLEAN_MESH if disorder is None else res.supercell, delta=r["delta"],
+            kernel_width=r["sigma"], disorder=disorder,
+            born=isinstance(disorder, PointImpurities))
+    report.parameters["disorder_validity"] = {n: v.as_dict() for n, v in verdicts.items()}
+
+    def outside(name):
+        """The reason a case's comparison is not run, or None inside the rules."""
+        v = verdicts[name]
+        return None if v.passed else f"outside the validity rules: {v.message()}"
+
     for name, r in results.items():
         if name != "clean":
             # Precondition of every mirage check: the main gap is open at the measured Γ.
@@ -282,6 +301,9 @@ def run(setup, report, tick):
                 "(the quasiclassical gap closes at Gamma_qc ~ 0.72 Delta0 here); with no main "
                 "gap there is no mirage gap to test", comparison=">=", quantity=Q_GAP_OPEN,
             ))
+        if outside(name):
+            report.skip(f"disorder/{name}/L1", outside(name), quantity=Q_L1)
+            continue
         l1 = float(np.mean(np.abs(r["lattice"] - r["qc"])))
         s = float(np.mean(r["stderr"]))
         e_gamma = 0.5 * float(np.mean(np.abs(r["qc_hi"] - r["qc_lo"])))
@@ -314,6 +336,9 @@ def run(setup, report, tick):
                          "sigma_kernel": r["sigma"], "qc_relative_depth": rel_qc},
                 quantity=Q_SMOOTH,
             ))
+        if outside(name):
+            report.skip(f"disorder/{name}/relative_depth", outside(name), quantity=Q_DEPTH)
+            continue
         report.add(Check(
             f"disorder/{name}/relative_depth", abs(rel_lat - rel_qc),
             3 * sig + e_gamma + TOL_DEPTH_MODEL, "D/D_clean",

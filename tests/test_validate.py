@@ -56,6 +56,17 @@ def test_validate_quick_writes_report(tmp_path, capsys):
         row = stages[stage]
         assert row["passed"] == row["total"] > 0 and row["worst_margin"] <= 1
         assert row["seconds"] > 0
+    # The disorder stage runs at a derived point outside the validity rules of
+    # latticemirage.disorder.validity (E_F/Delta0 = 10 < 20, ...): its lattice-vs-SCBA
+    # comparisons are reported as not run with the violated rules, never as passed.
+    validity = summary["parameters"]["disorder_validity"]
+    assert validity and all("e_fermi_over_delta0" in rules for rules in validity.values())
+    not_run = {s["name"]: s["reason"] for s in summary["not_run"]}
+    for case, rules in validity.items():
+        ok = all(rule["passed"] for rule in rules.values())
+        assert (f"disorder/{case}/L1" in not_run) == (not ok), case
+        if not ok:
+            assert not_run[f"disorder/{case}/L1"].startswith("outside the validity rules")
     readings = {f["filename"]: f["reading"] for f in summary["figures"]}
     assert readings["clean_dos_beta7.png"].startswith(
         "FAIL: mirage centre, lattice vs exact formula: 1 of 2 outside tolerance")
