@@ -62,7 +62,17 @@ reflection probabilities from its electron blocks. The normalization ``G_N`` is
 the same sum for the same junction with ``delta = 0`` (everything else
 unchanged), so ``G_N = sum T`` over the normal-state transmission eigenvalues
 ``T`` ("normal transmission per mode"). Finite temperature: the zero-temperature
-curve convolved with ``-df/dE`` (`thermal_smear`).
+curve convolved with ``-df/dE`` (`thermal_smear`, `thermally_smeared`).
+
+Solvers
+-------
+``solver="batched"`` (default) computes the same probabilities from the same
+Kwant matrices with `latticemirage._modematch` (mode matching and Caroli
+formula, vectorized over energies; equal to `kwant.smatrix` to ~1e-9, tested);
+``"mumps"``, ``"sparse"`` and ``"default"`` call `kwant.smatrix` with that
+Kwant solver (the normal lead's modes precalculated once per energy and k_x).
+Work is split into one side-effect-free task per k_x (`_k_point`), run in
+process or on any `concurrent.futures.Executor`.
 """
 
 import dataclasses

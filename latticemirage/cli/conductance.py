@@ -139,9 +139,9 @@ def _conductance(args):
     wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
     axis = transport.spin_axis_vector(args.spin_axis, phys.phi)
     transport.ns_junction(args.barrier_rows, axis)  # validates --barrier-rows
-    mapping = map_to_lattice(phys)
     if abs(args.exchange) >= phys.e_fermi * phys.delta0:
         raise ParameterError("exchange", f"must stay below E_F = {phys.e_fermi * phys.delta0:g} t")
+    mapping = map_to_lattice(phys)
     # Refuse a barrier that transmits nothing (before the real computation).
     transport.check_transmission(mapping, barrier=args.barrier, barrier_rows=args.barrier_rows,
                                  spin_axis=args.spin_axis, exchange=args.exchange,
