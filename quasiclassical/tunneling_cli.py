@@ -31,8 +31,13 @@ import numpy as np
 from mirage_common.cliargs import check_memory, check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.io import SUPPORTED_FORMATS, atomic_write_bytes, write_table
-from mirage_common.materials import MATERIALS, get_material
-from mirage_common.units import PhysicalScale
+from mirage_common.unitargs import (
+    add_unit_options,
+    note_material,
+    physical_metadata,
+    refuse_physical_options,
+    scale_from_args,
+)
 from quasiclassical.params import QCParams, temperature_in_delta0
 from quasiclassical.tunneling import dos_grid, tunneling_conductance_params
 
@@ -52,8 +57,6 @@ def add_subcommands(sub):
     """Register ``tunneling`` on the ``mirage qc`` subparsers *sub*."""
     p = sub.add_parser("tunneling", help="thermally smeared tunneling conductance dI/dV (G/G_N)",
                        description=__doc__.split("\n\n")[0])
-    p.add_argument("--units", choices=("reduced", "physical"), default="reduced",
-                   help="reduced (Delta0, T_c0; default) or physical (meV, mV, K, tesla)")
     p.add_argument("--beta", type=real(), default=None,
                    help="Ising SOC beta_so >= 0 (Delta0, or meV; default from --material)")
     p.add_argument("--field", required=True,
@@ -71,14 +74,7 @@ def add_subcommands(sub):
     p.add_argument("--emin", type=real(), default=-12.0, help="lowest bias eV (Delta0, or mV)")
     p.add_argument("--emax", type=real(), default=12.0, help="highest bias eV (Delta0, or mV)")
     p.add_argument("--points", type=integer(1), default=1201, help="number of biases")
-    g = p.add_argument_group("physical units (with --units physical)")
-    g.add_argument("--tc-K", type=real(), default=None, help="T_c0 in kelvin (sets Delta0)")
-    g.add_argument("--delta0-meV", type=real(), default=None,
-                   help="Delta0 in meV (instead of --tc-K)")
-    g.add_argument("--g-factor", type=real(), default=None,
-                   help="Lande g of the in-plane Zeeman coupling (default 2 or the preset's)")
-    g.add_argument("--material", default=None,
-                   help=f"preset supplying T_c, beta_so, g: {', '.join(MATERIALS)}")
+    add_unit_options(p)
     p.add_argument("--output", required=True, help="result file (.csv, .json or .npz)")
     p.add_argument("--plot", default=None, help="figure (.png, .pdf, .svg)")
     p.set_defaults(func=run_tunneling)
@@ -88,26 +84,6 @@ def add_subcommands(sub):
 def _check_suffix(option, path, allowed):
     # Extension, folder, parent and permission checks before anything is computed.
     check_output_file(option, path, allowed)
-
-
-def scale_from_args(args):
-    """(`PhysicalScale`, `Material` or None) from ``--tc-K/--delta0-meV/--g-factor/--material``.
-
-    Raises `ParameterError` when no energy scale is given (fields in tesla need Delta0),
-    or for an unknown material.
-    """
-    material = get_material(args.material) if args.material is not None else None
-    tc, d0 = args.tc_K, args.delta0_meV
-    if material is not None and tc is None and d0 is None:
-        tc = material.tc_K
-    g = args.g_factor if args.g_factor is not None else (
-        material.g_factor if material is not None else 2.0)
-    if tc is None and d0 is None:
-        raise ParameterError(
-            "tc-K", "--units physical needs the energy scale Delta0 to convert meV, kelvin and "
-            "tesla: give --tc-K, --delta0-meV or --material"
-        )
-    return PhysicalScale(delta0_meV=d0, tc_K=tc, g_factor=g), material
 
 
 def _inputs(args):
@@ -134,10 +110,7 @@ def _inputs(args):
     check_nonnegative("field", fields)
     physical = args.units == "physical"
     if not physical:
-        for name in ("tc_K", "delta0_meV", "g_factor", "material"):
-            if getattr(args, name) is not None:
-                raise ParameterError(name.replace("_", "-"),
-                                     "only meaningful with --units physical")
+        refuse_physical_options(args)
         if args.beta is None:
             raise ParameterError("beta", "required (Delta0) unless --units physical --material")
         check_nonnegative("beta", args.beta)
@@ -175,9 +148,7 @@ def run_tunneling(args):
     kt = float(temperature_in_delta0(params.temperature))
     dos_grid(inp["biases"], kt, params.eta)  # refuses an oversized grid before any work
     scale, material = inp["scale"], inp["material"]
-    if material is not None:
-        for note in material.assumption_notes:
-            print(f"mirage qc tunneling: note: {material.name}: {note}", file=sys.stderr)
+    note_material("mirage qc tunneling", material)
     results = [tunneling_conductance_params(inp["biases"], params.replace(field=float(b)),
                                             delta=inp["delta"]) for b in inp["fields"]]
     nb = inp["biases"].size
@@ -207,9 +178,9 @@ def run_tunneling(args):
     if scale is not None:
         columns = {"field_T": np.repeat(inp["fields_T"], nb),
                    "bias_mV": scale.energy_to_meV(columns["bias"]), **columns}
-        metadata["units_physical"] = ("field_T: tesla, bias_mV: mV; field and bias also in "
-                                      "reduced units (Delta0)")
-        metadata["scale"] = scale.as_dict()
+        metadata.update(physical_metadata(
+            scale, material,
+            "field_T: tesla, bias_mV: mV; field and bias also in reduced units (Delta0)"))
         metadata["parameters_physical"] = {
             "beta_so_meV": float(scale.energy_to_meV(params.beta)),
             "temperature_K": float(scale.temperature_to_K(params.temperature)),
@@ -217,7 +188,6 @@ def run_tunneling(args):
             "eta_meV": float(scale.energy_to_meV(params.eta)),
             "delta_meV": [float(scale.energy_to_meV(r.delta)) for r in results],
         }
-        metadata["material"] = None if material is None else material.as_dict()
     write_table(args.output, columns, metadata)
     if unconverged:
         print(f"mirage qc tunneling: warning: SCBA unconverged at {unconverged} DOS energies",

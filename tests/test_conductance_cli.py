@@ -62,3 +62,63 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, extra, option):
     assert code == 2
     assert not out.exists()
     assert option in capsys.readouterr().err
+
+
+def test_physical_units_equal_the_reduced_run_at_the_converted_parameters(tmp_path):
+    """--units physical (meV, tesla, K, mV) is the reduced run at the PhysicalScale values."""
+    from mirage_common.units import PhysicalScale
+
+    scale = PhysicalScale(tc_K=5.0, g_factor=2.0)
+    fields_T = np.array([0.0, 10.0])
+    phys, red = tmp_path / "p.csv", tmp_path / "r.csv"
+    common = ["lattice", "conductance", "--barrier", "3", "--points", "3", "--n-k", "2"]
+    assert main([*common, "--units", "physical", "--tc-K", "5", "--beta", "3", "--delta", "0.7",
+                 "--field", "0:10:2", "--temperature", "1", "--emin", "-1", "--emax", "1",
+                 "--output", str(phys)]) == 0
+    reduced = [float(scale.energy_to_reduced(x)) for x in (3.0, 0.7, -1.0, 1.0)]
+    assert main([*common, "--beta", repr(reduced[0]), "--delta", repr(reduced[1]),
+                 "--field", ",".join(repr(float(b)) for b in scale.field_to_reduced(fields_T)),
+                 "--temperature", repr(1.0 / 5.0), "--emin", repr(reduced[2]),
+                 "--emax", repr(reduced[3]), "--output", str(red)]) == 0
+    cp, mp = read_table(phys)
+    cr, mr = read_table(red)
+    assert set(cp) == set(cr) | {"bias_mV", "field_T"}
+    for name in cr:
+        # Same floats reach the same computation; CSV round-trips 12 significant digits.
+        np.testing.assert_allclose(cp[name], cr[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(cp["bias_mV"], np.tile([-1.0, 0.0, 1.0], 2), atol=1e-12)
+    np.testing.assert_allclose(cp["field_T"], np.repeat(fields_T, 3), atol=1e-12)
+    assert "units_physical" not in mr
+    assert "tesla" in mp["units_physical"] and "mV" in mp["units_physical"]
+    assert mp["scale"]["tc_K"] == 5.0 and mp["material"] is None
+    assert mp["parameters_physical"]["beta_so_meV"] == pytest.approx(3.0, rel=1e-12)
+    assert mp["parameters_physical"]["temperature_K"] == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("extra, option", [
+    (["--units", "physical", "--field", "1"], "tc-K"),  # tesla without Delta0 / T_c
+    (["--units", "physical", "--material", "Unobtainium"], "material"),
+    (["--units", "physical", "--tc-K", "5", "--temperature", "-1"], "temperature"),
+    (["--units", "physical", "--tc-K", "5", "--g-factor", "0"], "g-factor"),
+    (["--units", "physical", "--tc-K", "5", "--delta0-meV", "1"], "delta0-meV"),
+    (["--tc-K", "5"], "tc-K"),  # scale options need --units physical
+])
+def test_physical_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, extra, option):
+    out = tmp_path / "g.csv"
+    code = main(["lattice", "conductance", "--n-k", "2", "--points", "3", "--emin", "-0.5",
+                 "--emax", "0.5", "--output", str(out), *extra])
+    assert code == 2
+    assert not out.exists()
+    assert option in capsys.readouterr().err
+
+
+def test_material_outside_the_lattice_limits_prints_notes_then_refuses(tmp_path, capsys):
+    # NbSe2: beta_so = 38 meV ~ 83 Delta0 > E_F/3 of the default mapping (E_F = 30 Delta0).
+    out = tmp_path / "g.csv"
+    code = main(["lattice", "conductance", "--units", "physical", "--material", "NbSe2",
+                 "--field", "1", "--emin", "-0.5", "--emax", "0.5", "--points", "3",
+                 "--n-k", "2", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert "note: NbSe2" in err and "Gamma" in err
+    assert "beta" in err and "meV" in err

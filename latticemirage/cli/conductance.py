@@ -2,12 +2,19 @@
 
 Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal
 smearing of the conductance); barrier and exchange field in t (the lattice
-hopping). The junction is `latticemirage.transport.ns_junction`; every result
-file carries the lattice parameters, the measured normal-state transmission
-per mode and the conventions. Bad input raises `ParameterError` before any
-computation (exit 2, nothing written).
+hopping). With ``--units physical`` (`mirage_common.unitargs`, the same options as
+``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV, ``--field`` in tesla
+(sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV, with the scale from
+``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material`` preset; they are
+converted to the reduced units by `mirage_common.units.PhysicalScale` before anything
+else, the table gains ``bias_mV`` and ``field_T`` beside ``energy`` and ``field``, and the
+metadata state the scale and the preset. The junction is
+`latticemirage.transport.ns_junction`; every result file carries the lattice
+parameters, the measured normal-state transmission per mode and the conventions.
+Bad input raises `ParameterError` before any computation (exit 2, nothing written).
 """
 
+import argparse
 import io
 import math
 
@@ -16,6 +23,13 @@ import numpy as np
 from mirage_common.cliargs import check_output_file
 from mirage_common.errors import ParameterError
 from mirage_common.io import atomic_write_bytes, write_table
+from mirage_common.unitargs import (
+    add_unit_options,
+    note_material,
+    physical_metadata,
+    refuse_physical_options,
+    scale_from_args,
+)
 
 from ._args import (
     MAX_MESH,
@@ -76,7 +90,42 @@ def _energy_grid(args, temperature_delta0, e_limit):
     return wanted, grid
 
 
-def _plot(path, energies, curves, fields, sweep):
+def _to_reduced(args):
+    """(args in reduced units, `PhysicalScale` or None, `Material` or None, fields in T or None).
+
+    Reduced units: *args* unchanged (``--beta`` defaults to 7 Δ0). Physical units:
+    a copy whose ``beta``, ``delta`` (meV), ``field`` (tesla), ``temperature`` (K),
+    ``emin``/``emax`` (mV) are converted to Δ0, Δ0, Δ0, T_c0, Δ0; the field becomes the
+    comma list of the converted values (exact: ``repr`` of the floats). Bad input
+    raises `ParameterError` naming the option typed, before any computation.
+    """
+    if args.units != "physical":
+        refuse_physical_options(args)
+        if args.beta is None:
+            args.beta = 7.0
+        return args, None, None, None
+    scale, material = scale_from_args(args)
+    red = argparse.Namespace(**vars(args))
+    beta = args.beta if args.beta is not None else (
+        material.beta_so_meV if material is not None else None)
+    if beta is None:
+        raise ParameterError("beta", "required (meV) unless --material gives it")
+    if beta < 0:
+        raise ParameterError("beta", f"must be >= 0 (meV), got {beta!r}")
+    red.beta = float(scale.energy_to_reduced(beta, name="beta"))
+    if args.delta is not None:
+        red.delta = float(scale.energy_to_reduced(args.delta, name="delta"))
+    fields_T = parse_values(args.field, "field")
+    red.field = ",".join(repr(float(b)) for b in scale.field_to_reduced(fields_T, name="field"))
+    if args.temperature < 0 or not math.isfinite(args.temperature):
+        raise ParameterError("temperature", f"must be >= 0 (K), got {args.temperature!r}")
+    red.temperature = float(args.temperature) / scale.tc_K
+    red.emin = float(scale.energy_to_reduced(args.emin, name="emin"))
+    red.emax = float(scale.energy_to_reduced(args.emax, name="emax"))
+    return red, scale, material, fields_T
+
+
+def _plot(path, energies, curves, fields, sweep, scale=None):
     """dI/dV(V) with its parts, or the dI/dV(V, B) map of a sweep; PNG written atomically.
 
     *curves*: one dict of columns (`_COLUMNS`, on *energies*) per field.
@@ -86,25 +135,31 @@ def _plot(path, energies, curves, fields, sweep):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if scale is not None:
+        energies, fields = scale.energy_to_meV(energies), scale.field_to_tesla(fields)
+        xlabel, ylabel, funit = "bias V (mV)", "in-plane field B (T)", "T"
+    else:
+        xlabel, ylabel = r"bias $eV$ ($\Delta_0$)", r"in-plane Zeeman energy $B$ ($\Delta_0$)"
+        funit = r"$\Delta_0$"
     if sweep:
         fig, ax = plt.subplots(figsize=(6, 4.5))
         g = np.array([c["conductance"] for c in curves])
         mesh = ax.pcolormesh(energies, fields, g, shading="nearest", cmap="viridis")
         fig.colorbar(mesh, ax=ax, label=r"$dI/dV \;/\; (dI/dV)_N$")
-        ax.set_xlabel(r"bias $eV$ ($\Delta_0$)")
-        ax.set_ylabel(r"in-plane Zeeman energy $B$ ($\Delta_0$)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.set_title("lattice NS junction: dI/dV(V, B)")
     else:
         c = curves[0]
         fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6, 6), sharex=True)
         ax.plot(energies, c["conductance"], "k")
         ax.set_ylabel(r"$G_{NS}/G_N$")
-        ax.set_title(f"lattice NS junction, B = {fields[0]:g} $\\Delta_0$")
+        ax.set_title(f"lattice NS junction, B = {fields[0]:.4g} {funit}")
         ax2.plot(energies, c["normal_reflection"], label="normal reflection")
         ax2.plot(energies, c["andreev_opposite_spin"], label="Andreev, opposite spin")
         ax2.plot(energies, c["andreev_equal_spin"], label="Andreev, equal spin")
         ax2.set_ylabel("probability per incident mode")
-        ax2.set_xlabel(r"bias $eV$ ($\Delta_0$)")
+        ax2.set_xlabel(xlabel)
         ax2.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -120,6 +175,9 @@ def _conductance(args):
     check_output(args.output)
     if args.plot is not None:
         check_output_file("plot", args.plot, (".png",))
+    args, scale, material, fields_T = _to_reduced(args)
+    # Before the model's own limits: a preset outside them is then refused with its reason.
+    note_material("mirage lattice conductance", material)
     fields = parse_values(args.field, "field")
     if np.any(fields < 0) or not np.all(np.isfinite(fields)):
         raise ParameterError("field", f"must be finite and >= 0, got {args.field!r}")
@@ -132,8 +190,16 @@ def _conductance(args):
         raise ParameterError("barrier", f"must be >= 0 (t), got {args.barrier!r}")
     n_k = positive_int("n-k", args.n_k)
     workers = positive_int("workers", args.workers)
-    for b in fields:  # every field against the mapping's limits, before any work
-        physical_from_args(args, field=float(b), delta=delta_given)
+    try:
+        for b in fields:  # every field against the mapping's limits, before any work
+            physical_from_args(args, field=float(b), delta=delta_given)
+    except ParameterError as exc:
+        if scale is None or exc.name not in ("beta", "field", "delta"):
+            raise
+        # The limits are stated in Δ0; say what that is in the units the user typed.
+        raise ParameterError(exc.name, f"{str(exc).split(': ', 1)[1]} (in units of Δ0 = "
+                             f"{scale.delta0_meV:.4g} meV; fields: 1 Δ0 = "
+                             f"{scale.tesla_per_reduced_field:.4g} T)") from None
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
     t_delta0 = args.temperature * tc0_over_delta0()
     wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
@@ -231,10 +297,23 @@ def _conductance(args):
             "+n+n), opposite = pair +n-n; finite temperature: each current contribution "
             "convolved with -df/dE"),
     }
+    if scale is not None:
+        cols = {"field_T": np.repeat(fields_T, len(wanted)),
+                "bias_mV": np.tile(scale.energy_to_meV(wanted), len(fields)), **cols}
+        meta.update(physical_metadata(
+            scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
+            "energy and delta also in reduced units (Delta0)"))
+        meta["parameters_physical"] = {
+            "beta_so_meV": float(scale.energy_to_meV(phys.beta)),
+            "temperature_K": float(scale.temperature_to_K(args.temperature)),
+            "delta_meV": scale.energy_to_meV(deltas).tolist(),
+            "fields_T": [float(b) for b in fields_T],
+            "mirage_eps0_meV": scale.energy_to_meV(formula.eps0).tolist(),
+        }
     write_table(args.output, cols, meta)
     if args.plot is not None:
         curves = [{name: keep(getattr(r, name)) for name in _COLUMNS} for r in results]
-        _plot(args.plot, wanted, curves, fields, len(fields) > 1)
+        _plot(args.plot, wanted, curves, fields, len(fields) > 1, scale)
     print(f"wrote {args.output} ({len(fields)} field(s) x {len(wanted)} energies, "
           f"mean normal transmission {transmissions[0]['mean']:.4g})")
     return 0
@@ -247,12 +326,13 @@ def add_subcommands(sub):
         help="NS-junction dI/dV: Andreev conductance G_NS/G_N with normal, opposite- and "
              "equal-spin Andreev reflection (Kwant scattering matrix)")
     add_physical(p, single_point=False, temperature_default=0.0,
-                 temperature_help="temperature (T_c0) of the thermal smearing (default 0)")
+                 temperature_help="temperature (T_c0, or K) of the thermal smearing (default 0)")
     p.add_argument("--field", default="2",
-                   help="in-plane Zeeman energy B (Δ0): a value, or a sweep 'start:stop:num' / "
-                        "comma list (then a dI/dV(V, B) map; default 2)")
+                   help="in-plane Zeeman energy B (Δ0; tesla with --units physical): a value, "
+                        "or a sweep 'start:stop:num' / comma list (then a dI/dV(V, B) map; "
+                        "default 2)")
     p.add_argument("--delta", type=real(0), default=None,
-                   help="gap Δ (Δ0) at every field (default 1 unless --self-consistent)")
+                   help="gap Δ (Δ0, or meV) at every field (default Δ0 unless --self-consistent)")
     p.add_argument("--self-consistent", action="store_true",
                    help="solve Δ(B, T) per field with the lattice gap solver at --temperature")
     p.add_argument("--gap-mesh", type=integer(1, MAX_MESH), default=1000,
@@ -266,8 +346,8 @@ def add_subcommands(sub):
                    help="spin quantization axis of the normal lead (default z)")
     p.add_argument("--exchange", type=real(), default=0.0,
                    help="exchange field of the normal lead along the spin axis (t; default 0)")
-    p.add_argument("--emin", type=real(), default=-10.0, help="lowest bias energy (Δ0)")
-    p.add_argument("--emax", type=real(), default=10.0, help="highest bias energy (Δ0)")
+    p.add_argument("--emin", type=real(), default=-10.0, help="lowest bias energy (Δ0, or mV)")
+    p.add_argument("--emax", type=real(), default=10.0, help="highest bias energy (Δ0, or mV)")
     p.add_argument("--points", type=integer(2), default=401,
                    help="number of energies (default 401)")
     p.add_argument("--n-k", type=integer(1), default=48,
@@ -280,4 +360,6 @@ def add_subcommands(sub):
     p.add_argument("--workers", type=integer(1), default=1,
                    help="processes over transverse momenta (default 1)")
     p.add_argument("--plot", default=None, help="also draw a PNG (a dI/dV(V, B) map for a sweep)")
-    p.set_defaults(func=_conductance)
+    add_unit_options(p)
+    # --beta: 7 Δ0 in reduced units; in physical units meV, default the preset's.
+    p.set_defaults(func=_conductance, beta=None)
