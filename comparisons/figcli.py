@@ -19,7 +19,8 @@ MIN_POINTS = 401  # below this the mirage gaps (width ~0.5 Δ0 on a 24 Δ0 windo
 
 
 def energy_figure_main(name, description, default_output, compute, plot, describe, argv=None,
-                       *, add_arguments=None, compute_options=None):
+                       *, add_arguments=None, compute_options=None, energy_range=(-12.0, 12.0),
+                       default_points=4001, min_points=MIN_POINTS):
     """Parse ``--output``/``--points`` (and a script's own options), compute, plot, describe.
 
     Parameters
@@ -42,6 +43,11 @@ def energy_figure_main(name, description, default_output, compute, plot, describ
     compute_options : callable, optional
         ``compute_options(args) -> dict`` of extra keyword arguments for *compute*; it
         validates them (raising `ParameterError`) before anything is computed.
+    energy_range : (float, float)
+        The energy window in Delta0 (default [-12, 12]).
+    default_points, min_points : int
+        Default and smallest ``--points`` (a script with a narrower window or coarser
+        features may lower the floor; the default floor keeps the mirage gaps resolved).
 
     Returns
     -------
@@ -50,19 +56,21 @@ def energy_figure_main(name, description, default_output, compute, plot, describ
     """
     parser = argparse.ArgumentParser(prog=name, description=description)
     parser.add_argument("--output", default=default_output, help="PNG file to write")
-    parser.add_argument("--points", type=int, default=4001, help="energies on [-12, 12] Delta0")
+    lo, hi = energy_range
+    parser.add_argument("--points", type=int, default=default_points,
+                        help=f"energies on [{lo:g}, {hi:g}] Delta0 (default %(default)s)")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         if Path(args.output).suffix.lower() != ".png":
             raise ParameterError("output", f"must end in .png, got {args.output!r}")
-        if args.points < MIN_POINTS:
+        if args.points < min_points:
             raise ParameterError(
-                "points", f"must be >= {MIN_POINTS} (mirage gaps), got {args.points}"
+                "points", f"must be >= {min_points} (mirage gaps), got {args.points}"
             )
         options = {} if compute_options is None else compute_options(args)
-        results = compute(energies=np.linspace(-12, 12, args.points), **options)
+        results = compute(energies=np.linspace(lo, hi, args.points), **options)
     except ValueError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 2

@@ -31,3 +31,31 @@ def test_fig2_bad_gamma_list(tmp_path, capsys, text):
     assert fig2.main(["--output", str(tmp_path / "f.png"), "--gammas", text]) == 2
     assert "gammas: " in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fig_tunneling_writes_a_png(tmp_path, capsys):
+    from comparisons import fig_tunneling
+
+    out = tmp_path / "figure.png"
+    # Tiny grids (2 fields, 2 transverse momenta, the floor of 201 biases) at T = 0.5 T_c0,
+    # where the lattice's k_B T/4 grid stays short.
+    assert fig_tunneling.main(["--output", str(out), "--points", "201", "--fields", "0:2:2",
+                               "--n-k", "2", "--temperature", "0.5"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["B=0 Delta0", "B=2 Delta0"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--fields", "1:1:1"], "fields: a map needs at least 2 fields"),
+    (["--units", "physical", "--material", "NbSe2"], "beta: must be small"),  # beta > E_F/3
+    (["--units", "physical", "--fields", "0:10:2"], "tc-K: "),  # tesla without Delta0
+    (["--material", "MoS2"], "material: only meaningful with --units physical"),
+    (["--points", "100"], "points: must be >= 201"),
+])
+def test_fig_tunneling_bad_input(tmp_path, capsys, extra, message):
+    from comparisons import fig_tunneling
+
+    assert fig_tunneling.main(["--output", str(tmp_path / "f.png"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
