@@ -31,6 +31,8 @@ Tested against `kwant.smatrix` (tests/test_transport.py).
 
 import numpy as np
 
+from latticemirage.transport import check_mode_count
+
 __all__ = ["k_point_batched"]
 
 _TOL = 1e-8  # |λ| within this of 1: propagating
@@ -246,5 +248,6 @@ def k_point_batched(fsyst, energies_t, sc_params, normal_params, k, conservation
                 n_e_modes = counts[:, :2].sum(axis=1)
                 for j in range(n_e):
                     nm = int(n_e_modes[j])
+                    check_mode_count(nm)
                     out["tau_normal"][i, j, :nm] = np.clip(ev[j, :nm], 0.0, 1.0)
     return out

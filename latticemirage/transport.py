@@ -87,6 +87,23 @@ from latticemirage import model
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 
+#: Normal-lead electron modes per transverse momentum the result arrays hold: the two
+#: valleys' hole pockets folded onto k_x ≈ 0, two spins each.
+MAX_MODES = 4
+
+
+def check_mode_count(n_modes):
+    """Refuse a junction whose normal lead has more modes per k_x than the model's pockets.
+
+    More than `MAX_MODES` open channels per transverse momentum means the Fermi level lies
+    beyond the two-valley regime the transport (and the quasiclassical comparison) assumes.
+    """
+    if n_modes > MAX_MODES:
+        raise ParameterError(
+            "e-fermi", f"{n_modes} normal-lead modes per transverse momentum, more than the "
+                       f"{MAX_MODES} of the two hole pockets: the Fermi level lies beyond the "
+                       "two-valley regime; use a smaller --e-fermi (or --delta0-t)")
+
 __all__ = [
     "MIN_TRANSMISSION",
     "PERIOD",
@@ -342,6 +359,7 @@ def _k_point(task):
             t = np.hstack([s0.submatrix(1, (0, 0)), s0.submatrix(1, (0, 1))])
             if t.size:
                 tau = np.sort(np.linalg.eigvalsh(t.conj().T @ t))[::-1]
+                check_mode_count(len(tau))
                 out["tau_normal"][i, j, : len(tau)] = np.clip(tau, 0.0, 1.0)
     return out
 

@@ -122,3 +122,13 @@ def test_material_outside_the_lattice_limits_prints_notes_then_refuses(tmp_path,
     assert code == 2 and not out.exists()
     assert "note: NbSe2" in err and "Gamma" in err
     assert "beta" in err and "meV" in err
+
+
+def test_fermi_level_beyond_the_two_pockets_is_refused(tmp_path, capsys):
+    # E_F = 300 Delta0 = 0.9 t opens 6 normal-lead modes per k_x (more than the two hole
+    # pockets' 4): a clear error naming --e-fermi, not a broadcasting traceback.
+    out = tmp_path / "g.csv"
+    code = main(["lattice", "conductance", "--e-fermi", "300", "--delta0-t", "0.003",
+                 "--points", "11", "--n-k", "4", "--output", str(out)])
+    assert code == 2 and not out.exists()
+    assert "error: e-fermi: 6 normal-lead modes" in capsys.readouterr().err
