@@ -11,6 +11,7 @@ CSV and JSON; NPZ keeps them complex.
 import contextlib
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ import numpy as np
 
 from mirage_common.version import __version__
 
-__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "read_table", "save_png", "write_table"]
+__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "jsonable", "read_table", "save_png",
+           "write_table"]
 
 SUPPORTED_FORMATS = (".csv", ".json", ".npz")
 _META_PREFIX = "# meta: "
@@ -74,18 +76,28 @@ def _split_complex(columns):
     return out
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+def jsonable(obj, *, nonfinite_as_none=False):
+    """*obj* with NumPy arrays, scalars and paths turned into plain JSON types.
+
+    With *nonfinite_as_none*, NaN and infinities become ``None`` (strict JSON, as
+    ``mirage fit`` writes); otherwise they stay floats (Python's JSON writes ``NaN``).
+    """
+    def conv(x):
+        if isinstance(x, dict):
+            return {str(k): conv(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [conv(v) for v in x]
+        if isinstance(x, np.ndarray):
+            return conv(x.tolist())
+        if isinstance(x, np.generic):
+            x = x.item()
+        if isinstance(x, Path):
+            return str(x)
+        if nonfinite_as_none and isinstance(x, float) and not math.isfinite(x):
+            return None
+        return x
+
+    return conv(obj)
 
 
 def write_table(path, columns, metadata=None):
@@ -102,7 +114,7 @@ def write_table(path, columns, metadata=None):
         the package version is added as ``"version"``.
     """
     suffix = _check_format(path)
-    meta = {"version": __version__, **_jsonable(metadata or {})}
+    meta = {"version": __version__, **jsonable(metadata or {})}
     lengths = {len(np.asarray(v)) for v in columns.values()}
     if len(lengths) > 1:
         raise ValueError(f"columns have different lengths: {sorted(lengths)}")

@@ -30,7 +30,7 @@ import numpy as np
 
 from mirage_common.cliargs import check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite
-from mirage_common.io import atomic_write_bytes
+from mirage_common.io import atomic_write_bytes, jsonable
 from mirage_common.units import BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from mirage_common.version import __version__
 from quasiclassical.fit import (
@@ -260,20 +260,6 @@ def _report(result, spectra, conditions, args, bc2):
     return report
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.floating | float):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
 def run_fit(args):
     """``mirage fit``: validate and read, fit, derive B_c2(T), write JSON (and a figure)."""
     conditions, fixed, bounds, start, bc2_t, spectra = _inputs(args)
@@ -300,7 +286,8 @@ def run_fit(args):
                         "units; compare 'std' with the covariance errors; the chain is "
                         "converged only if steps >> autocorrelation_time")
         report["mcmc"] = mcmc
-    atomic_write_bytes(args.output, (json.dumps(_jsonable(report), indent=1) + "\n").encode())
+    text = json.dumps(jsonable(report, nonfinite_as_none=True), indent=1) + "\n"
+    atomic_write_bytes(args.output, text.encode())
     if not result.success:
         print(f"mirage fit: warning: {result.message}", file=sys.stderr)
     if args.plot is not None:
