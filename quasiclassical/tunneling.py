@@ -183,14 +183,23 @@ def thermal_smear(energies, values, biases, kt):
         raise ParameterError("energies", "must be a strictly increasing 1-D grid")
     if values.shape[-1] != energies.size:
         raise ParameterError("values", f"last axis must have {energies.size} points")
+    return _windowed(energies, values, biases, kt, lambda x: fermi_window(x, kt))
+
+
+def _windowed(energies, values, biases, kt, kernel):
+    """``sum_j values[..., j] kernel(energies_j - bias) w_j`` per bias (real part).
+
+    Trapezoid weights w over the part of the grid within the kernel's reach of each
+    bias (`_check_cover`); *kernel* maps offsets (real, or shifted into the complex
+    plane by the caller) to the thermal window.
+    """
     reach = _check_cover(energies, biases, kt)
     weights = _trapezoid_weights(energies)
     out = np.empty((*values.shape[:-1], biases.size))
     lo = np.searchsorted(energies, biases - reach, side="left")
     hi = np.searchsorted(energies, biases + reach, side="right")
     for k, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        kern = fermi_window(energies[a:b] - biases[k], kt) * weights[a:b]
-        out[..., k] = values[..., a:b] @ kern
+        out[..., k] = (values[..., a:b] @ (kernel(energies[a:b] - biases[k]) * weights[a:b])).real
     return out
 
 
@@ -304,15 +313,8 @@ def conductance_shifted(energies, g0_shifted, biases, kt, shift):
     biases = np.atleast_1d(np.asarray(biases, dtype=float))
     if not 0 <= shift < math.pi * kt:
         raise ParameterError("shift", f"must lie in [0, pi k_B T) = [0, {math.pi * kt:.4g})")
-    reach = _check_cover(energies, biases, kt)
-    weights = _trapezoid_weights(energies)
-    out = np.empty((*g0_shifted.shape[:-1], biases.size))
-    lo = np.searchsorted(energies, biases - reach, side="left")
-    hi = np.searchsorted(energies, biases + reach, side="right")
-    for k, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        kern = fermi_window_complex(energies[a:b] - biases[k] + 1j * shift, kt) * weights[a:b]
-        out[..., k] = (g0_shifted[..., a:b] @ kern).real
-    return out
+    return _windowed(energies, g0_shifted, biases, kt,
+                     lambda x: fermi_window_complex(x + 1j * shift, kt))
 
 
 @dataclass(frozen=True)
