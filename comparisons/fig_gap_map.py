@@ -47,7 +47,7 @@ def plot(r, output):
     import matplotlib.pyplot as plt
 
     from latticemirage.disorder import supercell as scm
-    from mirage_common.io import atomic_write_bytes
+    from mirage_common.io import atomic_write_bytes, save_figure
 
     pos = scm.site_positions(r["size"])
     d = r["delta"].reshape(-1)
@@ -78,12 +78,10 @@ def plot(r, output):
                  rf"$\xi_0$={r['mapping'].coherence_length:.1f}$a$; twists {r['twists']}; "
                  f"{r['iterations']} iterations", fontsize=10)
     fig.tight_layout()
+    save_figure(fig, output, 120, tight=False)
+    plt.close(fig)
     import io
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(output, buf.getvalue())
     buf = io.BytesIO()
     np.savez(buf, delta=r["delta"], potential=r["potential"],
              **{k: r[k] for k in ("uniform", "clean", "iterations", "size", "concentration",

@@ -20,8 +20,8 @@ import numpy as np
 
 from mirage_common.version import __version__
 
-__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "jsonable", "read_table", "save_png",
-           "write_table"]
+__all__ = ["SUPPORTED_FORMATS", "atomic_write_bytes", "jsonable", "read_table", "save_figure",
+           "save_png", "write_table"]
 
 SUPPORTED_FORMATS = (".csv", ".json", ".npz")
 _META_PREFIX = "# meta: "
@@ -46,11 +46,21 @@ def atomic_write_bytes(path, data):
         raise
 
 
-def save_png(fig, path, dpi=130):
-    """Save a matplotlib figure as PNG atomically (no half-written file on a crash)."""
+def save_figure(fig, path, dpi=130, *, tight=True):
+    """Save a matplotlib figure atomically (no half-written file on a crash).
+
+    The format follows the extension of *path* (``.png``, ``.pdf``, ``.svg``);
+    *tight* crops to the drawn content (``bbox_inches="tight"``).
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format=Path(path).suffix.lower()[1:], dpi=dpi,
+                bbox_inches="tight" if tight else None)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def save_png(fig, path, dpi=130):
+    """Save a matplotlib figure as a tightly cropped PNG atomically (`save_figure`)."""
+    save_figure(fig, Path(path), dpi)
 
 
 def _check_format(path):

@@ -19,18 +19,16 @@ Output JSON: every parameter in physical and reduced units with its standard err
 per field, the gap per field and the implied B_c2(T) with its uncertainty band.
 """
 
-import io
 import json
 import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from mirage_common.cliargs import check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite
-from mirage_common.io import atomic_write_bytes, jsonable
+from mirage_common.io import atomic_write_bytes, jsonable, save_figure
 from mirage_common.units import BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from mirage_common.version import __version__
 from quasiclassical.fit import (
@@ -330,7 +328,5 @@ def _plot(path, result, spectra, conditions, bc2):
         ax.plot(x, y, "o-", label="implied by the fit (q = 0)")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=Path(path).suffix.lower()[1:], dpi=130)
+    save_figure(fig, path, 130, tight=False)
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())

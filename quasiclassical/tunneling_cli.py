@@ -22,15 +22,13 @@ parameters, the self-consistent gap per field, the scale and the preset. A field
 with ``--plot`` draws the dI/dV(V, B) colour map.
 """
 
-import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from mirage_common.cliargs import check_memory, check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
-from mirage_common.io import SUPPORTED_FORMATS, atomic_write_bytes, write_table
+from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 from mirage_common.unitargs import (
     add_unit_options,
     note_material,
@@ -81,16 +79,12 @@ def add_subcommands(sub):
     return p
 
 
-def _check_suffix(option, path, allowed):
-    # Extension, folder, parent and permission checks before anything is computed.
-    check_output_file(option, path, allowed)
-
-
 def _inputs(args):
     """Validate every option and convert to reduced units; nothing is computed here."""
-    _check_suffix("output", args.output, SUPPORTED_FORMATS)
+    # Extension, folder, parent and permission, before anything is computed.
+    check_output_file("output", args.output, SUPPORTED_FORMATS)
     if args.plot is not None:
-        _check_suffix("plot", args.plot, PLOT_FORMATS)
+        check_output_file("plot", args.plot, PLOT_FORMATS)
     for name in ("emin", "emax", "phi"):
         check_finite(name, getattr(args, name))
     if not args.emin < args.emax:
@@ -219,7 +213,5 @@ def _plot(path, inp, results, scale):
         ax.set_ylabel(r"$dI/dV$ ($G/G_N$)")
         ax.set_title(f"{ylabel.split(' (')[0]} = {fields[0]:.4g}")
     ax.set_xlabel(xlabel)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=Path(path).suffix.lower()[1:], dpi=150, bbox_inches="tight")
+    save_figure(fig, path, 150)
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())

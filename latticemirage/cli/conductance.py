@@ -15,14 +15,12 @@ Bad input raises `ParameterError` before any computation (exit 2, nothing writte
 """
 
 import argparse
-import io
 import math
 
 import numpy as np
 
-from mirage_common.cliargs import check_output_file
 from mirage_common.errors import ParameterError
-from mirage_common.io import atomic_write_bytes, write_table
+from mirage_common.io import save_figure, write_table
 from mirage_common.unitargs import (
     add_unit_options,
     note_material,
@@ -162,19 +160,16 @@ def _plot(path, energies, curves, fields, sweep, scale=None):
         ax2.set_xlabel(xlabel)
         ax2.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
+    save_figure(fig, path, 130, tight=False)
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def _conductance(args):
-    from latticemirage import transport
+    from latticemirage import plots, transport
     from latticemirage.mapping import map_to_lattice, tc0_over_delta0
 
     check_output(args.output)
-    if args.plot is not None:
-        check_output_file("plot", args.plot, (".png",))
+    plots.check_png_path("plot", args.plot)
     args, scale, material, fields_T = _to_reduced(args)
     # Before the model's own limits: a preset outside them is then refused with its reason.
     note_material("mirage lattice conductance", material)
