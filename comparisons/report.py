@@ -299,6 +299,10 @@ class Report:
         self.checks.append(check)
         return check
 
+    def add_all(self, checks):
+        """`add` each of *checks*; returns the recorded list."""
+        return [self.add(c) for c in checks]
+
     def skip(self, name, reason, quantity=""):
         """Record a check that could not be run, with the reason (reported as not run)."""
         self.skipped.append(Skipped(name, reason, quantity, self.stage))

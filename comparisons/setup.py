@@ -10,15 +10,19 @@ Units: energies in Δ0, temperatures in T_c0 (both sides).
 
 Disorder variant
 ----------------
-The disorder comparison runs on a *derived* variant with a larger Δ0 in units of t
-(``delta0 = 0.03 t``, ``E_F = 10 Δ0``, hence β = 3 Δ0 ≤ E_F/3). Reason: the KPM
-kernel width is ``π a / M`` with ``a ≈ 9.4 t`` (the whole BdG band), so resolving a
-mirage gap of width δ ≈ 0.56 Δ0 needs ``M ≈ 30 a / δ`` moments; at the base scale
-(δ = 2.3e-3 t) that is ~10^5 moments on a ~300 x 300 supercell, hours on two
-cores. At Δ0 = 0.03 t the same δ is 0.017 t and 3000 moments on an 80 x 80
-supercell resolve it to σ ≈ δ/2 in ~15 s per realization. The pocket depth stays
-small (0.3 t) so that trigonal warping (spread of β over the Fermi surface, ~±3 %)
-stays below the mirage-gap width.
+The disorder comparison (`comparisons.suite_disorder`) runs on a *derived* variant chosen
+inside the validity rules of `latticemirage.disorder.validity` at an affordable size:
+``delta0 = 0.03 t``, ``E_F = 20 Δ0`` (the rules' minimum; p_F ξ0 = 12 >= 10), β = 3 Δ0,
+B = 1 Δ0 (B/β as in the paper's Fig. 2), pairing cutoff ω_c = 10 Δ0 (the clean lattice gap
+is then within 4e-4 Δ0 of quasiclassics at this point; the shell, ~15 % of the states,
+sets the cost of the self-consistent Δ). Reasons: ξ0 = v_F/(π Δ0) = 12 a, so L = 72 holds
+4 ξ down to Δ = 0.67 Δ0 (the gap the strongest case reaches is ~0.78); the mirage width
+δ ≈ 0.48 Δ0 = 0.014 t at that Δ needs a Jackson width σ <= δ/3, i.e. 7000 moments, against
+~10^5 at the base scale. Trigonal warping (β spread ±12 % over the pocket at E_F = 0.6 t)
+smears the lattice's mirage edges by ~0.3 Δ0; the suite measures what that does to each
+compared quantity (single β vs the lattice's β distribution) and carries it in the
+tolerances. The base scale (Δ0 = 0.005 t, E_F = 30 Δ0, 300 x 300) is the ``--full-scale``
+run of `comparisons.validate`.
 """
 
 from dataclasses import dataclass, field, replace
@@ -28,7 +32,7 @@ import numpy as np
 from latticemirage.mapping import PhysicalParameters
 from mirage_common.errors import ParameterError, check_positive
 
-__all__ = ["FULL", "QUICK", "Resolution", "ValidationSetup", "binned_fermi_surface"]
+__all__ = ["FULL", "FULL_SCALE", "QUICK", "Resolution", "ValidationSetup", "binned_fermi_surface"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,14 @@ class Resolution:
         Dynes broadening applied identically to both sides' clean DOS, Δ0.
     energy_step : float
         Energy grid spacing of the clean DOS, Δ0.
+    anderson_widths : tuple of float
+        Widths W (t) of the Anderson box disorder of the disorder sweep (Born; at the
+        disorder variant the measured Γ_qc is ≈ 1.0 and 2.1 Δ0 for W = 0.7 and 1 t).
     concentrations : tuple of float
-        Point-impurity concentrations (per site) of the disorder sweep. At the
-        disorder variant (β = 3, B = 2, T = 0.1, V = 0.5 t) the measured Γ_qc is
-        ≈ 10 c Δ0 and the quasiclassical gap closes at Γ_qc ≈ 0.72 Δ0, so c stays
-        ≤ 0.06 (Γ_qc ≈ 0.5 Δ0, Δ ≈ 0.35 Δ0): a mirage gap needs a main gap.
+        Concentrations (per site) of the beyond-SCBA point-impurity case(s) (V =
+        ``impurity_strength``; |T|²/V² ≈ 1.5): drawn, not checked against the SCBA.
     realizations : int
-        Disorder realizations per KPM study.
+        Disorder realizations per study (each: self-consistent Δ at B and B = 0, KPM DOS).
     supercell, moments, vectors : int
         KPM supercell L, Chebyshev moments, random vectors per realization.
     rate_size, rate_realizations : int
@@ -71,6 +76,9 @@ class Resolution:
         and 0.0125 at k_B T/4 (n_k = 8 and 24 alike), so k_B T/4 is used.
     tunnel_equal_spin_points : int
         Energies of the equal-spin Andreev curve.
+    self_consistent : bool
+        Solve Δ on every disordered realization (dense shell, cost O(L^6)); False at
+        the full scale, where the quasiclassical Δ at the measured Γ is imposed instead.
     """
 
     fields_main: tuple
@@ -81,13 +89,15 @@ class Resolution:
     gap_mesh: int = 1500
     eta: float = 0.02
     energy_step: float = 0.005
-    concentrations: tuple = (0.03, 0.06)
-    realizations: int = 8
-    supercell: int = 80
-    moments: int = 3000
+    anderson_widths: tuple = (0.7, 1.0)
+    concentrations: tuple = (0.03,)
+    realizations: int = 4
+    supercell: int = 72
+    moments: int = 7000
     vectors: int = 4
     rate_size: int = 100
     rate_realizations: int = 4
+    self_consistent: bool = True
     tunnel_n_k: int = 24
     tunnel_step_kt: float = 0.25
     tunnel_equal_spin_points: int = 201
@@ -100,14 +110,29 @@ FULL = Resolution(
     bc2_temperatures=(0.3, 0.6, 0.9),
 )
 
+# The disorder stage at the model's default scale (Δ0 = 0.005 t, E_F = 30 Δ0, 300 x 300):
+# `ValidationSetup.full_scale`, for a cluster (``mirage validate --full-scale``). W = 0.29,
+# 0.41 t give Γ_qc ≈ 1, 2 Δ0 there (Γ ∝ W²/Δ0 at fixed N0); 42000 moments put the Jackson
+# width at 0.14 Δ0 <= δ/3 (δ ≈ 0.45 Δ0 at β = 7, B = 2, Δ ≈ 0.8).
+FULL_SCALE = Resolution(
+    fields_main=(), fields_second=(), gap_fields=(), bc2_temperatures=(),
+    anderson_widths=(0.29, 0.41),
+    concentrations=(0.01,),
+    realizations=8,
+    supercell=300,
+    moments=42000,
+    rate_size=200,
+    self_consistent=False,
+)
+
 QUICK = Resolution(
     fields_main=(2.0, 4.0),
     fields_second=(),
     gap_fields=(0.0, 2.0, 4.0),
     bc2_temperatures=(0.5, 0.9),
-    concentrations=(0.06,),
+    anderson_widths=(1.0,),
+    concentrations=(),
     realizations=2,
-    supercell=64,
     rate_realizations=3,
     tunnel_n_k=8,
     tunnel_equal_spin_points=61,
@@ -131,6 +156,8 @@ class ValidationSetup:
         Pocket depth of the disorder variant, Δ0.
     disorder_beta, disorder_field : float
         β and B of the disorder variant, Δ0.
+    disorder_cutoff : float
+        Pairing cutoff ω_c of the disorder variant's lattice gap, Δ0.
     impurity_strength : float
         On-site potential of a point impurity, t.
     smooth_correlation_length : float
@@ -143,9 +170,10 @@ class ValidationSetup:
     base: PhysicalParameters = field(default_factory=PhysicalParameters)
     second_beta: float = 4.0
     disorder_delta0: float = 0.03
-    disorder_e_fermi: float = 10.0
+    disorder_e_fermi: float = 20.0
     disorder_beta: float = 3.0
-    disorder_field: float = 2.0
+    disorder_field: float = 1.0
+    disorder_cutoff: float = 10.0
     impurity_strength: float = 0.5
     smooth_correlation_length: float = 3.0
     seed: int = 20210609
@@ -194,6 +222,13 @@ class ValidationSetup:
             delta0=self.disorder_delta0,
         )
 
+    def full_scale(self):
+        """The disorder stage at the base scale (Δ0, E_F, β, B of *base*; 300 x 300)."""
+        b = self.base
+        return replace(self, disorder_delta0=b.delta0, disorder_e_fermi=b.e_fermi,
+                       disorder_beta=b.beta, disorder_field=b.field,
+                       disorder_cutoff=2 * b.e_fermi / 3, resolution=FULL_SCALE)
+
     def as_dict(self):
         """JSON-serializable description (for summary.json)."""
         res = self.resolution
@@ -206,6 +241,7 @@ class ValidationSetup:
                 "field": self.disorder_field,
                 "e_fermi": self.disorder_e_fermi,
                 "delta0_in_t": self.disorder_delta0,
+                "cutoff": self.disorder_cutoff,
                 "impurity_strength_t": self.impurity_strength,
                 "smooth_correlation_length_a": self.smooth_correlation_length,
             },

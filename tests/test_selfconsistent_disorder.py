@@ -238,6 +238,19 @@ def test_cli_self_consistent_study_and_bad_input(tmp_path, capsys, sc_args):
     assert main([*stronger, "--output", str(out)]) == 2
     assert "error: coupling: " in capsys.readouterr().err
     assert _files(out) == before
+    # Resumed with the zero-field reference added: another study, refused, nothing touched.
+    assert main([*args, "--zero-field-reference", "--output", str(out)]) == 2
+    assert "error: " in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_cli_zero_field_reference_needs_self_consistent(tmp_path, capsys):
+    out = tmp_path / "z"
+    assert main(["lattice", "disorder", "--kind", "anderson", "--width", "0.4", "--size", "8",
+                 "--moments", "100", "--realizations", "1", "--zero-field-reference",
+                 "--output", str(out)]) == 2
+    assert "error: zero-field-reference: " in capsys.readouterr().err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("change, option", [
@@ -254,13 +267,14 @@ def test_cli_self_consistent_refuses_bad_input(tmp_path, capsys, change, option,
     assert not out.exists()
 
 
-def test_validity_rules_as_report_checks_fail_the_current_disorder_stage():
-    """The validate disorder stage as it stands (E_F = 10 Δ0, Δ0 = 0.03 t, L = 80, kernel
-    0.32 Δ0, V = 0.5 t at the Δ ≈ 0.4 Δ0 it uses at c = 0.06) violates every rule."""
+def test_validity_rules_as_report_checks_fail_the_round_2_disorder_stage():
+    """The validate disorder stage of round 2 (E_F = 10 Δ0, Δ0 = 0.03 t, B = 2, L = 80, kernel
+    0.32 Δ0, V = 0.5 t at the Δ ≈ 0.4 Δ0 it used at c = 0.06) violates every rule; the
+    current disorder point satisfies the static ones at its clean lattice Δ."""
     from comparisons.setup import ValidationSetup
-    from comparisons.suite_disorder import validity_checks
+    from comparisons.suite_disorder import _kernel_width, validity_checks
 
-    setup = ValidationSetup()
+    setup = ValidationSetup(disorder_e_fermi=10.0, disorder_field=2.0)
     m = map_to_lattice(setup.disorder_physical())
     verdict = validity.assess(m, size=setup.resolution.supercell, delta=0.4, kernel_width=0.32,
                               disorder=PointImpurities(0.06, setup.impurity_strength), born=True)
@@ -268,3 +282,70 @@ def test_validity_rules_as_report_checks_fail_the_current_disorder_stage():
     assert [c.name for c in checks] == [f"disorder/validity/point_0.06/{r.name}"
                                         for r in verdict.rules]
     assert [c.passed for c in checks] == [r.passed for r in verdict.rules] == [False] * 5
+
+    now = ValidationSetup()
+    res = now.resolution
+    m = map_to_lattice(now.disorder_physical())
+    delta = 0.867  # the clean lattice gap at the point (suite: 0.8671)
+    verdict = validity.assess(m, size=res.supercell, delta=delta,
+                              kernel_width=_kernel_width(m, res.supercell, res.moments, delta),
+                              disorder=AndersonDisorder(max(res.anderson_widths)), born=True)
+    assert verdict.passed, verdict.message()
+
+
+# -- the chiral reduction, the zero-field reference, the Δ summary ----------------------
+
+
+def _random_shells(twists):
+    m = mapping(2.0)
+    v = AndersonDisorder(0.5).potential((8, 8), realization_rng(11, 0))
+    return m, scs.shell_hamiltonians(m.lattice_params(0.0), 8, CUTOFF * m.delta0, potential=v,
+                                     twists=twists)
+
+
+def test_chiral_blocks_give_the_spectrum_of_the_full_shell_hamiltonian():
+    import scipy.linalg as sla
+
+    m, shells = _random_shells("pi")
+    t_t = TEMPERATURE * m.tc0
+    for s in shells:
+        blocks = scs.chiral_blocks(s)
+        assert blocks is not None and blocks[0].shape == (2 * s.shell_states,) * 2
+        for d_t in (0.0, 0.7 * m.delta0):
+            full = np.sort(np.abs(sla.eigvalsh(s.h0 + d_t * s.h_pair)))
+            sv = np.linalg.svd(blocks[0] + d_t * blocks[1], compute_uv=False)
+            # Each singular value is a ± pair of energies; round-off of two dense solvers.
+            assert np.allclose(full[::2], np.sort(sv), atol=1e-12)
+            assert np.allclose(full[1::2], np.sort(sv), atol=1e-12)
+            assert scs._shell_omega(s, blocks, d_t, t_t) == pytest.approx(
+                scs._omega(sla.eigvalsh(s.h0 + d_t * s.h_pair), t_t), rel=1e-12)
+    # Complex twists keep the full diagonalization.
+    _, complex_shells = _random_shells("grid:3")
+    assert any(scs.chiral_blocks(s) is None for s in complex_shells)
+
+
+def test_zero_field_reference_equals_a_separate_solve(coupling):
+    m = mapping(2.0)
+    v = AndersonDisorder(0.4).potential((10, 10), realization_rng(4, 1))
+    settings = {"temperature": TEMPERATURE, "coupling_t": coupling, "cutoff_delta0": CUTOFF,
+                "twists": "none", "zero_field_reference": True,
+                "physical": {"beta": POINT["beta"], "field": 2.0, "phi": 0.0,
+                             "e_fermi": POINT["e_fermi"], "delta0": POINT["delta0"]}}
+    delta, meta = scs.realization_delta(settings, 10, v)
+    kw = {"temperature": TEMPERATURE, "coupling": coupling, "potential": v, "twists": "none",
+          "cutoff": CUTOFF}
+    # Brent's xatol is 1e-7 Δ0; the reused shell is the same matrix, so 1e-6 is round-off.
+    assert delta == pytest.approx(scs.solve_uniform(m, 10, **kw).delta, abs=1e-6)
+    assert meta["delta_zero_field_delta0"] == pytest.approx(
+        scs.solve_uniform(mapping(0.0), 10, **kw).delta, abs=1e-6)
+
+
+def test_delta_summary_ratio_to_zero_field_and_its_jackknife():
+    v, z = [0.80, 0.82, 0.79], [0.98, 1.01, 0.97]
+    out = scs.delta_summary(v, zero_field=z)
+    assert out["ratio_to_zero_field"]["mean"] == pytest.approx(sum(v) / sum(z), rel=1e-14)
+    loo = [(sum(v) - a) / (sum(z) - b) for a, b in zip(v, z, strict=True)]
+    expected = np.sqrt(2 / 3 * np.sum((np.array(loo) - np.mean(loo)) ** 2))
+    assert out["ratio_to_zero_field"]["stderr"] == pytest.approx(expected, rel=1e-12)
+    assert out["zero_field"]["mean"] == pytest.approx(np.mean(z), rel=1e-14)
+    assert "ratio_to_zero_field" not in scs.delta_summary(v, zero_field=[None] * 3)

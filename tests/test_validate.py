@@ -28,7 +28,8 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     err = capsys.readouterr().err
     for name in ("summary.json", "report.md", "report.html", "clean_dos_beta7.png",
                  "mirage_centre_width.png", "gap_and_bc2.png", "disorder_dos.png",
-                 "disorder_filling.png", "components_clean.png", "tunneling.png"):
+                 "disorder_filling.png", "disorder_gap.png", "components_clean.png",
+                 "tunneling.png"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     checks = summary["checks"]
@@ -41,9 +42,9 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     for prefix in ("clean/", "gap/", "bc2/", "disorder/", "components/", "disorder/selfenergy/",
                    "tunneling/"):
         assert any(c["name"].startswith(prefix) for c in checks), prefix
-    # The quick suite passes but for the tightened check (any other failure is a physics
-    # regression) ...
-    failed = [c["name"] for c in checks if not c["passed"]]
+    # Outside the disorder stage the quick suite passes but for the tightened check (any other
+    # failure is a physics regression) ...
+    failed = [c["name"] for c in checks if not c["passed"] and c["stage"] != "disorder"]
     assert failed == [TIGHTENED], failed
     # ... and the failure reaches the exit code, stderr, the stage table and the readings.
     assert code == 1 and not summary["passed"]
@@ -52,28 +53,38 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     assert set(stages) == {"clean", "gap", "disorder", "components", "tunneling"}
     assert stages["clean"]["passed"] == stages["clean"]["total"] - 1
     assert stages["clean"]["worst_check"] == TIGHTENED and stages["clean"]["worst_margin"] > 1
-    for stage in ("gap", "disorder", "components", "tunneling"):
+    for stage in ("gap", "components", "tunneling"):
         row = stages[stage]
         assert row["passed"] == row["total"] > 0 and row["worst_margin"] <= 1
         assert row["seconds"] > 0
-    # The disorder stage runs at a derived point outside the validity rules of
-    # latticemirage.disorder.validity (E_F/Delta0 = 10 < 20, ...): its lattice-vs-SCBA
-    # comparisons are reported as not run with the violated rules, never as passed.
-    validity = summary["parameters"]["disorder_validity"]
-    assert validity and all("e_fermi_over_delta0" in rules for rules in validity.values())
-    not_run = {s["name"]: s["reason"] for s in summary["not_run"]}
-    for case, rules in validity.items():
-        ok = all(rule["passed"] for rule in rules.values())
-        assert (f"disorder/{case}/L1" in not_run) == (not ok), case
-        if not ok:
-            assert not_run[f"disorder/{case}/L1"].startswith("outside the validity rules")
+    # The disorder stage (issue 12) is a measurement whose outcome this test does not fix:
+    # it checks that every comparison states and checks its validity rules as checks, that
+    # the lattice gap is solved and compared at the measured Gamma, and that whatever fails
+    # reaches the stage table and the readings.
+    by_name = {c["name"]: c for c in checks}
+    cases = ("anderson_1", "smooth")
+    for case in cases:
+        rules = [n for n in by_name if n.startswith(f"disorder/validity/{case}/")]
+        expected = {"e_fermi_over_delta0", "pf_xi0", "size_over_xi", "kernel_over_mirage_width",
+                    "zero_field_gap_shift"} | ({"born_tmatrix_ratio"} if case != "smooth" else set())
+        assert {n.rsplit("/", 1)[1] for n in rules} == expected, case
+    for name in ("disorder/gap/clean", "disorder/gap/anderson_1", "disorder/gap/smooth",
+                 "disorder/gap/anderson_1/suppression", "disorder/anderson_1/relative_depth",
+                 "disorder/anderson_1/depth_resolved", "disorder/smooth/dip_kept"):
+        assert name in by_name and np.isfinite(by_name[name]["value"]), name
+    gap = by_name["disorder/gap/anderson_1"]["details"]
+    assert len(gap["per_realization"]) == QUICK.realizations and gap["lattice_zero_field"] > 0
+    disorder_failed = [c["name"] for c in checks if not c["passed"] and c["stage"] == "disorder"]
+    assert stages["disorder"]["passed"] == stages["disorder"]["total"] - len(disorder_failed)
+    if "disorder/gap/anderson_1" in disorder_failed:
+        assert summary["figures"][[f["filename"] for f in summary["figures"]].index(
+            "disorder_gap.png")]["reading"].startswith("FAIL")
     readings = {f["filename"]: f["reading"] for f in summary["figures"]}
     assert readings["clean_dos_beta7.png"].startswith(
         "FAIL: mirage centre, lattice vs exact formula: 1 of 2 outside tolerance")
     assert readings["mirage_centre_width.png"].startswith("FAIL: mirage centre, lattice vs exact")
     assert "Compare Fig. 1(c)." in readings["clean_dos_beta7.png"]
-    for name in ("gap_and_bc2.png", "disorder_dos.png", "disorder_filling.png",
-                 "components_clean.png", "tunneling.png"):
+    for name in ("gap_and_bc2.png", "components_clean.png", "tunneling.png"):
         assert "FAIL" not in readings[name] and " - pass." in readings[name], name
     report = (out / "report.md").read_text()
     assert report.index("| clean | ") < report.index("## Checks")  # the table opens it
@@ -99,7 +110,7 @@ def test_setup_rejects_bad_parameters():
         ValidationSetup(seed=-3)
     # The disorder variant is validated up front (beta must stay <= E_F / 3).
     with pytest.raises(ParameterError, match="beta"):
-        ValidationSetup(disorder_beta=5.0)
+        ValidationSetup(disorder_beta=7.0)
 
 
 def test_setup_variants_share_the_base():

@@ -96,6 +96,9 @@ def add_subcommands(sub):
                         "T_c0 on the converged clean lattice, as for the clean gap)")
     g.add_argument("--cutoff", type=real(0, low_open=True), default=None,
                    help="with --self-consistent: pairing cutoff ω_c (Δ0; default 2/3 E_F)")
+    g.add_argument("--zero-field-reference", action="store_true",
+                   help="with --self-consistent: also solve each realization at B = 0 (its "
+                        "own zero-field gap; the summary gives <Delta(B)>/<Delta(0)>)")
     g.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
     add_mapping_scales(g)
     g = p.add_argument_group("numerics")
@@ -172,13 +175,15 @@ def spec_from_args(args):
         mapping = map_to_lattice(phys)
         sc_settings = selfconsistent.study_settings(
             mapping, args.size, args.twists, temperature, coupling=args.coupling,
-            cutoff=args.cutoff)
+            cutoff=args.cutoff, zero_field_reference=args.zero_field_reference)
         delta_used = sc_settings["delta_clean_lattice"]
         params = mapping.lattice_params(0.0)  # each realization sets its own Δ
     else:
         for name in ("temperature", "coupling", "cutoff"):
             if getattr(args, name) is not None:
                 raise ParameterError(name, "applies only with --self-consistent")
+        if args.zero_field_reference:
+            raise ParameterError("zero-field-reference", "applies only with --self-consistent")
         phys = physical_from_args(args, delta=1.0 if args.delta is None else args.delta,
                                   temperature=0.1)
         mapping = map_to_lattice(phys)
@@ -503,4 +508,8 @@ def _main(args):
         print(f"self-consistent Δ = {summary['mean']:.4f} ± {summary['stderr'] or 0:.4f} Δ0 "
               f"(clean supercell {summary['delta_clean']:.4f}, clean lattice "
               f"{summary['delta_clean_lattice']:.4f} Δ0)", file=sys.stderr)
+        if "ratio_to_zero_field" in summary:
+            ratio = summary["ratio_to_zero_field"]
+            print(f"Δ(B)/Δ(0) = {ratio['mean']:.4f} ± {ratio['stderr'] or 0:.4f} (zero-field "
+                  f"Δ = {summary['zero_field']['mean']:.4f} Δ0)", file=sys.stderr)
     return 0
