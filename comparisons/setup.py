@@ -162,6 +162,9 @@ class ValidationSetup:
         On-site potential of a point impurity, t.
     smooth_correlation_length : float
         Correlation length of the smooth (Anderson-theorem control) disorder, a.
+    smooth_matched_width : float
+        The smooth disorder's amplitude gives it the Born total rate of Anderson disorder of
+        this width (t); 0.7 t, Γ_tot ≈ 1 Δ0, the rate of the weaker Anderson case.
     seed : int
         Root seed of every random quantity (SeedSequence).
     resolution : Resolution
@@ -176,6 +179,7 @@ class ValidationSetup:
     disorder_cutoff: float = 10.0
     impurity_strength: float = 0.5
     smooth_correlation_length: float = 3.0
+    smooth_matched_width: float = 0.7
     seed: int = 20210609
     resolution: Resolution = FULL
 
@@ -183,6 +187,7 @@ class ValidationSetup:
         check_positive("second_beta", self.second_beta)
         check_positive("impurity_strength", self.impurity_strength)
         check_positive("smooth_correlation_length", self.smooth_correlation_length)
+        check_positive("smooth_matched_width", self.smooth_matched_width)
         if int(self.seed) != self.seed or self.seed < 0:
             raise ParameterError("seed", f"must be a non-negative integer, got {self.seed!r}")
         # Validate the derived variants now, so a bad setup fails before anything runs.
@@ -244,6 +249,7 @@ class ValidationSetup:
                 "cutoff": self.disorder_cutoff,
                 "impurity_strength_t": self.impurity_strength,
                 "smooth_correlation_length_a": self.smooth_correlation_length,
+                "smooth_matched_width_t": self.smooth_matched_width,
             },
             "seed": self.seed,
             "resolution": {k: (list(map(float, v)) if isinstance(v, tuple) else v)
