@@ -1,6 +1,7 @@
 """Self-consistent Δ on supercells: clean-limit agreement, cost per realization, method choice.
 
 Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py {clean,cost,chebyshev,chiral}``
+(no argument: ``chiral``, as ``make bench`` runs it)
 
 Test point (derived, larger Δ0/t so that ξ0 is short): β = 5, E_F = 20 Δ0, Δ0 = 0.04 t,
 T = 0.1 T_c0, ω_c = (2/3) E_F; ξ0 = 9.4 a, p_F ξ0 = 11.4.
@@ -163,5 +164,6 @@ def chiral(size=72):
 if __name__ == "__main__":
     # Dense LAPACK on these sizes runs single-threaded (as the library does).
     with threadpool_limits(limits=1, user_api="blas"):
+        # `make bench` passes no argument: the quickest mode.
         {"clean": clean, "cost": cost, "chebyshev": chebyshev,
-         "chiral": chiral}[sys.argv[1]]()
+         "chiral": chiral}[sys.argv[1] if len(sys.argv) > 1 else "chiral"]()
