@@ -170,9 +170,9 @@ def _cases(setup, res, params0):
 
 
 def units(setup):
-    """Work units: the clean references plus one per study."""
+    """Work units (progress ticks): clean gaps, one per study, SCBA curves, clean DOS."""
     res = setup.resolution
-    return 2 + len(res.anderson_widths) + 1 + len(res.concentrations)
+    return 3 + len(res.anderson_widths) + 1 + len(res.concentrations)
 
 
 def _init_worker():
@@ -522,7 +522,7 @@ def run(setup, report, tick, *, executor=None):
         report.add(Check(
             f"disorder/{anderson[-1]}/filling_significance",
             (last["D_lat_clean"] - last["D_lat"]) / sig if sig > 0 else float("nan"), SIGMAS,
-            "sigma", "tests whether intervalley disorder fills the mirage gap: clean minus "
+            "sigma", "tests for filling of the mirage gap by intervalley disorder: clean minus "
             "disordered dip depth (same kernel width) in units of its standard error",
             comparison=">=", quantity=Q_FILLING,
             details={"D_clean": last["D_lat_clean"], "D": last["D_lat"], "sigma": sig}))
