@@ -175,8 +175,8 @@ def add_parser(subparsers, name, help):
     """Register ``mirage validate`` on the dispatcher's subparsers."""
     parser = subparsers.add_parser(name, help=help, description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="reduced suite (about two minutes): fewer fields, temperatures, "
-                        "concentrations and realizations")
+                        help="reduced suite (about three minutes): fewer fields, temperatures, "
+                        "disorder cases and realizations")
     parser.add_argument("--output", default="mirage-report",
                         help="report folder (default: mirage-report/): new, empty, or an "
                              "earlier report, which is replaced")
