@@ -64,8 +64,22 @@ def _json_default(obj):
     raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
 
 
+class _Named:
+    """``label`` and ``where`` of a check or a not-run entry, from its name and quantity."""
+
+    @property
+    def label(self):
+        """`quantity`, or the last part of the name."""
+        return self.quantity or _split_name(self.name)[1]
+
+    @property
+    def where(self):
+        """Location parts of the name (``"beta=7, B=2"``), '' if none."""
+        return _split_name(self.name)[0]
+
+
 @dataclass(frozen=True)
-class Check:
+class Check(_Named):
     """One metric against its tolerance.
 
     Attributes
@@ -124,33 +138,15 @@ class Check:
             return tol / value
         return 0.0 if value >= tol else math.inf
 
-    @property
-    def label(self):
-        """`quantity`, or the last part of the name."""
-        return self.quantity or _split_name(self.name)[1]
-
-    @property
-    def where(self):
-        """Location parts of the name (``"beta=7, B=2"``), '' if none."""
-        return _split_name(self.name)[0]
-
 
 @dataclass(frozen=True)
-class Skipped:
+class Skipped(_Named):
     """A check that could not be run, and why (listed as *not run*)."""
 
     name: str
     reason: str
     quantity: str = ""
     stage: str = ""
-
-    @property
-    def label(self):
-        return self.quantity or _split_name(self.name)[1]
-
-    @property
-    def where(self):
-        return _split_name(self.name)[0]
 
 
 def _split_name(name):

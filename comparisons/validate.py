@@ -154,7 +154,7 @@ def _run(args):
     if executor is None and args.workers:
         from comparisons.suite_disorder import default_executor
 
-        executor, close = default_executor(args.workers), None
+        executor = default_executor(args.workers)
         close = executor.shutdown
     try:
         report = run_validation(setup, output, tighten=args.tighten, stages=stages,

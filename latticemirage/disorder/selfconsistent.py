@@ -78,6 +78,7 @@ required 1e-3 (see the benchmark), and the Fermi function at T = 0.1 T_c0 needs
 ``M ≳ a / T ~ 10^4`` moments.
 """
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -582,9 +583,7 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
     p = mapping.physical
 
     def with_coupling(solver):
-        return GapSolver(mapping=mapping, mesh=solver.mesh, cutoff=solver.cutoff,
-                         coupling=float(coupling), n_shell=solver.n_shell, h0=solver.h0,
-                         h_field=solver.h_field, h_pair=solver.h_pair)
+        return dataclasses.replace(solver, coupling=float(coupling))
 
     # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U;
     # the clean lattice's (converged mesh) is what disordered supercells approach.
@@ -662,6 +661,13 @@ def realization_delta(settings, size, potential):
     return res.delta, meta
 
 
+def _mean_and_error(x):
+    """``mean``, ``stderr`` (None below two samples) and ``per_realization`` of *x*."""
+    return {"mean": float(x.mean()) if x.size else None,
+            "stderr": float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else None,
+            "per_realization": [float(a) for a in x]}
+
+
 def delta_summary(values, settings=None, size=None, zero_field=None):
     """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
 
@@ -686,21 +692,15 @@ def delta_summary(values, settings=None, size=None, zero_field=None):
     if zero_field is not None and len(zero_field) == len(values) and all(
             x is not None for x in zero_field):
         z = np.asarray(zero_field, dtype=float)
-    out = {"realizations": int(v.size),
-           "mean": float(v.mean()) if v.size else None,
-           "stderr": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None,
-           "per_realization": [float(x) for x in v]}
+    out = {"realizations": int(v.size), **_mean_and_error(v)}
     if z is not None and z.size:
-        out["zero_field"] = {"mean": float(z.mean()),
-                             "stderr": float(z.std(ddof=1) / np.sqrt(z.size)) if z.size > 1
-                             else None,
-                             "per_realization": [float(x) for x in z]}
-        ratio = float(v.sum() / z.sum())
-        err = None
-        if z.size > 1:  # jackknife of the ratio of means (leave-one-out, in sample order)
-            loo = (v.sum() - v) / (z.sum() - z)
-            err = float(np.sqrt((z.size - 1) / z.size * np.sum((loo - loo.mean()) ** 2)))
-        out["ratio_to_zero_field"] = {"mean": ratio, "stderr": err}
+        # Lazy: study imports this module. Same ratio of averages and jackknife as the DOS.
+        from latticemirage.disorder.study import ratio_of_averages
+
+        out["zero_field"] = _mean_and_error(z)
+        ratio, err = ratio_of_averages(v[:, None], z[:, None])
+        out["ratio_to_zero_field"] = {"mean": float(ratio[0]),
+                                      "stderr": float(err[0]) if z.size > 1 else None}
     if settings is not None:
         out["delta_clean"] = settings["delta_clean"]
         out["delta_clean_lattice"] = settings["delta_clean_lattice"]
