@@ -317,6 +317,7 @@ def test_chiral_blocks_give_the_spectrum_of_the_full_shell_hamiltonian():
             # Each singular value is a ± pair of energies; round-off of two dense solvers.
             assert np.allclose(full[::2], np.sort(sv), atol=1e-12)
             assert np.allclose(full[1::2], np.sort(sv), atol=1e-12)
+            # Sum of ~10^2 energies from two dense solvers: round-off, far below 1e-12 relative.
             assert scs._shell_omega(s, blocks, d_t, t_t) == pytest.approx(
                 scs._omega(sla.eigvalsh(s.h0 + d_t * s.h_pair), t_t), rel=1e-12)
     # Complex twists keep the full diagonalization.
@@ -343,6 +344,7 @@ def test_zero_field_reference_equals_a_separate_solve(coupling):
 def test_delta_summary_ratio_to_zero_field_and_its_jackknife():
     v, z = [0.80, 0.82, 0.79], [0.98, 1.01, 0.97]
     out = scs.delta_summary(v, zero_field=z)
+    # Three-term sums: the tolerances are floating-point round-off only.
     assert out["ratio_to_zero_field"]["mean"] == pytest.approx(sum(v) / sum(z), rel=1e-14)
     loo = [(sum(v) - a) / (sum(z) - b) for a, b in zip(v, z, strict=True)]
     expected = np.sqrt(2 / 3 * np.sum((np.array(loo) - np.mean(loo)) ** 2))
