@@ -15,14 +15,18 @@ inside the validity rules of `latticemirage.disorder.validity` at an affordable 
 ``delta0 = 0.03 t``, ``E_F = 20 Δ0`` (the rules' minimum; p_F ξ0 = 12 >= 10), β = 3 Δ0,
 B = 1 Δ0 (B/β as in the paper's Fig. 2), pairing cutoff ω_c = 10 Δ0 (the clean lattice gap
 is then within 4e-4 Δ0 of quasiclassics at this point; the shell, ~15 % of the states,
-sets the cost of the self-consistent Δ). Reasons: ξ0 = v_F/(π Δ0) = 12 a, so L = 72 holds
-4 ξ down to Δ = 0.67 Δ0 (the gap the strongest case reaches is ~0.78); the mirage width
+sets the cost of the self-consistent Δ). Reasons: ξ0 = v_F/(π Δ0) = 12.1 a, so L = 64 holds
+4 ξ down to Δ = 0.76 Δ0 (the gap the strongest case reaches is ~0.80); the mirage width
 δ ≈ 0.48 Δ0 = 0.014 t at that Δ needs a Jackson width σ <= δ/3, i.e. 7000 moments, against
-~10^5 at the base scale. Trigonal warping (β spread ±12 % over the pocket at E_F = 0.6 t)
-smears the lattice's mirage edges by ~0.3 Δ0; the suite measures what that does to each
-compared quantity (single β vs the lattice's β distribution) and carries it in the
-tolerances. The base scale (Δ0 = 0.005 t, E_F = 30 Δ0, 300 x 300) is the ``--full-scale``
-run of `comparisons.validate`.
+~10^5 at the base scale. Each realization's Δ is averaged over the boundary twists
+{(0, 0), (π, π)} (a k grid of twice the density: the untwisted 72² grid alone shifted the
+clean Δ(0) by +4.45 %) and each KPM realization gets a random twist of {0, π}². Disorder
+renormalizes the band: besides the rates, the SCBA is handed the Ising field of the
+disorder-renormalized Fermi surface, measured on the same realizations (suite_disorder).
+Trigonal warping (β spread ±12 % over the pocket at E_F = 0.6 t) smears the lattice's mirage
+edges by ~0.3 Δ0; the suite measures what that does to each compared quantity (single β vs
+the lattice's β distribution) and carries it in the DOS tolerances. The base scale (Δ0 =
+0.005 t, E_F = 30 Δ0, 300 x 300) is the ``--full-scale`` run of `comparisons.validate`.
 """
 
 from dataclasses import dataclass, field, replace
@@ -79,6 +83,14 @@ class Resolution:
     self_consistent : bool
         Solve Δ on every disordered realization (dense shell, cost O(L^6)); False at
         the full scale, where the quasiclassical Δ at the measured Γ is imposed instead.
+    twists : {"none", "pi", "random"}
+        Boundary twist of each KPM realization (`latticemirage.disorder.study`): "pi", one of
+        {0, π}² drawn from the realization's seed.
+    gap_twists : {"none", "pi", "diagonal"}
+        Twists each realization's Δ is averaged over (`latticemirage.disorder.selfconsistent`):
+        "diagonal" = {(0, 0), (π, π)}, a k grid of twice the density at twice the cost of
+        none ("pi", four twists, costs twice as much again: measured 154 s per realization
+        at L = 64 on 2 loaded cores).
     """
 
     fields_main: tuple
@@ -90,14 +102,16 @@ class Resolution:
     eta: float = 0.02
     energy_step: float = 0.005
     anderson_widths: tuple = (0.7, 1.0)
-    concentrations: tuple = (0.03,)
+    concentrations: tuple = ()
     realizations: int = 4
-    supercell: int = 72
+    supercell: int = 64
     moments: int = 7000
     vectors: int = 4
     rate_size: int = 100
     rate_realizations: int = 4
     self_consistent: bool = True
+    twists: str = "pi"
+    gap_twists: str = "diagonal"
     tunnel_n_k: int = 24
     tunnel_step_kt: float = 0.25
     tunnel_equal_spin_points: int = 201

@@ -4,7 +4,8 @@ Point and rules
 ---------------
 Runs on the disorder variant of `comparisons.setup` (β = 3 Δ0, B = 1 Δ0, T = 0.1 T_c0,
 Δ0 = 0.03 t, E_F = 20 Δ0, pairing cutoff ω_c = 10 Δ0; see there why), on L x L supercells
-(periodic, no twist) chosen to satisfy the rules of `latticemirage.disorder.validity`
+(periodic; Δ averaged over the twists {(0, 0), (π, π)}, each KPM realization at a random twist
+of {0, π}²) chosen to satisfy the rules of `latticemirage.disorder.validity`
 (E_F/Δ0 >= 20, p_F ξ0 >= 10, L >= 4 ξ at the Δ used, KPM kernel <= δ/3 at the Δ used, and
 for the quantitative SCBA checks Born disorder, |T|²/V² within 10 % of 1). The rules are
 *checks* of this stage, ``disorder/validity/<case>/<rule>``, evaluated at the lattice Δ the
@@ -25,7 +26,11 @@ Each realization solves its own uniform Δ (`latticemirage.disorder.selfconsiste
 by the clean T_c0 on the converged clean lattice, the real-space shell cutoff ω_c) at B and
 at B = 0, then its KPM DOS at its own Δ. The elastic rates are *measured* on the lattice
 (`latticemirage.disorder.rates`) and handed unchanged to the SCBA: ``gamma = Γ_qc =
-2 Γ_inter``, ``gamma_intra = max(Γ_tot − Γ_qc, 0)``.
+2 Γ_inter``, ``gamma_intra = max(Γ_tot − Γ_qc, 0)``; so is the Ising field of the
+disorder-renormalized Fermi surface, ``beta = β_eff``: the measured ``Re Σ`` (same
+realizations) deepens the pockets and moves the contour to where |β(k)| is smaller
+(`latticemirage.disorder.band.renormalized_fermi_beta`; 2.95 and 2.90 Δ0 at W = 0.7 and 1 t
+instead of 3), with its error from the jackknife error of Re Σ.
 
 Gap (``disorder/gap/...``)
 --------------------------
@@ -39,14 +44,27 @@ W = 1 t. The lattice Δ is therefore compared in the units of its own zero-field
 of this stage (``zero_field_gap_shift``: |z/Δ_clean(B=0) − 1| <= 5 %, so that the
 normalization is a first-order correction; its square, 0.25 %, is far below the tolerance).
 
-* ``clean``: clean lattice Δ (`GapSolver`, converged mesh, same U and ω_c) vs the
-  quasiclassical gap: 0.01 Δ0.
-* ``<case>`` (Born cases): ``|r − Δ_qc|`` within ``0.01 + 2 s`` with s the standard error of r
-  (jackknife over realizations) combined with the Γ error propagated through dΔ_qc/dΓ.
-* ``smooth``: Anderson's theorem on Δ: ``|r − Δ_qc|`` at the smooth case's measured
-  intervalley rate (≈ 0) in its own zero-field units, within ``0.01 + 2 s``.
+* ``clean``: clean lattice Δ(B) (`GapSolver`, converged mesh, same U and ω_c) vs the
+  quasiclassical gap: 0.003 Δ0 (measured 4e-4; the lattice's Δ(0) is 1.0026).
+* ``clean_ratio``: the clean lattice's r = Δ(B)/Δ(0) vs the quasiclassical one in its
+  zero-field units: 0.003 (measured offset −0.0021 at ω_c = 10 Δ0, −0.0015 at 13 Δ0: the
+  finite pairing shell and E_F). This offset is the lattice's own systematic; the
+  disordered comparisons subtract it.
+* ``<case>`` (Born cases and the smooth control): what disorder changes, lattice vs SCBA,
+  ``|(r − r_SCBA(Γ_qc, β_eff)) − (r_clean − r_SCBA,clean)| <= 3 s``, the SCBA at the measured
+  Γ_qc and the measured β_eff of the disorder-renormalized Fermi surface, in the case's own
+  zero-field units; s combines the standard error of r (jackknife over realizations) with
+  the Γ and β_eff errors propagated through the SCBA's slopes. The fixed-β SCBA value is
+  reported beside it (``qc_fixed_beta``). For the smooth control (Γ_qc ≈ 0) this is
+  Anderson's theorem on the gap, and its clean reference is the clean supercell of the
+  same size and twists (smooth disorder does not randomize the levels, so the supercell
+  keeps the grid's bias: Δ(0) +4.5 % at 64² with the diagonal twists).
 * ``suppression``: ``(r_clean − r)/s >= 3`` for the strongest Anderson case (the
   intervalley suppression is resolved).
+
+Checks whose tolerance is a standard error over realizations need at least
+``MIN_REALIZATIONS_FOR_ERRORS`` realizations; with fewer (``validate --quick``) they are
+reported as not run, with the reason, never as passed.
 
 DOS (``disorder/<case>/...``)
 -----------------------------
@@ -82,7 +100,7 @@ import numpy as np
 
 from comparisons.report import Check
 from comparisons.setup import binned_fermi_surface
-from latticemirage.disorder import kpm, rates, selfconsistent, study, validity
+from latticemirage.disorder import band, kpm, rates, selfconsistent, study, validity
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities, SmoothDisorder
 from latticemirage.dos import clean_dos
@@ -107,7 +125,16 @@ Q_POWER = "statistical power of the dip-depth comparison"
 ENERGIES = (0.0, 6.0, 241)  # KPM output grid (Δ0): (min, max, points)
 QC_ETA = 0.005  # Δ0: Dynes η of the quasiclassical curve before the kernel convolution
 QC_STEP = 0.005  # Δ0: fine grid of the quasiclassical curve
-GAP_TOL = 0.01  # Δ0: the gap checks' allowance beyond twice the standard error (issue 12)
+GAP_SIGMAS = 3.0  # the gap checks: |difference| within 3 combined standard errors
+# Δ0: the clean lattice's Δ(B)/Δ(0) against quasiclassics. Measured offset (2026-12-07) at the
+# converged k mesh: -0.0021 at ω_c = 10 Δ0 and -0.0015 at 13 Δ0: the finite pairing shell and
+# E_F of the lattice (beyond quasiclassics); 0.003 leaves room for neither a doubled offset
+# nor a wrong field or β (dΔ/dβ ≈ 0.07 per Δ0 here).
+CLEAN_RATIO_TOL = 0.003
+# Δ0: the clean lattice Δ(B) against quasiclassics: measured 4e-4 apart at ω_c = 10 Δ0, where the
+# lattice's zero-field gap is 1.0026 (the same finite-shell systematic as above).
+CLEAN_GAP_TOL = 0.003
+MIN_REALIZATIONS_FOR_ERRORS = 4  # fewer: a standard error over realizations is no tolerance
 ZERO_FIELD_SHIFT_MAX = 0.05  # relative: the zero-field gap renormalization rule
 SIGMAS = 3.0  # significance of the filling and the suppression
 RATE_ETA = 0.01  # t: broadening of the rate measurement (> level spacing of rate_size^2)
@@ -170,9 +197,10 @@ def _cases(setup, res, params0):
 
 
 def units(setup):
-    """Work units (progress ticks): clean gaps, one per study, SCBA curves, clean DOS."""
+    """Work units (progress ticks): clean gaps, clean supercell, one per study, SCBA curves,
+    clean DOS."""
     res = setup.resolution
-    return 3 + len(res.anderson_widths) + 1 + len(res.concentrations)
+    return 4 + len(res.anderson_widths) + 1 + len(res.concentrations)
 
 
 def _init_worker():
@@ -244,9 +272,10 @@ def run(setup, report, tick, *, executor=None):
     base_qc = QCParams(beta=phys.beta, field=phys.field, phi=phys.phi,
                        temperature=temperature, eta=QC_ETA)
 
-    def qc_gap(gamma, z=1.0):
+    def qc_gap(gamma, z=1.0, beta=None):
         """Quasiclassical Δ at Γ in the units of a zero-field gap z (Δ0): β/z, B/z, Γ/z."""
-        return solve_gap(QCParams(beta=phys.beta / z, field=phys.field / z, phi=phys.phi,
+        beta = phys.beta if beta is None else beta
+        return solve_gap(QCParams(beta=beta / z, field=phys.field / z, phi=phys.phi,
                                   temperature=temperature, gamma=max(gamma, 0.0) / z)).delta
 
     # -- clean references: U, the clean lattice Δ(B), Δ(0), the quasiclassical gap ----------
@@ -254,9 +283,9 @@ def run(setup, report, tick, *, executor=None):
                               cutoff=setup.disorder_cutoff)
     settings = None
     if res.self_consistent:
-        settings = selfconsistent.study_settings(mapping, size, "none", temperature,
+        settings = selfconsistent.study_settings(mapping, size, res.gap_twists, temperature,
                                                  cutoff=setup.disorder_cutoff,
-                                                 zero_field_reference=True)
+                                                 zero_field_reference=True, bracketed=True)
     # Δ(B = 0) with the U of the field's solver (build fixes U by T_c0 alike; replace keeps
     # the one number).
     lattice0 = replace(GapSolver.build(mapping.with_field(0.0), mesh=selfconsistent.COUPLING_MESH,
@@ -265,18 +294,40 @@ def run(setup, report, tick, *, executor=None):
     delta_clean_lat0 = lattice0.solve(temperature=temperature).delta
     r_clean = delta_clean_lat / delta_clean_lat0
     delta_clean_qc = qc_gap(0.0)
+    # The clean lattice's own Δ(B)/Δ(0) against quasiclassics in its zero-field units: the
+    # offset (finite shell and E_F) is the lattice's systematic, which the disordered
+    # comparisons below subtract (they compare what disorder changes).
+    r_qc_clean = qc_gap(0.0, delta_clean_lat0)
+    clean_offset = r_clean - r_qc_clean
     formula = mirage_formula(phys.beta, phys.field, delta_clean_qc)
     eps0, width = float(formula.eps0), float(formula.width)
     report.add(Check(
-        "disorder/gap/clean", abs(delta_clean_lat - delta_clean_qc), GAP_TOL, "Delta0",
+        "disorder/gap/clean", abs(delta_clean_lat - delta_clean_qc), CLEAN_GAP_TOL, "Delta0",
         f"clean lattice Delta (k mesh {selfconsistent.COUPLING_MESH}, cutoff "
         f"{setup.disorder_cutoff:g} Delta0, U from T_c0) {delta_clean_lat:.4f} vs quasiclassical "
         f"{delta_clean_qc:.4f}", quantity=Q_GAP,
         details={"lattice": delta_clean_lat, "qc": delta_clean_qc,
                  "lattice_zero_field": delta_clean_lat0, "coupling_t": lattice.coupling}))
+    report.add(Check(
+        "disorder/gap/clean_ratio", abs(clean_offset), CLEAN_RATIO_TOL, "Delta0",
+        f"clean lattice Delta(B)/Delta(0) = {r_clean:.4f} vs quasiclassical {r_qc_clean:.4f} "
+        f"in the lattice's zero-field units (Delta(0) = {delta_clean_lat0:.4f}); tolerance: "
+        "the measured finite-shell offset (-0.0021 at omega_c = 10, -0.0015 at 13) with room",
+        quantity=Q_GAP, details={"lattice": r_clean, "qc": r_qc_clean, "offset": clean_offset}))
     tick("clean lattice and quasiclassical gaps")
 
     cases = _cases(setup, res, params0)
+    # The clean supercell of the studies' size and twists: the reference of the smooth
+    # control. Smooth disorder (correlated over several a) does not randomize the levels, so
+    # its supercell keeps the grid's commensurability bias (measured: Δ(0) +4.5 % at 64² with
+    # the diagonal twists), which the converged clean lattice does not have.
+    clean_cell = None
+    if settings is not None and any(isinstance(c.disorder, SmoothDisorder) for c in cases):
+        d_cell, meta_cell = selfconsistent.realization_delta(settings, size, None)
+        z_cell = meta_cell["delta_zero_field_delta0"]
+        clean_cell = {"delta": d_cell, "zero_field": z_cell, "ratio": d_cell / z_cell,
+                      "qc_ratio": qc_gap(0.0, z_cell)}
+        tick("clean supercell reference")
     betas, beta_w = _beta_bins(mapping)
     folder = Path(report.folder) / "studies"
     energies = np.linspace(*ENERGIES[:2], ENERGIES[2])
@@ -290,9 +341,15 @@ def run(setup, report, tick, *, executor=None):
     executor = default_executor() if own else executor
     try:
         for k, case in enumerate(cases):
-            rate = rates.measure_rates(params0, case.disorder, res.rate_size,
-                                       res.rate_realizations, setup.seed + 1 + k,
-                                       eta=RATE_ETA).in_units(d0)
+            measured = rates.measure_rates(params0, case.disorder, res.rate_size,
+                                           res.rate_realizations, setup.seed + 1 + k,
+                                           eta=RATE_ETA)
+            rate = measured.in_units(d0)
+            # β on the disorder-renormalized Fermi surface (the measured Re Σ shifts the
+            # contour), the Ising field handed to the SCBA beside Γ.
+            b_fs, b_fs_err = band.renormalized_fermi_beta(params0, measured.sigma_real,
+                                                          measured.sigma_real_err)
+            rate["beta_eff"], rate["beta_eff_err"] = b_fs / d0, b_fs_err / d0
             if isinstance(case.disorder, PointImpurities):
                 rate["tmatrix_total"] = rates.single_site_tmatrix_rate(
                     params0, case.disorder.concentration, case.disorder.strength,
@@ -318,7 +375,7 @@ def run(setup, report, tick, *, executor=None):
             spec = study.StudySpec(
                 params=mapping.lattice_params(imposed), disorder=case.disorder.to_dict(),
                 size=size, moments=res.moments, vectors=res.vectors,
-                realizations=res.realizations, seed=setup.seed + 100 + k, twists="none",
+                realizations=res.realizations, seed=setup.seed + 100 + k, twists=res.twists,
                 energy_unit=d0, energies=ENERGIES, self_consistent=settings,
                 meta={"case": case.name, "physical": mapping.report()["physical"],
                       "kernel_width_delta0": sigma_expected},
@@ -333,6 +390,7 @@ def run(setup, report, tick, *, executor=None):
             dsum = meta_avg.get("delta") or {"mean": imposed, "imposed": True}
             results[case.name] = {
                 "case": case, "rate": rate, "gamma_qc": gamma_qc, "gamma_qc_err": gamma_err,
+                "beta_eff": rate["beta_eff"], "beta_eff_err": rate["beta_eff_err"],
                 "gamma_total": gamma_tot, "sigma": sigma, "delta": dsum,
                 "lattice": np.asarray(avg["dos"]), "stderr": np.asarray(avg["stderr"]),
             }
@@ -347,6 +405,10 @@ def run(setup, report, tick, *, executor=None):
         ratio = d["ratio_to_zero_field"]
         return ratio["mean"], ratio["stderr"] or 0.0, d["zero_field"]["mean"]
 
+    powered = res.realizations >= MIN_REALIZATIONS_FOR_ERRORS
+    underpowered = (f"{res.realizations} realizations: a standard error over fewer than "
+                    f"{MIN_REALIZATIONS_FOR_ERRORS} realizations is itself too uncertain to be a "
+                    "tolerance (run the full stage)")
     for name, r in results.items():
         case = r["case"]
         mean_delta = r["delta"]["mean"]
@@ -366,50 +428,64 @@ def run(setup, report, tick, *, executor=None):
         shift = z / delta_clean_lat0 - 1
         checks.append(Check(
             f"disorder/validity/{name}/zero_field_gap_shift", abs(shift), ZERO_FIELD_SHIFT_MAX,
-            "relative", f"lattice zero-field gap {z:.4f} vs clean {delta_clean_lat0:.4f}: the "
-            "density-of-states renormalization by disorder (beyond quasiclassics), corrected "
-            "to first order by the normalization", quantity=Q_VALIDITY,
+            "relative", f"lattice zero-field gap {z:.4f} vs clean {delta_clean_lat0:.4f} "
+            f"({res.gap_twists} twists): the density-of-states renormalization by disorder (beyond "
+            "quasiclassics), corrected to first order by the normalization", quantity=Q_VALIDITY,
             details={"zero_field_mean": z, "clean_zero_field": delta_clean_lat0}))
         report.add_all(checks)
         r["ratio"], r["ratio_err"], r["z"] = ratio, s_ratio, z
-        if case.scba:
-            expected = qc_gap(r["gamma_qc"], z)
-            step = max(r["gamma_qc_err"], 1e-3)
-            slope = (qc_gap(r["gamma_qc"] + step, z) - qc_gap(r["gamma_qc"] - step, z)) / (2 * step)
-            s = float(np.hypot(s_ratio, slope * r["gamma_qc_err"]))
-            r["qc_gap"] = expected
-            report.add(Check(
-                f"disorder/gap/{name}", abs(ratio - expected), GAP_TOL + 2 * s, "Delta0",
-                f"lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs quasiclassical "
-                f"{expected:.4f} at the measured Gamma_qc = {r['gamma_qc']:.3f} +- "
-                f"{r['gamma_qc_err']:.3f} Delta0; tolerance 0.01 + 2 x standard error "
-                "(realizations and Gamma)", quantity=Q_GAP,
-                details={"lattice_ratio": ratio, "lattice_ratio_err": s_ratio,
-                         "lattice_mean_delta": mean_delta, "lattice_zero_field": z,
-                         "qc": expected, "qc_slope_per_gamma": slope, "stderr": s,
-                         "per_realization": r["delta"]["per_realization"]}))
-        elif isinstance(case.disorder, SmoothDisorder):
-            # Anderson's theorem: at its measured (near-zero) intervalley rate the SCBA gives
-            # the clean Δ(B)/Δ(0) in the system's own units, whatever Γ_tot; compared in those
-            # units, like the Anderson cases (Δ(B)/Δ(0) depends on B/Δ(0)).
-            expected = qc_gap(r["gamma_qc"], z)
-            r["qc_gap"] = expected
-            report.add(Check(
-                "disorder/gap/smooth", abs(ratio - expected), GAP_TOL + 2 * s_ratio, "Delta0",
-                f"Anderson theorem on the gap: smooth (intravalley) disorder of total rate "
-                f"{r['gamma_total']:.3g} Delta0 gives <Delta(B)>/<Delta(0)> = {ratio:.4f} +- "
-                f"{s_ratio:.4f} vs the SCBA at its intervalley rate {r['gamma_qc']:.3g} Delta0 "
-                f"in its own zero-field units, {expected:.4f}", quantity=Q_GAP,
-                details={"lattice_ratio": ratio, "stderr": s_ratio, "qc": expected,
-                         "clean_lattice_ratio": r_clean, "lattice_zero_field": z,
-                         "gamma_qc": r["gamma_qc"], "gamma_total": r["gamma_total"]}))
-        else:
+        if not (case.scba or isinstance(case.disorder, SmoothDisorder)):
             report.skip(f"disorder/gap/{name}", "beyond the SCBA (Born rule |T|^2/V^2 = "
                         f"{validity.tmatrix_born_ratio(params0, case.disorder, g_loc=g_loc):.3g}"
                         "): shown in the figures as a labelled comparison, not checked",
                         quantity=Q_GAP)
+            continue
+        # The SCBA at the measured Γ_qc and β_eff (each realization's Fermi-level Ising field)
+        # in the case's own zero-field units; the fixed-β value is kept for the record.
+        g, g_err, b, b_err = r["gamma_qc"], r["gamma_qc_err"], r["beta_eff"], r["beta_eff_err"]
+        expected = qc_gap(g, z, b)
+        fixed = qc_gap(g, z)
+        step = max(g_err, 1e-3)
+        slope_g = (qc_gap(g + step, z, b) - qc_gap(max(g - step, 0.0), z, b)) / (
+            g + step - max(g - step, 0.0))
+        hb = max(b_err, 1e-3)
+        slope_b = (qc_gap(g, z, b + hb) - qc_gap(g, z, b - hb)) / (2 * hb)
+        s = float(np.sqrt(s_ratio**2 + (slope_g * g_err) ** 2 + (slope_b * b_err) ** 2))
+        # What disorder changes, lattice vs SCBA: the clean offset (lattice systematic) removed.
+        # Intervalley cases against the converged clean lattice (disorder randomizes the
+        # levels); the smooth control against the clean supercell of the same grid.
+        reference = clean_offset
+        if not case.scba and clean_cell is not None:
+            reference = clean_cell["ratio"] - clean_cell["qc_ratio"]
+        excess = (ratio - expected) - reference
+        r.update(qc_gap=expected, qc_gap_fixed_beta=fixed, gap_excess=excess, gap_stderr=s)
+        what = ("Anderson theorem on the gap: smooth (intravalley) disorder" if not case.scba
+                else "intervalley disorder")
+        details = {"lattice_ratio": ratio, "lattice_ratio_err": s_ratio,
+                   "lattice_mean_delta": mean_delta, "lattice_zero_field": z,
+                   "qc": expected, "qc_fixed_beta": fixed, "beta_eff": b, "beta_eff_err": b_err,
+                   "gamma_qc": g, "gamma_qc_err": g_err, "gamma_total": r["gamma_total"],
+                   "qc_slope_per_gamma": slope_g, "qc_slope_per_beta": slope_b, "stderr": s,
+                   "clean_offset": reference, "clean_reference": "clean supercell, same grid"
+                   if reference is not clean_offset else "converged clean lattice",
+                   "excess_fixed_beta": ratio - fixed - reference,
+                   "per_realization": r["delta"]["per_realization"]}
+        name_check = f"disorder/gap/{name}"
+        if not powered:
+            report.skip(name_check, underpowered, quantity=Q_GAP)
+            continue
+        report.add(Check(
+            name_check, abs(excess), GAP_SIGMAS * s, "Delta0",
+            f"{what}: lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs SCBA "
+            f"{expected:.4f} at the measured Gamma_qc = {g:.3f} +- {g_err:.3f} and beta_eff = "
+            f"{b:.3f} +- {b_err:.3f} Delta0 (fixed beta = {phys.beta:g}: {fixed:.4f}), both "
+            f"less their clean values (offset {reference:+.4f}); tolerance 3 x the combined "
+            "standard error (realizations, Gamma, beta_eff)", quantity=Q_GAP, details=details))
     anderson = [n for n, r in results.items() if isinstance(r["case"].disorder, AndersonDisorder)]
-    if anderson and settings is not None:
+    if anderson and settings is not None and not powered:
+        report.skip(f"disorder/gap/{anderson[-1]}/suppression", underpowered,
+                    quantity=Q_SUPPRESSION)
+    elif anderson and settings is not None:
         last = results[anderson[-1]]
         report.add(Check(
             f"disorder/gap/{anderson[-1]}/suppression",
@@ -422,15 +498,18 @@ def run(setup, report, tick, *, executor=None):
 
     # -- DOS: SCBA at the measured Γ and the lattice's own Δ ---------------------------------
     def scba_curves(qp, delta, sigma):
-        """SCBA N_s/N_n (x) G at the mean β and averaged over the lattice's |β| bins."""
+        """SCBA N_s/N_n (x) G at qp's β and averaged over the lattice's |β| bins (scaled to
+        the same mean: the clean Fermi-surface distribution, renormalized as a whole)."""
         single = _gaussian_convolve(e_fine, density_of_states(e_fine, qp, delta=delta).dos,
                                     energies, sigma)
-        binned = sum(w * density_of_states(e_fine, qp.replace(beta=b), delta=delta).dos
+        scale = qp.beta / phys.beta
+        binned = sum(w * density_of_states(e_fine, qp.replace(beta=b * scale), delta=delta).dos
                      for b, w in zip(betas, beta_w, strict=True))
         return single, _gaussian_convolve(e_fine, binned, energies, sigma)
 
     for r in results.values():
-        qp = base_qc.replace(gamma=r["gamma_qc"],
+        # At the measured Γ and β_eff of the case (its Fermi-level states' Ising field).
+        qp = base_qc.replace(gamma=r["gamma_qc"], beta=r["beta_eff"],
                              gamma_intra=max(r["gamma_total"] - r["gamma_qc"], 0.0))
         delta = r["delta"]["mean"]
         r["qc"], r["qc_binned"] = scba_curves(qp, delta, r["sigma"])
@@ -474,6 +553,10 @@ def run(setup, report, tick, *, executor=None):
         e_gamma = 0.5 * abs(r["D_qc_hi"] - r["D_qc_lo"]) / r["D_qc_clean"]
         e_beta = abs(rel_binned - rel_qc)
         r.update(rel_lat=rel_lat, rel_qc=rel_qc, rel_sig=sig)
+        if not powered:
+            for what in ("depth_resolved", "L1", "relative_depth", "dip_kept"):
+                report.skip(f"disorder/{name}/{what}", underpowered, quantity=Q_DEPTH)
+            continue
         # Statistical power: with 3 σ_D above half the clean depth a depth comparison cannot
         # tell a filled dip from an intact one, so its pass would mean nothing.
         report.add(Check(
@@ -520,7 +603,10 @@ def run(setup, report, tick, *, executor=None):
                      "D_clean_lattice": r["D_lat_clean"], "D_clean_qc": r["D_qc_clean"],
                      "sigma_kernel": r["sigma"]},
             quantity=Q_DEPTH))
-    if anderson:
+    if anderson and not powered:
+        report.skip(f"disorder/{anderson[-1]}/filling_significance", underpowered,
+                    quantity=Q_FILLING)
+    elif anderson:
         last = results[anderson[-1]]
         sig = last["D_lat_err"]
         report.add(Check(
@@ -532,56 +618,77 @@ def run(setup, report, tick, *, executor=None):
             details={"D_clean": last["D_lat_clean"], "D": last["D_lat"], "sigma": sig}))
 
     _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_gap,
-             delta_clean_lat, delta_clean_qc, r_clean)
+             delta_clean_lat, delta_clean_qc, r_clean, clean_offset, settings is not None)
     report.parameters["disorder_point"] = {
         "cutoff_delta0": setup.disorder_cutoff, "coupling_t": lattice.coupling,
         "self_consistent": settings is not None,
         "clean_lattice_delta": delta_clean_lat, "clean_lattice_delta_zero_field": delta_clean_lat0,
         "clean_qc_delta": delta_clean_qc, "eps0": eps0, "width": width,
-        "supercell": size, "moments": res.moments, "realizations": res.realizations}
+        "clean_ratio_lattice": r_clean, "clean_ratio_qc": r_qc_clean,
+        "clean_supercell": clean_cell,
+        "supercell": size, "twists_dos": res.twists, "twists_gap": res.gap_twists,
+        "moments": res.moments,
+        "realizations": res.realizations,
+        "cases": {name: {"gamma_qc": r["gamma_qc"], "gamma_qc_err": r["gamma_qc_err"],
+                         "gamma_total": r["gamma_total"], "beta_eff": r["beta_eff"],
+                         "beta_eff_err": r["beta_eff_err"],
+                         "sigma_real_delta0": r["rate"]["sigma_real"],
+                         "sigma_real_err_delta0": r["rate"]["sigma_real_err"]}
+                  for name, r in results.items()}}
     return results
 
 
 def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_gap,
-             delta_clean_lat, delta_clean_qc, r_clean):
+             delta_clean_lat, delta_clean_qc, r_clean, clean_offset=0.0, settings_used=True):
     import matplotlib.pyplot as plt
 
     res = setup.resolution
     d0 = mapping.delta0
-    # Fig. 2(a): Δ(Γ).
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    # Fig. 2(a): Δ(Γ), the SCBA shifted by the clean lattice's offset (its finite-shell
+    # systematic) so that the lattice markers compare directly.
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
     gg = np.linspace(0.0, 2.4, 25)
-    ax.plot(gg, [qc_gap(g) for g in gg], "r-", lw=1, label="quasiclassical SCBA, self-consistent")
+    ax.plot(gg, [qc_gap(g) + clean_offset for g in gg], "r-", lw=1,
+            label=rf"SCBA, fixed $\beta={phys.beta:g}\Delta_0$ (+ clean offset)")
+    betas_eff = [r["beta_eff"] for r in results.values() if r["case"].scba]
+    if betas_eff and settings_used:
+        b_min = min(betas_eff)
+        ax.plot(gg, [qc_gap(g, beta=b_min) + clean_offset for g in gg], "b--", lw=1,
+                label=rf"SCBA at $\beta_{{eff}}={b_min:.3f}\Delta_0$ (+ clean offset)")
     ax.plot([0], [r_clean], "k^", mfc="none",
             label=r"clean lattice (k mesh): $\Delta(B)/\Delta(B=0)$")
     for name, r in results.items():
         marker = "ko" if r["case"].scba else ("gs" if name == "smooth" else "bD")
-        if "qc_gap" in r:  # the compared value: the SCBA in the case's own zero-field units
-            ax.plot([r["gamma_qc"]], [r["qc_gap"]], "rx", ms=7)
+        if "qc_gap" in r:  # the compared values, in the case's own zero-field units
+            ax.plot([r["gamma_qc"]], [r["qc_gap"] + clean_offset], "bx", ms=7)
+            ax.plot([r["gamma_qc"]], [r["qc_gap_fixed_beta"] + clean_offset], "r+", ms=7)
         ax.errorbar([r["gamma_qc"]], [r["ratio"]], xerr=[r["gamma_qc_err"]],
                     yerr=[r["ratio_err"]], fmt=marker, mfc="none", ms=6)
         ax.annotate(name, (r["gamma_qc"], r["ratio"]), fontsize=7, xytext=(4, -10),
                     textcoords="offset points")
     ax.plot([], [], "ko", mfc="none", label=r"lattice, Anderson: $\langle\Delta\rangle/"
             r"\langle\Delta(B=0)\rangle$")
-    ax.plot([], [], "rx", label="SCBA at the case's own zero-field gap (compared)")
+    ax.plot([], [], "bx", label=r"SCBA at the case's $\Gamma$, $\beta_{eff}$, own units (compared)")
+    ax.plot([], [], "r+", label=r"SCBA at the case's $\Gamma$, fixed $\beta$, own units")
     ax.plot([], [], "gs", mfc="none", label="lattice, smooth (Anderson control)")
     if any(not r["case"].scba and r["case"].name != "smooth" for r in results.values()):
         ax.plot([], [], "bD", mfc="none", label="lattice, point impurities (beyond SCBA)")
     ax.set_xlabel(r"measured intervalley rate $\Gamma_{qc}=2\Gamma_{inter}$ ($\Delta_0$)")
-    ax.set_ylabel(r"self-consistent $\Delta$ ($\Delta_0$)")
+    ax.set_ylabel(r"$\Delta(B)/\Delta(B=0)$ (own zero-field units)")
     ax.set_title(rf"Gap vs disorder, $\beta={phys.beta:g}$, $B={phys.field:g}$ ($\Delta_0$), "
-                 rf"$T={phys.temperature:g}T_{{c0}}$; {res.supercell}$^2$ sites, "
-                 f"{res.realizations} realizations", fontsize=8)
-    ax.legend(fontsize=7)
+                 rf"$T={phys.temperature:g}T_{{c0}}$; {res.supercell}$^2$ sites, twists "
+                 f"{res.gap_twists}, {res.realizations} realizations", fontsize=8)
+    ax.legend(fontsize=6)
     fig.tight_layout()
     report.add_figure(
         fig, "disorder_gap.png", "Self-consistent gap vs measured intervalley rate",
-        "Drawn: the quasiclassical self-consistent Delta(Gamma) (line; crosses: the value each "
-        "case is compared with, in that case's own zero-field units), the clean lattice's "
-        "Delta(B)/Delta(0) (triangle) and the lattice gap of each disorder case in units of its "
-        "own zero-field gap with standard errors (markers); Gamma is measured on the lattice, "
-        "nothing is fitted.", checks=("disorder/gap/*",), pointer="compare Fig. 2(a)")
+        "Drawn: the quasiclassical self-consistent Delta(Gamma) at the fixed beta (solid) and at "
+        "the smallest measured beta_eff (dashed), both plus the clean lattice's offset; per case "
+        "the SCBA at its measured Gamma and beta_eff (x, compared) and at the fixed beta (+), in "
+        "its own zero-field units; the clean lattice's Delta(B)/Delta(0) (triangle) and each "
+        "disorder case's lattice gap in units of its own zero-field gap with standard errors "
+        "(markers). Gamma and beta_eff are measured on the lattice, nothing is fitted.",
+        checks=("disorder/gap/*",), pointer="compare Fig. 2(a)")
     plt.close(fig)
 
     # DOS.

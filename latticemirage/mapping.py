@@ -69,6 +69,7 @@ __all__ = [
     "MAX_DELTA_OVER_EF",
     "LatticeMapping",
     "PhysicalParameters",
+    "fermi_contour_beta",
     "map_to_lattice",
     "tc0_over_delta0",
 ]
@@ -388,6 +389,21 @@ def _fermi_contour(blocks, center, n_theta):
     weight = p / np.abs(dxi_dp) * (2 * np.pi / n_theta)
     speed = np.linalg.norm(grad_xi, axis=-1)
     return k, p, beta, weight, speed
+
+
+def fermi_contour_beta(mu, lam, *, n_theta=720, fsyst=None):
+    """DOS-weighted mean of |β| on the Fermi contour ``xi(k) = 0`` of chemical potential *mu*.
+
+    Both valleys, weights ``dl/|v_F|`` (as `map_to_lattice`); *mu* and *lam* in t, result in
+    t. At the mapping's own ``mu`` and ``lam`` this is ``physical.beta`` (times Δ0 in t).
+    """
+    blocks = _unit_blocks(mu, fsyst)
+    num = den = 0.0
+    for center in (model.VALLEY_K, model.VALLEY_KP):
+        _, _, beta, w, _ = _fermi_contour(blocks, center, int(n_theta))
+        num += float(w @ np.abs(beta))
+        den += float(w.sum())
+    return abs(lam) * num / den
 
 
 def map_to_lattice(physical, *, n_theta=720, fsyst=None):

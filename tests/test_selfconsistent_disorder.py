@@ -351,3 +351,27 @@ def test_delta_summary_ratio_to_zero_field_and_its_jackknife():
     assert out["ratio_to_zero_field"]["stderr"] == pytest.approx(expected, rel=1e-12)
     assert out["zero_field"]["mean"] == pytest.approx(np.mean(z), rel=1e-14)
     assert "ratio_to_zero_field" not in scs.delta_summary(v, zero_field=[None] * 3)
+
+
+def test_bracketed_search_equals_the_global_scan(coupling):
+    """The validate stage's bracketed search finds the global scan's Δ(B) and Δ(0); a bracket
+    that misses the minimum falls back to the scan."""
+    v = AndersonDisorder(0.4).potential((10, 10), realization_rng(4, 1))
+    base = {"temperature": TEMPERATURE, "coupling_t": coupling, "cutoff_delta0": CUTOFF,
+            "twists": "diagonal", "zero_field_reference": True,
+            "physical": {"beta": POINT["beta"], "field": 2.0, "phi": 0.0,
+                         "e_fermi": POINT["e_fermi"], "delta0": POINT["delta0"]}}
+    ref, ref_meta = scs.realization_delta(base, 10, v)
+    for clean in (ref, 3 * ref):  # a good bracket; one far above (fallback to the scan)
+        got, meta = scs.realization_delta(
+            {**base, "search": "bracketed", "delta_clean_lattice": clean}, 10, v)
+        # Brent tolerances: BRACKET_XATOL (1e-5) against the scan's 1e-7, both on the same F.
+        assert got == pytest.approx(ref, abs=3 * scs.BRACKET_XATOL)
+        assert meta["delta_zero_field_delta0"] == pytest.approx(
+            ref_meta["delta_zero_field_delta0"], abs=3 * scs.BRACKET_XATOL)
+
+
+def test_diagonal_twists():
+    assert scs.twist_list("diagonal") == ((0.0, 0.0), (np.pi, np.pi))
+    with pytest.raises(ParameterError, match="twists"):
+        scs.equivalent_mesh(8, "diagonal")

@@ -6,7 +6,11 @@ the disorder-averaged normal-state Green's function, its intervalley part
 ``Γ_inter`` (all orders in V, from the realizations' T-matrices), and
 ``Γ_qc = 2 Γ_inter``, the Γ of the SCBA ``Σ = -iΓ⟨g⟩``; each with its jackknife
 error over realizations, beside the Born estimates on the same grid and, for point
-impurities, the dilute-limit single-site T-matrix rate.
+impurities, the dilute-limit single-site T-matrix rate. Beside Γ, the effective Ising field
+β_eff on the disorder-renormalized Fermi surface (the measured Re Σ moves the contour,
+`latticemirage.disorder.band.renormalized_fermi_beta`), the second number the SCBA needs
+from the disordered band; ``--beta-window`` adds the spectral average of |β(k)| over the
+Fermi-level eigenstates.
 
 Disorder strengths are in t (lattice units), the physical parameters (β, E_F)
 and every printed rate in Δ0; ``--eta`` is in Δ0. Example::
@@ -60,6 +64,10 @@ def add_subcommands(sub):
     g.add_argument("--eta", type=real(0, low_open=True), default=1.0,
                    help="imaginary energy and Fermi-shell half-width (Δ0, default 1): above "
                         "the level spacing 1/(N0 L^2), well below E_F")
+    g.add_argument("--beta-window", type=real(0), default=0.0,
+                   help="also measure the spectral average of |β(k)| over the Fermi-level "
+                        "eigenstates of the same realizations within ±w (Δ0; default 0: not "
+                        "measured; one dense or shift-invert solve per realization)")
     p.add_argument("--output", "-o", metavar="FILE.json",
                    help="write the result as JSON (default: print only)")
     p.set_defaults(func=_main)
@@ -117,6 +125,26 @@ def _main(args):
         tmatrix = rates.single_site_tmatrix_rate(
             normal, args.concentration, args.strength, eta=args.eta * unit) / unit
         print(f"  {'single-site T-matrix Γ_tot':32s} {tmatrix:10.4g} Δ0 (dilute limit)")
+    from latticemirage.disorder import band
+
+    b_fs, b_fs_err = band.renormalized_fermi_beta(normal, res.sigma_real, res.sigma_real_err)
+    print(f"  {'Re Σ (band shift)':32s} {d['sigma_real']:10.4g} ± {d['sigma_real_err']:.3g} Δ0")
+    print(f"  {'β_eff (renormalized FS, to SCBA)':32s} {b_fs / unit:10.4g} ± {b_fs_err / unit:.3g}"
+          f" Δ0 (clean {args.beta:g})")
+    beta = {"renormalized_fermi_surface_delta0": b_fs / unit,
+            "renormalized_fermi_surface_err_delta0": b_fs_err / unit}
+    if args.beta_window > 0:
+        b = band.measure_beta(normal, disorder, args.size, args.realizations, args.seed,
+                              window=args.beta_window * unit)
+        beta["spectral"] = {"beta_eff_delta0": b["beta_eff_t"] / unit,
+                "beta_eff_err_delta0": b["beta_eff_err_t"] / unit,
+                "clean_delta0": b["clean_t"] / unit,
+                "per_realization_delta0": [x / unit for x in b["per_realization_t"]],
+                "window_delta0": args.beta_window, "n0_per_spin_per_site_1_over_t": b["n0"],
+                "states_per_realization": b["states"]}
+        print(f"  {'<|β|> of Fermi-level states':32s} {b['beta_eff_t'] / unit:10.4g} ± "
+              f"{b['beta_eff_err_t'] / unit:.3g} Δ0 (clean supercell "
+              f"{b['clean_t'] / unit:.4g}; window ±{args.beta_window:g} Δ0)")
     if args.output:
         payload = {
             "version": __version__,
@@ -126,6 +154,7 @@ def _main(args):
             "mapping": mapping.report(),
             "rates_delta0": d,
             "tmatrix_total_delta0": tmatrix,
+            "beta_eff": beta,
             "rates_t": {k: float(v) for k, v in vars(res).items()},
         }
         atomic_write_bytes(args.output, json.dumps(payload, indent=1, default=float).encode())

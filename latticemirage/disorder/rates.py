@@ -149,6 +149,11 @@ class RateResult:
         Supercell L, number of realizations, Fermi-surface k points averaged.
     uniform_shift : float
         Mean over realizations of the removed site average of V (``~ n_i V``), t.
+    sigma_real, sigma_real_err : float
+        ``Re Σ`` at the Fermi surface (mean over the same k as ``gamma_total``) and its
+        jackknife error, t: the band shift by disorder beyond the removed uniform part
+        (second order and higher; ``⟨V²⟩ Re G_loc`` in Born), which moves the Fermi contour
+        (`latticemirage.disorder.band.renormalized_fermi_beta`).
     """
 
     gamma_total: float
@@ -169,12 +174,14 @@ class RateResult:
     realizations: int
     kpoints: int
     uniform_shift: float = 0.0
+    sigma_real: float = 0.0
+    sigma_real_err: float = 0.0
 
     def in_units(self, unit):
         """Rates and shift divided by *unit* (e.g. Δ0 in t), as a dict; ``n0`` multiplied."""
         out = asdict(self)
         for key in out:
-            if key.startswith(("gamma", "born")) or key == "uniform_shift":
+            if key.startswith(("gamma", "born", "sigma_real")) or key == "uniform_shift":
                 out[key] = out[key] / unit
         out["n0"] = self.n0 * unit
         return out
@@ -347,12 +354,18 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
     def gamma_of(mean):
         return float(np.mean(np.imag(1.0 / mean[:nk]) - eta))
 
+    eps_on = eps[on_shell]
+
+    def sigma_real_of(mean):  # Re Σ(k) = E − ε_k − Re 1/Ḡ(k), averaged over the shell
+        return float(np.mean(energy - eps_on - np.real(1.0 / mean[:nk])))
+
     def fraction_of(mean):
         return float(mean[nk].real / mean[nk + 1].real)
 
     tot, tot_err = _jackknife(gamma_of, samples)
     frac, frac_err = _jackknife(fraction_of, samples)
     inter, inter_err = _jackknife(lambda m: gamma_of(m) * fraction_of(m), samples)
+    sig_re, sig_re_err = _jackknife(sigma_real_of, samples)
 
     # Born on the same grid: (pi/N) sum_k' C(k' - k) A0(k'), by FFT convolution.
     power = np.asarray(disorder.power_spectrum(shape), dtype=float)
@@ -389,4 +402,6 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
         realizations=int(realizations),
         kpoints=int(on_shell.sum()),
         uniform_shift=float(np.mean(shifts)),
+        sigma_real=sig_re,
+        sigma_real_err=sig_re_err,
     )

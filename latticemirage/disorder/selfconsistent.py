@@ -85,15 +85,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from latticemirage import bulk
+from latticemirage.disorder import band
 from latticemirage.disorder import supercell as scm
 from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff, minimize_free_energy
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
 
 __all__ = [
+    "BRACKET_XATOL",
     "SITE_TOL",
     "TWIST_SETS",
     "ShellHamiltonian",
@@ -105,18 +108,25 @@ __all__ = [
     "shell_hamiltonians",
     "solve_site_resolved",
     "solve_uniform",
+    "twist_list",
 ]
 
-TWIST_SETS = ("none", "pi", "grid:N")  # grid:1 = none, grid:2 = pi
+# grid:1 = none, grid:2 = pi; "diagonal" = {(0, 0), (pi, pi)}: half the cost of "pi", the
+# k points of the 2L mesh with an even index sum (a centred grid of twice the density).
+TWIST_SETS = ("none", "pi", "diagonal", "grid:N")
 COUPLING_MESH = 600  # k mesh of the clean lattice gap that fixes U (Δ converged to ~1e-4 there)
 SITE_TOL = 1e-5  # Δ0: fixed-point tolerance of the site-resolved iteration (max change)
 _SITE_MAXITER = 300
 _DELTA_MAX = 2.0  # Δ0: upper end of the search for the uniform Δ
+BRACKET_XATOL = 1e-5  # Δ0: Brent tolerance of a bracketed search (standard errors are ~1e-3)
 _GUARD_MESH = 300  # k mesh of the clean lattice Δ for the guard when U is given (~3e-3 Δ0)
 
 
 def _grid_order(twists):
-    """N of the twist set: "none" -> 1, "pi" -> 2, "grid:N" -> N."""
+    """N of the twist set: "none" -> 1, "pi" -> 2, "grid:N" -> N ("diagonal": no N)."""
+    if twists == "diagonal":
+        raise ParameterError("twists", "the diagonal twist set {(0, 0), (pi, pi)} is no "
+                             "square k mesh (no equivalent GapSolver mesh)")
     if twists == "none":
         return 1
     if twists == "pi":
@@ -128,8 +138,10 @@ def _grid_order(twists):
     raise ParameterError("twists", f"must be one of {TWIST_SETS} (N >= 1), got {twists!r}")
 
 
-def _twist_list(twists):
-    """The N x N boundary twists ``2 pi (j1, j2) / N`` of a twist set."""
+def twist_list(twists):
+    """The N x N boundary twists ``2 pi (j1, j2) / N`` of a twist set (or the diagonal pair)."""
+    if twists == "diagonal":
+        return ((0.0, 0.0), (np.pi, np.pi))
     n = _grid_order(twists)
     return tuple((2 * np.pi * j1 / n, 2 * np.pi * j2 / n) for j1 in range(n) for j2 in range(n))
 
@@ -194,7 +206,7 @@ class ShellHamiltonian:
 
 
 def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", blocks=None,
-                       reuse=None):
+                       reuse=None, ising=None):
     """Project the supercell BdG Hamiltonian on the pairing shell, one per twist.
 
     Parameters
@@ -215,6 +227,10 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
         pairing parameters: their eigenstates of ``h_xi`` (which depend on neither) are
         reused and only the projection is redone (the dense ``eigh``, most of the cost,
         is skipped).
+    ising : band.LatticeIsing or band.ValleyIsing, optional
+        The Ising operator (default the Builder's). `band.ValleyIsing`, the ideal valley
+        operator of the diagnostic model variant, is projected in k space
+        (`band.project_ising`) on the supercell's twisted plane waves.
 
     Returns
     -------
@@ -223,12 +239,18 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
     # Dense LAPACK on small matrices: OpenBLAS threads only contend (measured 100x slower
     # for a 576 x 576 eigh on a loaded 2-core machine); one thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse)
+        return _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse,
+                                   ising)
 
 
-def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse=None):
+def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse=None,
+                        ising=None):
     shape = (int(size), int(size))
     base = {**params, "delta": 0.0}
+    kspace = ising is not None and ising.kind != "lattice"
+    if kspace:  # the Builder's Ising term off; the operator is added in k space below
+        base["lam"] = 0.0
+        blocks = None
     fsyst = None
     if blocks is None:
         fsyst = bulk.wrapped_system()
@@ -238,10 +260,10 @@ def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse
     xi_blocks = bulk.fourier_blocks(fsyst, {**base, "lam": 0.0, "B": 0.0})
     xi_blocks = {n: h[:1, :1].copy() for n, h in xi_blocks.items()}
     out = []
-    twist_list = _twist_list(twists)
-    if reuse is not None and len(reuse) != len(twist_list):
+    twist_set = twist_list(twists)
+    if reuse is not None and len(reuse) != len(twist_set):
         raise ValueError("reuse: shells of another twist set")
-    for k, twist in enumerate(twist_list):
+    for k, twist in enumerate(twist_set):
         real = all(abs(np.sin(x)) < 1e-12 for x in twist)
         if real:  # exactly 0 or pi: keeps every matrix real
             twist = tuple(float(np.pi * round(x / np.pi)) for x in twist)
@@ -257,16 +279,23 @@ def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse
                                  subset_by_value=(-cutoff_t, cutoff_t))
             keep = np.abs(eps) < cutoff_t
             eps, phi = eps[keep], np.ascontiguousarray(vecs[:, keep])
-        h = scm.supercell(base, shape, twist=twist, potential=potential, real=real,
-                          blocks=blocks).matrix
+        cell = scm.supercell(base, shape, twist=twist, potential=potential, real=real,
+                             blocks=blocks)
+        h = cell.matrix
         # The pairing per unit Δ: the difference of the clean matrices at delta = 1 and 0.
         hp = sp.csr_matrix(scm.supercell({**base, "delta": 1.0}, shape, twist=twist, real=real,
                                          blocks=pair_blocks).matrix
                            - scm.supercell(base, shape, twist=twist, real=real,
                                            blocks=blocks).matrix)
         hp.eliminate_zeros()
+        h0 = _project(h, phi)
+        if kspace:
+            kpts = band.twisted_kpoints(size, twist)
+            so = band.project_ising(phi, ising.beta_k(params, kpts), ising.beta_k(params, -kpts),
+                                    size, twist, cell.basis)
+            h0 = h0 + (so.real if real else so)
         out.append(ShellHamiltonian(
-            h0=_project(h, phi), h_pair=_project(hp, phi), phi=phi, eps=eps,
+            h0=h0, h_pair=_project(hp, phi), phi=phi, eps=eps,
             pair_block=hp[:4, :4].toarray(), twist=tuple(twist)))
     return out
 
@@ -382,7 +411,7 @@ def _checked(mapping, temperature, coupling):
 
 
 def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, twists="pi",
-                  cutoff=None, shells=None):
+                  cutoff=None, shells=None, bracket=None):
     """Uniform self-consistent Δ of one realization (see module docstring).
 
     Parameters
@@ -403,6 +432,13 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
         ω_c in Δ0 (default ``(2/3) E_F``).
     shells : list of ShellHamiltonian, optional
         Precomputed `shell_hamiltonians` (then *potential* is not used).
+    bracket : (float, float), optional
+        Search only this interval (Δ0) with bounded Brent (tolerance `BRACKET_XATOL`), about
+        10 free-energy evaluations instead of the ~25 of the global scan; when the minimum
+        lands on an end of the interval or does not beat the normal state, the global scan
+        is run after all. For realizations whose Δ is known to within tens of per cent and
+        away from a first-order transition (a second minimum outside the bracket would be
+        missed).
 
     Returns
     -------
@@ -436,8 +472,20 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
             return (d_t**2 / coupling - (pair_sum(d_t) - s_zero)) / d0
 
         noise = 1e-12 * abs(s_zero) / d0
-        delta, f_min, nfev, converged = minimize_free_energy(f, noise=noise,
-                                                             delta_max=_DELTA_MAX)
+        found = None
+        if bracket is not None:
+            lo, hi = (float(x) for x in bracket)
+            if not 0 < lo < hi <= _DELTA_MAX:
+                raise ParameterError("bracket", f"need 0 < low < high <= {_DELTA_MAX}, "
+                                     f"got {bracket!r}")
+            res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded",
+                                           options={"xatol": BRACKET_XATOL})
+            edge = 10 * BRACKET_XATOL
+            if lo + edge < res.x < hi - edge and res.fun < -noise:
+                found = float(res.x), float(res.fun), int(res.nfev), bool(res.success)
+        if found is None:
+            found = minimize_free_energy(f, noise=noise, delta_max=_DELTA_MAX)
+        delta, f_min, nfev, converged = found
         # A minimum at the end of the search range is no solution (U far too large for
         # this supercell's shell): reported as not converged.
         converged = converged and delta < 0.99 * _DELTA_MAX
@@ -544,7 +592,8 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
 
 
 def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=None,
-                   zero_field_reference=False):
+                   zero_field_reference=False, ising=None, fermi_beta_window=None,
+                   bracketed=False):
     """The ``self_consistent`` entry of a `StudySpec` (JSON-ready dict).
 
     Parameters
@@ -562,6 +611,16 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
     zero_field_reference : bool
         Also solve each realization at B = 0 (see `realization_delta`); stored only when
         true, so older specs keep their digest.
+    ising : band.ValleyIsing, optional
+        Diagnostic model variant: the ideal valley Ising operator instead of the Builder's
+        (stored as ``ising`` only when given, so older specs keep their digest).
+    fermi_beta_window : float, optional
+        Window w (Δ0) of the Fermi-level Ising field β_eff measured on every realization
+        (`band.fermi_level_beta` over the study's twists; metadata ``beta_eff_delta0``);
+        stored only when given.
+    bracketed : bool
+        Search each realization's Δ in a bracket around the expected value
+        (`realization_delta`; ~2.5x fewer free-energy evaluations); stored only when true.
 
     Returns
     -------
@@ -571,7 +630,7 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
         the clean supercell's Δ at this size and twists) and ``delta_clean_lattice``
         (Δ0: the clean lattice's, mesh `COUPLING_MESH` or, for a given U, 300).
     """
-    _twist_list(twists)
+    twist_list(twists)
     check_nonnegative("temperature", temperature)
     cutoff, _ = _cutoff_t(mapping, cutoff)
     check_cutoff(cutoff, mapping.physical.beta, mapping.physical.field)
@@ -587,9 +646,12 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
 
     # The clean supercell's Δ is GapSolver's on the equivalent mesh (tested), with this U;
     # the clean lattice's (converged mesh) is what disordered supercells approach.
-    supercell = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
-    clean = with_coupling(supercell).solve(temperature=temperature)
     clean_lattice = with_coupling(lattice).solve(temperature=temperature)
+    if twists == "diagonal":  # no square mesh equals it: the clean supercell is not tabulated
+        clean = None
+    else:
+        supercell = GapSolver.build(mapping, mesh=equivalent_mesh(size, twists), cutoff=cutoff)
+        clean = with_coupling(supercell).solve(temperature=temperature)
     return {
         "temperature": float(temperature),
         "coupling_t": float(coupling),
@@ -597,9 +659,14 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
         "twists": twists,
         "physical": {"beta": p.beta, "field": p.field, "phi": p.phi, "e_fermi": p.e_fermi,
                      "delta0": p.delta0},
-        "delta_clean": clean.delta,
+        "delta_clean": None if clean is None else clean.delta,
         "delta_clean_lattice": clean_lattice.delta,
         **({"zero_field_reference": True} if zero_field_reference else {}),
+        **({"ising": ising.to_dict()} if ising is not None and ising.kind != "lattice" else {}),
+        **({"fermi_beta_window_delta0": float(check_positive("fermi_beta_window",
+                                                             fermi_beta_window))}
+           if fermi_beta_window is not None else {}),
+        **({"search": "bracketed"} if bracketed else {}),
     }
 
 
@@ -642,20 +709,44 @@ def realization_delta(settings, size, potential):
     """
     mapping = _mapping_of(settings)
     cutoff, cutoff_t = _cutoff_t(mapping, settings["cutoff_delta0"])
+    ising = band.ising_from_dict(settings.get("ising"))
     shells = shell_hamiltonians(mapping.lattice_params(0.0), size, cutoff_t,
-                                potential=potential, twists=settings["twists"])
+                                potential=potential, twists=settings["twists"], ising=ising)
     kw = {"temperature": settings["temperature"], "coupling": settings["coupling_t"],
           "twists": settings["twists"], "cutoff": cutoff}
-    res = solve_uniform(mapping, size, shells=shells, **kw)
+    # "bracketed" search (the validate stage): Δ(B) within [0.5, 1.3] x the clean lattice's,
+    # then Δ(0) within [1, 1.6] x Δ(B) (a field only lowers the gap); a minimum on an end
+    # falls back to the global scan (`solve_uniform`).
+    bracketed = settings.get("search") == "bracketed"
+    clean = settings["delta_clean_lattice"] if bracketed else 0.0
+
+    def bracket(lo, hi):  # None (the global scan) when the interval is empty
+        hi = min(hi, _DELTA_MAX)
+        return (lo, hi) if bracketed and 0 < lo < hi else None
+
+    res = solve_uniform(mapping, size, shells=shells, bracket=bracket(0.5 * clean, 1.3 * clean),
+                        **kw)
     meta = {"delta_delta0": res.delta, "delta_seconds": res.seconds,
             "delta_converged": res.converged, "gap_equation_residual": res.gap_equation_residual,
             "shell_states": res.shell_states}
+    window = settings.get("fermi_beta_window_delta0")
+    if window is not None:  # the Ising field the realization's Fermi-level states feel
+        # On the first twist of the set only (one sparse shift-invert solve; the realizations'
+        # scatter, not the twist, dominates its error: measured 0.05 % at L = 48).
+        t0 = time.perf_counter()
+        b = band.fermi_level_beta(mapping.lattice_params(0.0), size, potential=potential,
+                                  twists=[shells[0].twist], window=window * mapping.delta0,
+                                  ising=ising, n0_guess=mapping.n0)
+        meta.update(beta_eff_delta0=b.beta / mapping.delta0, beta_eff_states=b.states,
+                    fermi_n0_per_spin_per_site_1_over_t=b.n0,
+                    beta_eff_seconds=time.perf_counter() - t0)
     if settings.get("zero_field_reference"):
         zero = mapping.with_field(0.0)
         shells0 = shell_hamiltonians(zero.lattice_params(0.0), size, cutoff_t,
                                      potential=potential, twists=settings["twists"],
-                                     reuse=shells)
-        res0 = solve_uniform(zero, size, shells=shells0, **kw)
+                                     reuse=shells, ising=ising)
+        res0 = solve_uniform(zero, size, shells=shells0,
+                             bracket=bracket(res.delta, 1.6 * res.delta), **kw)
         meta.update(delta_zero_field_delta0=res0.delta, delta_zero_field_converged=res0.converged,
                     delta_zero_field_seconds=res0.seconds)
     return res.delta, meta
@@ -668,7 +759,7 @@ def _mean_and_error(x):
             "per_realization": [float(a) for a in x]}
 
 
-def delta_summary(values, settings=None, size=None, zero_field=None):
+def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=None):
     """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
 
     Parameters
@@ -682,6 +773,9 @@ def delta_summary(values, settings=None, size=None, zero_field=None):
         The same realizations' Δ at B = 0 (``zero_field_reference``), Δ0: adds their mean
         and standard error and ``ratio_to_zero_field``, ``<Δ>/<Δ(B=0)>`` with its jackknife
         error (in units of each system's own zero-field gap, the quasiclassical Δ0).
+    beta_eff : sequence of float, optional
+        The same realizations' Fermi-level Ising field (``fermi_beta_window``), Δ0: adds
+        ``beta_eff`` (mean, standard error, per realization).
 
     Returns
     -------
@@ -701,6 +795,13 @@ def delta_summary(values, settings=None, size=None, zero_field=None):
         ratio, err = ratio_of_averages(v[:, None], z[:, None])
         out["ratio_to_zero_field"] = {"mean": float(ratio[0]),
                                       "stderr": float(err[0]) if z.size > 1 else None}
+    if beta_eff is not None and len(beta_eff) and all(b is not None for b in beta_eff):
+        out["beta_eff"] = {**_mean_and_error(np.asarray(beta_eff, dtype=float)),
+                           "window_delta0": settings.get("fermi_beta_window_delta0")
+                           if settings else None,
+                           "definition": "k-space average of |beta(k)| in the realization's "
+                                         "normal-state Fermi-level eigenstates "
+                                         "(latticemirage.disorder.band)"}
     if settings is not None:
         out["delta_clean"] = settings["delta_clean"]
         out["delta_clean_lattice"] = settings["delta_clean_lattice"]

@@ -556,12 +556,13 @@ def study_status(folder):
     spec = open_study(folder)
     done = _done_indices(folder, spec)
     missing = sorted(set(range(spec.realizations)) - set(done))
-    seconds, deltas, zero = [], [], []
+    seconds, deltas, zero, betas = [], [], [], []
     for i in done:
         _, meta = read_table(_real_path(folder, i))
         seconds.append(meta.get("seconds", math.nan))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
+        betas.append(meta.get("beta_eff_delta0"))
     status = {
         "folder": str(folder),
         "total": spec.realizations,
@@ -582,7 +583,7 @@ def study_status(folder):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         status["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                       zero_field=zero)
+                                                       zero_field=zero, beta_eff=betas)
     return status
 
 
@@ -643,11 +644,12 @@ def write_average(folder, spec=None):
             f"{folder}: {len(done)} of {spec.realizations} realizations done; "
             "the average is written once all are finished"
         )
-    sc, normal, ratios, errs, shifts, deltas, zero = [], [], [], [], [], [], []
+    sc, normal, ratios, errs, shifts, deltas, zero, betas = [], [], [], [], [], [], [], []
     for i in range(spec.realizations):
         cols, meta = read_table(_real_path(folder, i))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
+        betas.append(meta.get("beta_eff_delta0"))
         sc.append(cols["dos_sc"])
         normal.append(cols["dos_normal"])
         ratios.append(cols["ratio"])
@@ -689,7 +691,7 @@ def write_average(folder, spec=None):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         metadata["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                         zero_field=zero)
+                                                         zero_field=zero, beta_eff=betas)
     if spec.components is not None:
         _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
