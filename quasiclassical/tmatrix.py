@@ -72,9 +72,13 @@ Parametrization (fields of `TMatrixImpurities`)
     the first term is a multiple of 1 (dropped), the second is the SCBA of
     `quasiclassical.eilenberger` with ``gamma`` :math:`= \Gamma_B` and ``gamma_intra = 0``,
     the third is a multiple of 1 for the two-valley model (see below), so there the first
-    correction that acts is :math:`O(\Gamma_B u^2)`; on a warped Fermi surface it is
-    :math:`O(\Gamma_B u)` (a real, energy-dependent term, the :math:`n_i V^3 G_{loc}^2` of
-    third order). With :math:`\bar R \ne 0`, :math:`\Gamma_u/c^2 = \Gamma_B/(1 - u\bar R)^2`
+    correction that acts is :math:`O(\Gamma_B u^2)`. On a warped Fermi surface the third
+    (the :math:`n_i V^3 G_{loc}^2` of third order) acts and changes :math:`\hat g` at
+    :math:`O(u)`, but only by parts that commute with :math:`C = \sigma_z\tau_2` (it is an
+    even function of :math:`\langle\hat g\rangle`, which anticommutes with C); the DOS
+    (:math:`\tau_3` part) and :math:`f_0` anticommute with C and see it only at second
+    order, so they deviate from Born at :math:`O(u^2)` there too (tested). With
+    :math:`\bar R \ne 0`, :math:`\Gamma_u/c^2 = \Gamma_B/(1 - u\bar R)^2`
     adds an :math:`O(u)` change of the rate. Unitary: :math:`c \to 0`,
     :math:`\hat\Sigma = -i\Gamma_u\langle\hat g\rangle^{-1}` exactly.
 
