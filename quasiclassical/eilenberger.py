@@ -600,7 +600,7 @@ def solve_scba(
     bare = np.stack([bare_matrix(eps_flat, b, dlt_flat, field, phi) for b in fs.betas])
     weights = fs.weights[:, None, None, None]
     masks = _valley_masks(fs) if gamma_intra > 0 else []
-    scatters = gamma > 0 or gamma_intra > 0 or (tmatrix is not None and tmatrix.rate > 0)
+    scatters = gamma != 0 or gamma_intra != 0 or (tmatrix is not None and tmatrix.rate > 0)
     # State per energy: X = <g> (and per valley <g>_v when gamma_intra > 0), flattened.
     nblocks = 1 + len(masks)
 

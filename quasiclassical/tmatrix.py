@@ -74,7 +74,8 @@ Parametrization (fields of `TMatrixImpurities`)
     the third is a multiple of 1 for the two-valley model (see below), so there the first
     correction that acts is :math:`O(\Gamma_B u^2)`. On a warped Fermi surface the third
     (the :math:`n_i V^3 G_{loc}^2` of third order) acts and changes :math:`\hat g` at
-    :math:`O(u)`, but only by parts that commute with :math:`C = \sigma_z\tau_2` (it is an
+    :math:`O(u)`, but only by parts that commute with :math:`C = \sigma_z\tau_2` (at
+    :math:`\phi = 0`; rotated about z by :math:`\phi` in general) (it is an
     even function of :math:`\langle\hat g\rangle`, which anticommutes with C); the DOS
     (:math:`\tau_3` part) and :math:`f_0` anticommute with C and see it only at second
     order, so they deviate from Born at :math:`O(u^2)` there too (tested). With

@@ -65,8 +65,11 @@ def test_parameters_are_validated_and_round_trip():
         TMatrixImpurities.from_lattice(0.01, 0.5, 0.3 + 0.2j, 0.03)
     with pytest.raises(ParameterError, match="impurities"):
         QCParams(impurities=1.0)
+    with pytest.raises(ParameterError, match="eta"):  # rate 0 scatters nothing: no branch
+        solve_real_axis(ENERGIES, DELTA, POINT.replace(impurities=TMatrixImpurities(0.0)))
     params = POINT.replace(impurities=TMatrixImpurities.born(1.0, 0.5))
     assert QCParams(**params.as_dict()) == params
+    assert solve_real_axis([0.5], DELTA, params).tmatrix == params.impurities
     assert "impurities" not in POINT.as_dict()  # Born-only metadata as before
 
 
