@@ -103,6 +103,14 @@ Impurities: self-consistent Born approximation (SCBA)
     Unconverged energies are reported in `SCBAResult` (their values are the last accepted
     iterate, never a rejected one) and named in a warning (or an error).
 
+Impurities beyond Born: self-consistent T-matrix
+    With ``tmatrix=`` (`QCParams.impurities`) the point-impurity self-energy
+    :math:`\hat\Sigma_T = \Gamma_u[c + i\langle\hat g\rangle]^{-1}`, unit-matrix part removed,
+    is added to the Born one (`quasiclassical.tmatrix` derives it and its parameters). The
+    iteration is the same: the state is still :math:`X = \langle\hat g\rangle`, only the map
+    :math:`X \mapsto \hat\Sigma` changes; an evaluation where :math:`c + iX` is singular is
+    rejected like one without a retarded branch.
+
 Units: energies in Delta0 (see `quasiclassical.params`).
 """
 
@@ -112,6 +120,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
+from quasiclassical.tmatrix import _self_energy as _tmatrix_self_energy
 
 __all__ = [
     "DELTA_HAT",
@@ -471,6 +480,8 @@ class SCBAResult:
         Number of 4x4 sign-function evaluations (cost counter).
     fermi_surface : FermiSurface
     gamma, gamma_intra : float
+    tmatrix : TMatrixImpurities or None
+        The T-matrix impurities used (`quasiclassical.tmatrix`), None for Born only.
     """
 
     epsilon: np.ndarray
@@ -486,6 +497,7 @@ class SCBAResult:
     fermi_surface: object
     gamma: float
     gamma_intra: float
+    tmatrix: object = None
 
     @property
     def dos(self):
@@ -514,6 +526,7 @@ def solve_scba(
     phi=0.0,
     gamma=0.0,
     gamma_intra=0.0,
+    tmatrix=None,
     tol=1e-10,
     maxiter=300,
     acceleration="anderson",
@@ -539,6 +552,9 @@ def solve_scba(
         Ising fields and weights of the p Fermi-surface points.
     field, phi, gamma, gamma_intra : float
         See `QCParams`.
+    tmatrix : TMatrixImpurities, optional
+        Point impurities in the self-consistent T-matrix approximation, added to the Born
+        self-energy (module docstring; `QCParams.impurities`). Default None: Born only.
     tol : float
         Convergence tolerance of the fixed point (see module docstring).
     maxiter : int
@@ -584,6 +600,7 @@ def solve_scba(
     bare = np.stack([bare_matrix(eps_flat, b, dlt_flat, field, phi) for b in fs.betas])
     weights = fs.weights[:, None, None, None]
     masks = _valley_masks(fs) if gamma_intra > 0 else []
+    scatters = gamma != 0 or gamma_intra != 0 or (tmatrix is not None and tmatrix.rate > 0)
     # State per energy: X = <g> (and per valley <g>_v when gamma_intra > 0), flattened.
     nblocks = 1 + len(masks)
 
@@ -594,8 +611,14 @@ def solve_scba(
         m = bare[:, idx] + sigma_total
         for k, (_, mask) in enumerate(masks):
             m[mask] = m[mask] + 1j * gamma_intra * blocks[:, 1 + k]
+        if tmatrix is not None:
+            # The same T-matrix self-energy at every Fermi-surface point (on-site impurity).
+            sigma_t, regular = _tmatrix_self_energy(blocks[:, 0], tmatrix)
+            m = m - sigma_t
         g, ok = _sign(m, sign_method)
         ok = np.all(ok, axis=0)
+        if tmatrix is not None:
+            ok &= regular
         # Spectral positivity: Herm(g tau_3) is an integrated spectral matrix (>= 0).
         ok &= _physical(np.swapaxes(g, 0, 1), p)
         new = [np.sum(weights * g, axis=0)]
@@ -611,7 +634,7 @@ def solve_scba(
     state0 = np.broadcast_to(np.tile(_TAU3, (nblocks, 1, 1)).ravel(), (n, nblocks * 16)).copy()
     nfev = 0
 
-    if gamma == 0 and gamma_intra == 0:
+    if not scatters:
         g, _, ok = evaluate(state0, np.arange(n))
         nfev += p * n
         if not np.all(ok):
@@ -627,7 +650,7 @@ def solve_scba(
     average = np.sum(weights * g_out, axis=0)
     success = bool(np.all(converged))
     if success:
-        message = "SCBA converged at all energies" if (gamma or gamma_intra) else "clean: no SCBA"
+        message = "SCBA converged at all energies" if scatters else "clean: no SCBA"
     else:
         bad = eps_flat[~converged]
         message = _MSG_NOT_CONVERGED.format(
@@ -652,6 +675,7 @@ def solve_scba(
         fermi_surface=fs,
         gamma=float(gamma),
         gamma_intra=float(gamma_intra),
+        tmatrix=tmatrix,
     )
 
 
@@ -837,7 +861,7 @@ def solve_real_axis(energies, delta, params, fermi_surface=None, **options):
         Gap, Delta0 (>= 0).
     params : QCParams
         Uses ``beta`` (unless *fermi_surface* is given), ``field``, ``phi``, ``gamma``,
-        ``gamma_intra``, ``eta``.
+        ``gamma_intra``, ``impurities``, ``eta``.
     fermi_surface : FermiSurface, optional
         Replaces the two-valley model ``params.fermi_surface()``.
     **options
@@ -846,20 +870,21 @@ def solve_real_axis(energies, delta, params, fermi_surface=None, **options):
     Raises
     ------
     ParameterError
-        Non-finite energies, negative delta, or ``eta = 0`` with ``gamma = 0`` (no
-        retarded branch on the real axis).
+        Non-finite energies, negative delta, or ``eta = 0`` with ``gamma = 0`` and no
+        T-matrix impurities (no retarded branch on the real axis).
     """
     energies = np.asarray(energies, dtype=float)
     check_finite("energies", energies)
     check_nonnegative("delta", delta)
-    if params.eta == 0 and params.gamma == 0:
+    tmatrix = params.impurities
+    if params.eta == 0 and params.gamma == 0 and (tmatrix is None or tmatrix.rate == 0):
         raise ParameterError(
             "eta", "must be > 0 on the real axis when gamma = 0 (no retarded branch otherwise)"
         )
     fs = params.fermi_surface() if fermi_surface is None else fermi_surface
     return solve_scba(
         energies + 1j * params.eta, delta, fs, field=params.field, phi=params.phi,
-        gamma=params.gamma, gamma_intra=params.gamma_intra, **options,
+        gamma=params.gamma, gamma_intra=params.gamma_intra, tmatrix=tmatrix, **options,
     )
 
 
@@ -884,5 +909,5 @@ def solve_matsubara(omegas, delta, params, fermi_surface=None, **options):
     fs = params.fermi_surface() if fermi_surface is None else fermi_surface
     return solve_scba(
         1j * omegas, delta, fs, field=params.field, phi=params.phi, gamma=params.gamma,
-        gamma_intra=params.gamma_intra, **options,
+        gamma_intra=params.gamma_intra, tmatrix=params.impurities, **options,
     )

@@ -311,7 +311,7 @@ def _gap(params, guess):
     process on the gap's own parameters (eta does not enter the gap).
     """
     key = (params.beta, params.field, params.phi, params.temperature, params.gamma,
-           params.gamma_intra)
+           params.gamma_intra, params.impurities)
     if key in _GAP_MEMO:
         return _GAP_MEMO[key]
     delta = None

@@ -133,6 +133,9 @@ def matsubara_grid(temperature, cutoff, *, tail=True):
 
 def _default_cutoff(params, fs):
     scale = max(1.0, fs.max_abs_beta, params.field, params.gamma, params.gamma_intra)
+    if params.impurities is not None:
+        # At large omega <g> -> tau_3 and the T-matrix acts as the Born rate Gamma_N.
+        scale = max(scale, params.impurities.normal_rate)
     return CUTOFF_FACTOR * scale
 
 
@@ -152,7 +155,8 @@ def gap_residual(deltas, params, fermi_surface=None, *, cutoff=None, tail=True):
     fermi_surface : FermiSurface, optional
         Default ``params.fermi_surface()``.
     cutoff : float, optional
-        :math:`\Omega` in Delta0; default ``10 max(1, |beta|, B, Gamma)``.
+        :math:`\Omega` in Delta0; default ``10 max(1, |beta|, B, Gamma)`` (Gamma: every
+        rate, the T-matrix's `TMatrixImpurities.normal_rate` included).
     tail : bool
         Add the integral beyond the cut-off (default) or truncate the sum.
 
@@ -254,7 +258,8 @@ def solve_gap(params, fermi_surface=None, *, cutoff=None, tail=True, delta_max=1
     Parameters
     ----------
     params : QCParams
-        Uses ``temperature``, ``beta``, ``field``, ``phi``, ``gamma``, ``gamma_intra``.
+        Uses ``temperature``, ``beta``, ``field``, ``phi``, ``gamma``, ``gamma_intra``,
+        ``impurities``.
     fermi_surface : FermiSurface, optional
     cutoff, tail
         See `gap_residual`.

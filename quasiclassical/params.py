@@ -6,12 +6,14 @@ at ``B = 0``, ``Gamma = 0``. They are related by the BCS ratio
 :math:`\Delta_0 = \pi e^{-\gamma_E} T_{c0} \approx 1.764\,T_{c0}` (`DELTA0_OVER_TC0`).
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
+from quasiclassical.tmatrix import TMatrixImpurities
 
 __all__ = ["DELTA0_OVER_TC0", "FermiSurface", "QCParams", "temperature_in_delta0"]
 
@@ -124,6 +126,10 @@ class QCParams:
     gamma_intra : float
         Extra purely intravalley rate :math:`\ge 0` (smooth disorder); it drops out for
         a single beta per valley (Anderson's theorem). Default 0 (the paper's model).
+    impurities : TMatrixImpurities, optional
+        Point impurities in the self-consistent T-matrix approximation
+        (`quasiclassical.tmatrix`), added to the Born self-energy of ``gamma`` and
+        ``gamma_intra``; a dict as written by `as_dict` is accepted. Default None: Born only.
     """
 
     beta: float = 0.0
@@ -133,6 +139,7 @@ class QCParams:
     gamma: float = 0.0
     eta: float = 0.0
     gamma_intra: float = 0.0
+    impurities: TMatrixImpurities | None = None
 
     def __post_init__(self):
         for name in ("beta", "field", "gamma", "eta", "gamma_intra"):
@@ -141,14 +148,24 @@ class QCParams:
         check_positive("temperature", self.temperature)
         for name in ("beta", "field", "phi", "temperature", "gamma", "eta", "gamma_intra"):
             object.__setattr__(self, name, float(getattr(self, name)))
+        if isinstance(self.impurities, dict):
+            object.__setattr__(self, "impurities", TMatrixImpurities.from_dict(self.impurities))
+        elif self.impurities is not None and not isinstance(self.impurities, TMatrixImpurities):
+            raise ParameterError(
+                "impurities", f"must be None or a TMatrixImpurities, got {self.impurities!r}"
+            )
 
     def replace(self, **changes):
         """A copy with *changes* applied (and validated again)."""
-        return QCParams(**{**self.as_dict(), **changes})
+        return dataclasses.replace(self, **changes)
 
     def as_dict(self):
-        """The parameters as a plain dict (for result metadata)."""
-        return {
+        """The parameters as a plain dict (for result metadata).
+
+        ``impurities`` appears only when set (as `TMatrixImpurities.as_dict`), so the
+        metadata of Born-only parameters is what it always was.
+        """
+        out = {
             "beta": self.beta,
             "field": self.field,
             "phi": self.phi,
@@ -157,6 +174,9 @@ class QCParams:
             "eta": self.eta,
             "gamma_intra": self.gamma_intra,
         }
+        if self.impurities is not None:
+            out["impurities"] = self.impurities.as_dict()
+        return out
 
     def fermi_surface(self):
         """The two-valley Fermi surface ``(+beta, -beta)`` of these parameters."""
