@@ -83,6 +83,7 @@ from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
 from mirage_common.io import atomic_write_bytes, read_table, write_table
+from mirage_common.statistics import mean_and_stderr, ratio_of_averages
 from mirage_common.version import __version__
 
 __all__ = [
@@ -590,44 +591,6 @@ def study_status(folder):
 # Disorder average (issue 10, item 7): ratio of averages, jackknife error
 
 
-def ratio_of_averages(numerators, denominators):
-    r"""Ratio of averages over samples and its jackknife standard error.
-
-    .. math::
-
-        \hat r = \frac{\sum_i N_{s,i}}{\sum_i N_{n,i}}, \qquad
-        \sigma_J^2 = \frac{R - 1}{R} \sum_i (\hat r_{(i)} - \bar r_{(\cdot)})^2,
-
-    with ``r_(i)`` the ratio of averages without sample i. The mean of the
-    per-sample ratios converges to ``<N_s/N_n>``, which differs from
-    ``<N_s>/<N_n>`` however many samples are taken; ``r_hat`` converges to
-    ``<N_s>/<N_n>`` (its own bias is O(1/R)). Sums run over axis 0 in sample
-    order: the result does not depend on which worker computed which sample.
-
-    Parameters
-    ----------
-    numerators, denominators : ndarray, shape (R, n)
-        ``N_s`` and ``N_n`` per sample (realization, or random vector).
-
-    Returns
-    -------
-    ratio : ndarray, shape (n,)
-    stderr : ndarray, shape (n,)
-        Jackknife standard error; NaN for ``R < 2``.
-    """
-    num = np.asarray(numerators, dtype=float)
-    den = np.asarray(denominators, dtype=float)
-    r = num.shape[0]
-    total_num, total_den = np.sum(num, axis=0), np.sum(den, axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = total_num / total_den
-        if r < 2:
-            return ratio, np.full_like(ratio, np.nan)
-        loo = (total_num - num) / (total_den - den)  # (R, n) leave-one-out ratios
-        spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
-    return ratio, np.sqrt((r - 1) / r * spread)
-
-
 def write_average(folder, spec=None):
     """Average all realizations (in index order) into ``average.csv``; returns its columns.
 
@@ -694,25 +657,6 @@ def write_average(folder, spec=None):
         _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
     return columns
-
-
-def mean_and_stderr(samples):
-    """Mean over axis 0 and its jackknife standard error (real arrays).
-
-    For the mean the leave-one-out jackknife is the textbook standard error
-    ``sqrt(Σ_i (x_i − x̄)² / (R (R − 1)))``; it is formed as the jackknife, summing in
-    sample order, so it does not depend on the order the realizations finished in.
-    NaN for ``R < 2``.
-    """
-    x = np.asarray(samples, dtype=float)
-    r = x.shape[0]
-    total = np.sum(x, axis=0)
-    mean = total / r
-    if r < 2:
-        return mean, np.full_like(mean, np.nan)
-    loo = (total - x) / (r - 1)
-    spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
-    return mean, np.sqrt((r - 1) / r * spread)
 
 
 def _write_components(folder, spec):
