@@ -83,6 +83,7 @@ from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
 from mirage_common.io import atomic_write_bytes, read_table, write_table
+from mirage_common.parallel import available_cores, process_pool
 from mirage_common.statistics import mean_and_stderr, ratio_of_averages
 from mirage_common.version import __version__
 
@@ -92,6 +93,7 @@ __all__ = [
     "StudyError",
     "StudySpec",
     "compute_realization",
+    "is_locked",
     "mean_and_stderr",
     "open_study",
     "ratio_of_averages",
@@ -491,8 +493,15 @@ def _study_lock(folder):
         os.close(fd)  # releases the lock
 
 
-def _is_locked(folder):
-    """True when a run holds the folder's lock (for `study_status`)."""
+def is_locked(folder):
+    """Whether a run holds the study folder's lock.
+
+    Returns
+    -------
+    bool or None
+        True while another `run_study` works on *folder*, False otherwise (also when
+        the folder has no lock file yet), None where ``fcntl`` is missing (not POSIX).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover
@@ -573,7 +582,7 @@ def study_status(folder):
             "eta_delta0": spec.components["eta_delta0"],
             "energies_delta0": spec.components["energies_delta0"],
             "written": (Path(folder) / COMPONENTS_FILE).exists()},
-        "running": _is_locked(folder),
+        "running": is_locked(folder),
         "mean_seconds_per_realization": float(np.mean(seconds)) if seconds else None,
         "disorder": spec.disorder,
         "size": spec.size,
@@ -762,13 +771,6 @@ def _init_worker(threads):
     kpm.set_num_threads(threads)
 
 
-def _default_workers():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def run_study(folder, spec, *, executor=None, workers=None, progress=True, stream=None):
     """Run (or resume) a study; returns the average columns once all are done.
 
@@ -821,15 +823,10 @@ def _run_locked(folder, spec, executor, workers, progress, stream):
     if missing:
         own = executor is None
         if own:
-            import multiprocessing
-
-            cores = _default_workers()
+            cores = available_cores()
             workers = min(workers or cores, len(missing))
             threads = max(1, cores // workers)
-            executor = cf.ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(threads,),
-            )
+            executor = process_pool(workers, initializer=_init_worker, initargs=(threads,))
         spec_json = spec.to_json()
         try:
             futures = {executor.submit(compute_realization, spec_json, i): i for i in missing}
