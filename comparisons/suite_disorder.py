@@ -86,8 +86,8 @@ from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities,
 from latticemirage.dos import clean_dos
 from latticemirage.gap import GapSolver
 from latticemirage.mapping import map_to_lattice
+from mirage_common.formulas import mirage_formula
 from mirage_common.io import read_table
-from mirage_common.mirage import mirage_formula
 from mirage_common.parallel import process_pool
 from quasiclassical import QCParams, density_of_states, solve_gap
 

@@ -68,7 +68,7 @@ import numpy as np
 from latticemirage import bulk, model
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 from mirage_common.parallel import available_cores
 
 __all__ = [

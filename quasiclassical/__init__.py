@@ -1,8 +1,20 @@
 """Eilenberger (quasiclassical) solver for an Ising superconductor in an in-plane field.
 
 Units: energies in Delta0 (the gap at T = 0, B = 0, Gamma = 0), temperatures in T_c0.
-This package imports neither Kwant nor ``latticemirage``. Conventions (basis, branch
-rule, gauge, SCBA and its scattering time) are in `quasiclassical.eilenberger`.
+This package imports neither Kwant nor ``latticemirage`` (an import-linter contract,
+docs/topics/architecture.md). Conventions (basis, branch rule, gauge, SCBA and its
+scattering time) are in `quasiclassical.eilenberger`.
+
+Modules, from the parameters up:
+
+- `params` — `QCParams` (β, B, Γ, T in Δ0 and T_c0 units) and the Fermi-surface model;
+- `eilenberger` — the matrix Eilenberger solution and the SCBA (real axis, Matsubara);
+- `gap` — the self-consistent gap and the critical-field line;
+- `observables` — the DOS and its mirage gaps;
+- `tunneling` — the thermally smeared tunneling conductance dI/dV;
+- `fit` — the fit of β_so, Δ0, Γ to measured dI/dV(V, B);
+- `cli`, `tunneling_cli`, `fit_cli` — ``mirage qc ...`` and ``mirage fit``; no library
+  module imports them (import-linter).
 """
 
 from mirage_common.version import __version__
@@ -17,6 +29,7 @@ from quasiclassical.eilenberger import (
 from quasiclassical.gap import critical_field, critical_field_line, solve_gap
 from quasiclassical.observables import DOSResult, density_of_states
 from quasiclassical.params import DELTA0_OVER_TC0, FermiSurface, QCParams
+from quasiclassical.tunneling import TunnelingResult, tunneling_conductance
 
 __all__ = [
     "DELTA0_OVER_TC0",
@@ -25,6 +38,7 @@ __all__ = [
     "FermiSurface",
     "QCParams",
     "SCBAResult",
+    "TunnelingResult",
     "__version__",
     "components",
     "critical_field",
@@ -34,4 +48,5 @@ __all__ = [
     "solve_gap",
     "solve_matsubara",
     "solve_real_axis",
+    "tunneling_conductance",
 ]

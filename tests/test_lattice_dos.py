@@ -6,7 +6,7 @@ import pytest
 from latticemirage import bulk, dos
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 
 
 @pytest.fixture(scope="module")

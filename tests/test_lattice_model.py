@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from latticemirage import bulk, model
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 # Exact arithmetic up to round-off on 4x4 matrices with entries O(t).
 TOL = 1e-12

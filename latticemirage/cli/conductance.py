@@ -248,7 +248,7 @@ def _conductance(args):
         })
     from kwant.solvers import default as default_solver
 
-    from mirage_common.mirage import mirage_formula
+    from mirage_common.formulas import mirage_formula
 
     formula = mirage_formula(phys.beta, fields, deltas)
     meta = {

@@ -147,7 +147,7 @@ def spec_from_args(args):
     from latticemirage.disorder import kpm, supercell
     from latticemirage.disorder.study import StudySpec
     from latticemirage.mapping import map_to_lattice
-    from mirage_common.mirage import mirage_formula
+    from mirage_common.formulas import mirage_formula
 
     disorder = disorder_from_args(args)
     kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba or scipy, checked before any work

@@ -15,7 +15,7 @@ every comparison checks them instead of documenting them:
     gap has a longer coherence length).
 ``kernel_over_mirage_width``
     KPM kernel width (or any broadening) ``σ <= δ / 3`` at the Δ used, ``δ`` the
-    mirage-gap width of `mirage_common.mirage.mirage_formula` at the Fermi-surface
+    mirage-gap width of `mirage_common.formulas.mirage_formula` at the Fermi-surface
     mean β, the field and that Δ (not applicable without a mirage gap: B = 0 or Δ = 0).
 ``born_tmatrix_ratio``
     Born-regime disorder for quantitative SCBA checks: the single-site T-matrix
@@ -37,7 +37,7 @@ from latticemirage import bulk
 from latticemirage.disorder import rates
 from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 __all__ = [
     "BORN_TOLERANCE",
