@@ -23,7 +23,6 @@ __all__ = [
     "DELTA_BOUND",
     "DOSResult",
     "MirageFormula",
-    "check_energy_resolution",
     "density_of_states",
     "energy_resolution_problem",
     "mirage_formula",
@@ -133,13 +132,6 @@ def energy_resolution_problem(energies, beta, field, delta, *, eta=0.0, gamma=0.
                 f"points >= {needed})"
             )
     return None
-
-
-def check_energy_resolution(energies, beta, field, delta, *, eta=0.0, gamma=0.0, name="points"):
-    """Raise `ParameterError` (blaming *name*) if `energy_resolution_problem` finds one."""
-    problem = energy_resolution_problem(energies, beta, field, delta, eta=eta, gamma=gamma)
-    if problem is not None:
-        raise ParameterError(name, problem)
 
 
 def density_of_states(energies, params, *, delta=None, fermi_surface=None, gauge="eq1",

@@ -17,11 +17,6 @@ TAU_X = np.kron(np.array([[0, 1], [1, 0]]), np.eye(2))  # Nambu tau_x (outer) x 
 
 
 @pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
-
-
-@pytest.fixture(scope="module")
 def blocks(fsyst):
     return bulk.fourier_blocks(fsyst, PARAMS)
 
