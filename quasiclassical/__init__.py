@@ -20,6 +20,7 @@ Modules, from the parameters up:
 from mirage_common.version import __version__
 from quasiclassical.eilenberger import (
     Components,
+    SCBAOptions,
     SCBAResult,
     components,
     sign_retarded,
@@ -37,6 +38,7 @@ __all__ = [
     "DOSResult",
     "FermiSurface",
     "QCParams",
+    "SCBAOptions",
     "SCBAResult",
     "TunnelingResult",
     "__version__",
