@@ -11,7 +11,8 @@ import-linter layers contract, docs/topics/architecture.md). It holds:
 - `validate` — `run_validation` and ``mirage validate``;
 - `fig1b`, `fig1c`, `fig2`, `fig2_lattice`, `fig_gap_map`, `fig_tunneling`, `figcli` —
   the paper's figures from both sides (``mirage figures``);
-- `fit_lattice` — lattice conductance for the fit of measured dI/dV;
+- `fit_lattice` — the lattice's tunnel-limit dI/dV fed to ``mirage fit`` (does the fit
+  return the lattice's β?);
 - `kwant_build` — the built Kwant's provenance (``mirage doctor``);
 - `cli` — the ``mirage`` entry point (dispatches to the lattice and qc commands).
 
