@@ -10,9 +10,11 @@ setup:
 run: setup
 	@$(VENV)/bin/mirage validate
 
-# Kwant's own suite first (the Kwant we built, tools/kwant_suite.py checks its skips), then ours.
+# Lint and the import contracts (pyproject.toml [tool.importlinter]), Kwant's own suite (the
+# Kwant we built, tools/kwant_suite.py checks its skips), then ours.
 test: setup
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports
 	@$(PY) tools/kwant_suite.py
 	@$(PY) -m pytest -q
 

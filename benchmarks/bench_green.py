@@ -11,7 +11,6 @@ is shared and noisy: the ratio measured in the same run is the figure to quote.
 """
 
 import argparse
-import os
 import platform
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from latticemirage import bulk, dos, green
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_common.parallel import available_cores
 
 
 def best_of(repeat, func):
@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=40)
     parser.add_argument("--eta", type=float, default=1.5, help="Δ0")
     args = parser.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = available_cores()
     print(f"# bench_green  python {platform.python_version()}  numpy {np.__version__}  "
           f"cores {cores}")
     fsyst = bulk.wrapped_system()

@@ -26,6 +26,7 @@ import numpy as np
 
 from latticemirage import bulk, dos
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_common.parallel import available_cores
 
 
 def best_of(repeat, func):
@@ -46,7 +47,7 @@ def main(argv=None):
     parser.add_argument("--kwant-sample", type=int, default=2000)
     args = parser.parse_args(argv)
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = available_cores()
     print(f"# bench_lattice  python {platform.python_version()}  numpy {np.__version__}  "
           f"cores {cores}  load {os.getloadavg()[0]:.2f}")
     fsyst = bulk.wrapped_system()

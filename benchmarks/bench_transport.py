@@ -29,6 +29,7 @@ import numpy as np
 
 from latticemirage import transport
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_common.parallel import available_cores
 
 FULL = {"energies": 401, "fields": 21, "n_k": 48}
 
@@ -48,7 +49,7 @@ def main(argv=None):
     parser.add_argument("--skip-full", action="store_true", help="skip the full batched map")
     args = parser.parse_args(argv)
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = available_cores()
     import kwant
     from kwant.solvers import default
 

@@ -24,6 +24,7 @@ import sys
 import traceback
 
 from mirage_common.cliargs import memory_limit, real
+from mirage_common.parallel import available_cores
 from mirage_common.version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -70,11 +71,7 @@ def _doctor(args):
     # mpi4py.MPI is not imported here: it would initialize MPI in this process.
     mpiexec = shutil.which("mpiexec")
     print(f"mpiexec       {mpiexec or 'not on PATH (needed for mirage lattice disorder --mpi)'}")
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count()
-    print(f"cores         {cores} available")
+    print(f"cores         {available_cores()} available")
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
 __all__ = ["FIELDS", "compute", "main", "plot"]

@@ -10,7 +10,7 @@ One command::
 Panels: (a) the lattice map, (b) the quasiclassical map, one colour scale (G/G_N) for
 both; (c) the two curves at the largest field. Dotted on the maps and the cut: the
 mirage centres :math:`\pm\varepsilon_0(B) = \pm\sqrt{\beta^2+B^2}`
-(`mirage_common.mirage.mirage_formula_approx`, β the lattice's Fermi-surface mean).
+(`mirage_common.formulas.mirage_formula_approx`, β the lattice's Fermi-surface mean).
 
 Same parameters on both sides, as in ``mirage validate``'s tunneling stage
 (`comparisons.suite_tunneling`): the gap Δ(T, B) is the quasiclassical self-consistent
@@ -42,7 +42,7 @@ from comparisons.report import save_png
 from comparisons.setup import binned_fermi_surface
 from mirage_common.cliargs import parse_range
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula_approx
+from mirage_common.formulas import mirage_formula_approx
 from mirage_common.unitargs import (
     add_unit_options,
     note_material,

@@ -49,7 +49,7 @@ from comparisons.setup import binned_fermi_surface
 from latticemirage import bulk
 from latticemirage.dos import clean_dos
 from latticemirage.mapping import map_to_lattice
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 from quasiclassical import FermiSurface, QCParams, density_of_states, solve_gap
 
 __all__ = ["TOL_CENTRE", "TOL_L1", "TOL_WIDTH", "run", "units"]

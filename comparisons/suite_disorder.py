@@ -91,8 +91,6 @@ Tolerances, all from measured errors:
   checks above could not fail (they are still reported).
 """
 
-import concurrent.futures as cf
-import multiprocessing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -106,8 +104,9 @@ from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities,
 from latticemirage.dos import clean_dos
 from latticemirage.gap import GapSolver
 from latticemirage.mapping import map_to_lattice
+from mirage_common.formulas import mirage_formula
 from mirage_common.io import read_table
-from mirage_common.mirage import mirage_formula
+from mirage_common.parallel import process_pool
 from quasiclassical import QCParams, density_of_states, solve_gap
 
 __all__ = ["ENERGIES", "default_executor", "run", "units", "validity_checks"]
@@ -248,9 +247,7 @@ def _beta_bins(mapping):
 
 def default_executor(workers=2):
     """The local pool the stage uses without an executor: *workers* spawned processes."""
-    return cf.ProcessPoolExecutor(max_workers=workers,
-                                  mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker)
+    return process_pool(workers, initializer=_init_worker)
 
 
 def run(setup, report, tick, *, executor=None):
@@ -332,7 +329,7 @@ def run(setup, report, tick, *, executor=None):
     folder = Path(report.folder) / "studies"
     energies = np.linspace(*ENERGIES[:2], ENERGIES[2])
     e_fine = np.arange(-3.0, ENERGIES[1] + 3.0, QC_STEP)
-    g_loc = validity._local_green(params0)
+    g_loc = validity.local_green(params0)
     # Jackson width the studies will have (the same for every case), for the rules before
     # anything runs; each study's own width is read back from its first realization.
     sigma_expected = _kernel_width(mapping, size, res.moments, delta_clean_lat)

@@ -53,7 +53,7 @@ from comparisons.report import Check
 from comparisons.setup import binned_fermi_surface
 from latticemirage import transport
 from latticemirage.mapping import map_to_lattice, tc0_over_delta0
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 from quasiclassical import FermiSurface, QCParams, solve_gap
 from quasiclassical.tunneling import tunneling_conductance_params
 

@@ -42,6 +42,7 @@ from comparisons.report import Report
 from comparisons.setup import FULL, QUICK, ValidationSetup
 from mirage_common.cliargs import check_output_folder, integer
 from mirage_common.errors import ParameterError
+from mirage_common.parallel import executor_from_options
 
 __all__ = ["Progress", "add_parser", "run_validation"]
 
@@ -135,8 +136,6 @@ def run_validation(setup, output, *,
 
 
 def _run(args):
-    from latticemirage.cli.study import _executor
-
     if args.full_scale and args.quick:
         raise ParameterError("full-scale", "--full-scale and --quick exclude each other")
     if not args.full_scale and (args.scheduler or args.mpi):
@@ -150,7 +149,9 @@ def _run(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    executor, close = _executor(args) if args.full_scale else (None, None)
+    executor, close = (executor_from_options(args.workers, args.scheduler, args.mpi,
+                                             command="validate --full-scale")
+                       if args.full_scale else (None, None))
     if executor is None and args.workers:
         from comparisons.suite_disorder import default_executor
 

@@ -31,9 +31,30 @@ Tested against `kwant.smatrix` (tests/test_transport.py).
 
 import numpy as np
 
-from latticemirage.transport import check_mode_count
+from mirage_common.errors import ParameterError
 
-__all__ = ["k_point_batched"]
+__all__ = ["MAX_MODES", "check_mode_count", "k_point_batched"]
+
+# The mode-count rule lives here, below `latticemirage.transport` (which re-exports it),
+# because both solvers apply it and transport imports this module as its batched solver.
+
+#: Normal-lead electron modes per transverse momentum the result arrays hold: the two
+#: valleys' hole pockets folded onto k_x ≈ 0, two spins each.
+MAX_MODES = 4
+
+
+def check_mode_count(n_modes):
+    """Refuse a junction whose normal lead has more modes per k_x than the model's pockets.
+
+    More than `MAX_MODES` open channels per transverse momentum means the Fermi level lies
+    beyond the two-valley regime the transport (and the quasiclassical comparison) assumes.
+    """
+    if n_modes > MAX_MODES:
+        raise ParameterError(
+            "e-fermi", f"{n_modes} normal-lead modes per transverse momentum, more than the "
+                       f"{MAX_MODES} of the two hole pockets: the Fermi level lies beyond the "
+                       "two-valley regime; use a smaller --e-fermi (or --delta0-t)")
+
 
 _TOL = 1e-8  # |λ| within this of 1: propagating
 _MIN_VELOCITY = 1e-6  # t a; below it a propagating pair sits on a band edge (see _outgoing)

@@ -60,7 +60,6 @@ edge value (it is normal-state-like there), a tail error below
 
 import itertools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -69,11 +68,14 @@ import numpy as np
 from latticemirage import bulk, model
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
+from mirage_common.parallel import available_cores
 
 __all__ = [
     "CleanDOS",
     "TriangleDOS",
+    "block_size",
+    "candidate_blocks",
     "check_mesh",
     "clean_dos",
     "lorentzian_broaden",
@@ -133,8 +135,13 @@ class TriangleDOS:
         return self.edges[1] - self.edges[0]
 
 
-def _block_size(mesh, coarse):
-    """Largest divisor m of *mesh* with ``mesh / m >= coarse`` (1 if none)."""
+def block_size(mesh, coarse):
+    """Largest divisor m of *mesh* with ``mesh / m >= coarse`` (1 if none).
+
+    The side, in cells, of the coarse k blocks that `candidate_blocks` screens: the
+    ``mesh x mesh`` grid splits into ``(mesh/m)²`` blocks of ``m x m`` cells (also used
+    by `latticemirage.gap` for its pairing shell).
+    """
     best = 1
     for m in range(1, mesh + 1):
         if mesh % m == 0 and mesh // m >= coarse:
@@ -168,8 +175,24 @@ def _diagonal_and_gradient(blocks, k):
     return d, np.hypot(gx, gy)
 
 
-def _candidate_blocks(blocks, mesh, m, e_lo, e_hi):
-    """Indices (I, J) of coarse blocks of m×m cells that may hold window eigenvalues."""
+def candidate_blocks(blocks, mesh, m, e_lo, e_hi):
+    """Indices (I, J) of coarse blocks of m×m cells that may hold window eigenvalues.
+
+    Parameters
+    ----------
+    blocks : dict
+        Hopping blocks of H(k) (`latticemirage.bulk`), energies in t.
+    mesh, m : int
+        The ``mesh x mesh`` k grid and the block side from `block_size`.
+    e_lo, e_hi : float
+        The energy window, t.
+
+    Returns
+    -------
+    ndarray of int, shape (n, 2)
+        Blocks that the Weyl/Taylor bound (module docstring) cannot exclude; every
+        block holding an eigenvalue in the window is among them.
+    """
     nc = mesh // m
     recip = bulk.reciprocal_vectors()
     idx = np.arange(nc)
@@ -281,11 +304,11 @@ def triangle_dos(
     e_lo, e_hi = (float(x) for x in energy_range)
     if not e_hi > e_lo:
         raise ParameterError("energy_range", f"needs e_lo < e_hi, got {energy_range!r}")
-    workers = _available_cores() if workers is None else int(check_positive("workers", workers))
+    workers = available_cores() if workers is None else int(check_positive("workers", workers))
     width = (e_hi - e_lo) / n_bins
     if restrict:
-        m = _block_size(mesh, _COARSE_TARGET)
-        cand = _candidate_blocks(blocks, mesh, m, e_lo, e_hi)
+        m = block_size(mesh, _COARSE_TARGET)
+        cand = candidate_blocks(blocks, mesh, m, e_lo, e_hi)
     else:
         # Whole zone: blocks of up to 32 x 32 cells (few duplicated boundary nodes).
         m = max(d for d in range(1, min(mesh, 32) + 1) if mesh % d == 0)
@@ -460,13 +483,6 @@ def _disentangle(rows, corners, e, change):
             best[ambiguous] = _PERMUTATIONS[np.argmax(score, axis=1)]
         out[sel, c] = np.take_along_axis(e[sel, c], best, axis=1)
     return out
-
-
-def _available_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def lorentzian_broaden(tdos, energies, eta):

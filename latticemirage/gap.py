@@ -42,7 +42,7 @@ import numpy as np
 from scipy import optimize
 
 from latticemirage import bulk
-from latticemirage.dos import _block_size, _candidate_blocks, check_mesh
+from latticemirage.dos import block_size, candidate_blocks, check_mesh
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
 
@@ -291,8 +291,8 @@ def check_cutoff(cutoff, beta, field):
 
 def _shell_points(bare_blocks, mesh, cutoff_t):
     """Cartesian mesh points with ``|xi(k)| < cutoff`` (each mesh point once)."""
-    m = _block_size(mesh, 200)
-    cand = _candidate_blocks(bare_blocks, mesh, m, -cutoff_t, cutoff_t)
+    m = block_size(mesh, 200)
+    cand = candidate_blocks(bare_blocks, mesh, m, -cutoff_t, cutoff_t)
     recip = bulk.reciprocal_vectors()
     local = np.arange(m)
     la, lb = np.meshgrid(local, local, indexing="ij")

@@ -17,7 +17,7 @@ import numpy as np
 from latticemirage import bulk, model
 from latticemirage.mapping import LatticeMapping, xi_and_beta
 from mirage_common.errors import ParameterError, check_positive
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 __all__ = [
     "HIGH_SYMMETRY_POINTS",

@@ -84,31 +84,17 @@ import kwant
 import numpy as np
 
 from latticemirage import model
+from latticemirage._modematch import MAX_MODES, check_mode_count
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 
-#: Normal-lead electron modes per transverse momentum the result arrays hold: the two
-#: valleys' hole pockets folded onto k_x ≈ 0, two spins each.
-MAX_MODES = 4
-
-
-def check_mode_count(n_modes):
-    """Refuse a junction whose normal lead has more modes per k_x than the model's pockets.
-
-    More than `MAX_MODES` open channels per transverse momentum means the Fermi level lies
-    beyond the two-valley regime the transport (and the quasiclassical comparison) assumes.
-    """
-    if n_modes > MAX_MODES:
-        raise ParameterError(
-            "e-fermi", f"{n_modes} normal-lead modes per transverse momentum, more than the "
-                       f"{MAX_MODES} of the two hole pockets: the Fermi level lies beyond the "
-                       "two-valley regime; use a smaller --e-fermi (or --delta0-t)")
-
 __all__ = [
+    "MAX_MODES",
     "MIN_TRANSMISSION",
     "PERIOD",
     "TransportResult",
     "btk_conductance",
+    "check_mode_count",
     "check_transmission",
     "junction_params",
     "k_window",

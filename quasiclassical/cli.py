@@ -37,6 +37,7 @@ from mirage_common import cliargs
 from mirage_common.cliargs import integer, real
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
+from quasiclassical import tunneling_cli
 from quasiclassical.gap import CUTOFF_FACTOR, critical_field_line, solve_gap
 from quasiclassical.observables import (
     DELTA_BOUND,
@@ -161,7 +162,7 @@ def add_parser(subparsers, name, help):
     bc2 = sub.add_parser("bc2", help="in-plane upper critical field B_c2(T)")
     _common(bc2, field=False)
     bc2.set_defaults(func=_run_bc2)
-    __import__("quasiclassical.tunneling_cli", fromlist=["_"]).add_subcommands(sub)  # tunneling
+    tunneling_cli.add_subcommands(sub)
     return parser
 
 

@@ -99,7 +99,7 @@ Impurities: self-consistent Born approximation (SCBA)
     (an integrated spectral matrix; `_physical`) at every Fermi-surface point; the iteration
     then retreats towards the last accepted point, and after `MAX_REJECTIONS` rejections
     (or ``maxiter`` evaluations) that energy continues with damped plain mixing, which
-    cannot leave the physical region (``fallback_maxiter``, ``damping`` in `solve_scba`).
+    cannot leave the physical region (``fallback_maxiter``, ``damping`` in `SCBAOptions`).
     Unconverged energies are reported in `SCBAResult` (their values are the last accepted
     iterate, never a rejected one) and named in a warning (or an error).
 
@@ -114,12 +114,13 @@ Impurities beyond Born: self-consistent T-matrix
 Units: energies in Delta0 (see `quasiclassical.params`).
 """
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from mirage_common.errors import ParameterError, check_finite, check_nonnegative
+from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from quasiclassical.tmatrix import _self_energy as _tmatrix_self_energy
 
 __all__ = [
@@ -130,6 +131,7 @@ __all__ = [
     "Components",
     "SCBAConvergenceError",
     "SCBAConvergenceWarning",
+    "SCBAOptions",
     "SCBAResult",
     "bare_matrix",
     "components",
@@ -517,25 +519,82 @@ def _valley_masks(fs):
     return [(v, fs.valleys == v) for v in (1, -1) if np.any(fs.valleys == v)]
 
 
-def solve_scba(
-    epsilon,
-    delta,
-    fermi_surface,
-    *,
-    field=0.0,
-    phi=0.0,
-    gamma=0.0,
-    gamma_intra=0.0,
-    tmatrix=None,
-    tol=1e-10,
-    maxiter=300,
-    acceleration="anderson",
-    history=5,
-    fallback_maxiter=5000,
-    damping=1.0,
-    on_failure="warn",
-    sign_method="auto",
-):
+@dataclass(frozen=True)
+class SCBAOptions:
+    """Iteration controls of `solve_scba` (as SciPy's solvers take ``options``).
+
+    Every field can also be given to `solve_scba`, `solve_real_axis`,
+    `solve_matsubara` and `quasiclassical.density_of_states` by keyword; keywords
+    override the fields of an ``options=`` object.
+
+    Attributes
+    ----------
+    tol : float > 0
+        Convergence tolerance of the fixed point (see module docstring).
+    maxiter : int >= 1
+        Maximum fixed-point evaluations per energy (with ``acceleration="none"``: in all;
+        with Anderson mixing: before an energy falls back to plain mixing).
+    acceleration : {"anderson", "none"}
+        Anderson mixing over the last *history* iterates (guarded, see the module
+        docstring), or
+        plain iteration ``x <- F(x)``.
+    history : int >= 0
+        Iterates kept by Anderson mixing (0: plain iteration).
+    fallback_maxiter : int >= 1
+        Total evaluations allowed to an energy that left Anderson mixing for plain mixing
+        (after `MAX_REJECTIONS` rejected steps or *maxiter* evaluations). Plain iteration
+        contracts slowly near band edges (about 1000 evaluations at beta = 7, B = 2,
+        Delta = 0.8, Gamma = 5, eta = 0, eps = 0.27) but never leaves the physical region.
+    damping : float in (0, 1]
+        Weight alpha of the plain fallback step ``x <- x + alpha (F(x) - x)``; halved at
+        every rejected evaluation of that energy.
+    on_failure : {"warn", "raise"}
+        Unconverged energies: `SCBAConvergenceWarning` or `SCBAConvergenceError`.
+    sign_method : {"auto", "closed", "newton"}
+        Passed to `sign_retarded`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the field, for a value outside its range.
+    """
+
+    tol: float = 1e-10
+    maxiter: int = 300
+    acceleration: str = "anderson"
+    history: int = 5
+    fallback_maxiter: int = 5000
+    damping: float = 1.0
+    on_failure: str = "warn"
+    sign_method: str = "auto"
+
+    def __post_init__(self):
+        if not 0 < self.damping <= 1:
+            raise ParameterError("damping", f"must be in (0, 1], got {self.damping}")
+        check_positive("tol", self.tol)
+        for name, low in (("maxiter", 1), ("history", 0), ("fallback_maxiter", 1)):
+            value = getattr(self, name)
+            if int(value) != value or value < low:
+                raise ParameterError(name, f"must be an integer >= {low}, got {value!r}")
+        for name, allowed in (("acceleration", ("anderson", "none")),
+                              ("on_failure", ("warn", "raise")),
+                              ("sign_method", ("auto", "closed", "newton"))):
+            if getattr(self, name) not in allowed:
+                raise ParameterError(name, f"must be one of {', '.join(allowed)}, "
+                                           f"got {getattr(self, name)!r}")
+
+    @classmethod
+    def merged(cls, options=None, **overrides):
+        """*options* (default: the defaults) with the keyword *overrides* applied."""
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unexpected SCBA option(s): {', '.join(sorted(unknown))}")
+        base = cls() if options is None else options
+        return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def solve_scba(epsilon, delta, fermi_surface, *, field=0.0, phi=0.0, gamma=0.0, gamma_intra=0.0,
+               tmatrix=None, options=None, **controls):
     r"""Solve Eq. (8) with the SCBA self-energy at a batch of complex energies.
 
     The low-level front end; `solve_real_axis` and `solve_matsubara` add the
@@ -555,26 +614,12 @@ def solve_scba(
     tmatrix : TMatrixImpurities, optional
         Point impurities in the self-consistent T-matrix approximation, added to the Born
         self-energy (module docstring; `QCParams.impurities`). Default None: Born only.
-    tol : float
-        Convergence tolerance of the fixed point (see module docstring).
-    maxiter : int
-        Maximum fixed-point evaluations per energy (with ``acceleration="none"``: in all;
-        with Anderson mixing: before an energy falls back to plain mixing).
-    acceleration : {"anderson", "none"}
-        Anderson mixing over the last *history* iterates (guarded, see below), or plain
-        iteration ``x <- F(x)``.
-    fallback_maxiter : int
-        Total evaluations allowed to an energy that left Anderson mixing for plain mixing
-        (after `MAX_REJECTIONS` rejected steps or *maxiter* evaluations). Plain iteration
-        contracts slowly near band edges (about 1000 evaluations at beta = 7, B = 2,
-        Delta = 0.8, Gamma = 5, eta = 0, eps = 0.27) but never leaves the physical region.
-    damping : float
-        Weight alpha in (0, 1] of the plain fallback step ``x <- x + alpha (F(x) - x)``;
-        halved at every rejected evaluation of that energy.
-    on_failure : {"warn", "raise"}
-        Unconverged energies: `SCBAConvergenceWarning` or `SCBAConvergenceError`.
-    sign_method : str
-        Passed to `sign_retarded`.
+    options : SCBAOptions, optional
+        Iteration controls (default: ``SCBAOptions()``); its fields are described there
+        and below.
+    **controls
+        Any `SCBAOptions` field by keyword (``tol=1e-12``, ``on_failure="raise"``, ...);
+        overrides the same field of *options*.
 
     Returns
     -------
@@ -586,11 +631,14 @@ def solve_scba(
 
     Raises
     ------
+    ParameterError
+        An iteration control outside its range (`SCBAOptions`).
+    TypeError
+        A keyword that is not an `SCBAOptions` field.
     ValueError
         If the first evaluation (normal-state start) has an eigenvalue on the real axis.
     """
-    if not 0 < damping <= 1:
-        raise ParameterError("damping", f"must be in (0, 1], got {damping}")
+    opts = SCBAOptions.merged(options, **controls)
     fs = fermi_surface
     eps, dlt = np.broadcast_arrays(np.asarray(epsilon, complex), np.asarray(delta, float))
     shape = eps.shape
@@ -615,7 +663,7 @@ def solve_scba(
             # The same T-matrix self-energy at every Fermi-surface point (on-site impurity).
             sigma_t, regular = _tmatrix_self_energy(blocks[:, 0], tmatrix)
             m = m - sigma_t
-        g, ok = _sign(m, sign_method)
+        g, ok = _sign(m, opts.sign_method)
         ok = np.all(ok, axis=0)
         if tmatrix is not None:
             ok &= regular
@@ -644,8 +692,9 @@ def solve_scba(
     else:
         nfev = _iterate(
             evaluate, state0, g_out, iterations, residual, converged, eps_flat,
-            p=p, tol=tol, maxiter=maxiter, acceleration=acceleration, history=history,
-            nblocks=nblocks, fallback_maxiter=fallback_maxiter, damping=damping,
+            p=p, tol=opts.tol, maxiter=opts.maxiter, acceleration=opts.acceleration,
+            history=opts.history, nblocks=nblocks, fallback_maxiter=opts.fallback_maxiter,
+            damping=opts.damping,
         )
     average = np.sum(weights * g_out, axis=0)
     success = bool(np.all(converged))
@@ -653,12 +702,12 @@ def solve_scba(
         message = "SCBA converged at all energies" if scatters else "clean: no SCBA"
     else:
         bad = eps_flat[~converged]
+        anderson = opts.acceleration == "anderson" and opts.history > 0
         message = _MSG_NOT_CONVERGED.format(
-            tol=tol, maxiter=maxiter, count=bad.size, energies=_describe(bad),
-            fallback=max(maxiter, fallback_maxiter) if acceleration == "anderson" and history > 0
-            else maxiter,
+            tol=opts.tol, maxiter=opts.maxiter, count=bad.size, energies=_describe(bad),
+            fallback=max(opts.maxiter, opts.fallback_maxiter) if anderson else opts.maxiter,
         )
-        if on_failure == "raise":
+        if opts.on_failure == "raise":
             raise SCBAConvergenceError(message)
         warnings.warn(message, SCBAConvergenceWarning, stacklevel=2)
     return SCBAResult(
@@ -865,7 +914,8 @@ def solve_real_axis(energies, delta, params, fermi_surface=None, **options):
     fermi_surface : FermiSurface, optional
         Replaces the two-valley model ``params.fermi_surface()``.
     **options
-        Passed to `solve_scba` (``tol``, ``maxiter``, ``acceleration``, ``on_failure``).
+        Passed to `solve_scba`: ``options=SCBAOptions(...)`` and/or its fields by keyword
+        (``tol``, ``maxiter``, ``acceleration``, ``on_failure``, ...).
 
     Raises
     ------

@@ -70,7 +70,6 @@ __all__ = [
     "critical_field",
     "critical_field_line",
     "gap_residual",
-    "gap_vs_field",
     "matsubara_grid",
     "solve_gap",
 ]
@@ -321,12 +320,6 @@ def solve_gap(params, fermi_surface=None, *, cutoff=None, tail=True, delta_max=1
         params=params,
         cutoff=float(cutoff),
     )
-
-
-def gap_vs_field(fields, params, fermi_surface=None, **options):
-    """`solve_gap` at each field of *fields* (Delta0); returns a list of `GapSolution`."""
-    fields = np.atleast_1d(np.asarray(fields, dtype=float))
-    return [solve_gap(params.replace(field=b), fermi_surface, **options) for b in fields]
 
 
 @dataclass(frozen=True)

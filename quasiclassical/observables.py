@@ -3,7 +3,7 @@ r"""Observables: the density of states, all components of :math:`\hat g`, the mi
 :math:`N_s(\varepsilon) = \mathrm{Re}\,g_0` per Fermi-surface point (for the paper's model:
 per valley) and averaged with the Fermi-surface weights; the components follow
 `quasiclassical.eilenberger.components` (Eq. (1) gauge by default). The exact and
-approximate mirage-gap formulas of the paper live in `mirage_common.mirage` (shared
+approximate mirage-gap formulas of the paper live in `mirage_common.formulas` (shared
 with the lattice side) and are re-exported here.
 
 Units: energies in Delta0, temperatures in T_c0.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
-from mirage_common.mirage import MirageFormula, mirage_formula, mirage_formula_approx
+from mirage_common.formulas import MirageFormula, mirage_formula, mirage_formula_approx
 from quasiclassical.eilenberger import Components, SCBAResult, solve_real_axis
 from quasiclassical.gap import GapSolution, solve_gap
 from quasiclassical.params import FermiSurface, QCParams
@@ -23,7 +23,6 @@ __all__ = [
     "DELTA_BOUND",
     "DOSResult",
     "MirageFormula",
-    "check_energy_resolution",
     "density_of_states",
     "energy_resolution_problem",
     "mirage_formula",
@@ -133,13 +132,6 @@ def energy_resolution_problem(energies, beta, field, delta, *, eta=0.0, gamma=0.
                 f"points >= {needed})"
             )
     return None
-
-
-def check_energy_resolution(energies, beta, field, delta, *, eta=0.0, gamma=0.0, name="points"):
-    """Raise `ParameterError` (blaming *name*) if `energy_resolution_problem` finds one."""
-    problem = energy_resolution_problem(energies, beta, field, delta, eta=eta, gamma=gamma)
-    if problem is not None:
-        raise ParameterError(name, problem)
 
 
 def density_of_states(energies, params, *, delta=None, fermi_surface=None, gauge="eq1",

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from mirage_common.cliargs import check_memory, check_output_file, integer, real
+from mirage_common.cliargs import check_memory, check_output_file, integer, parse_range, real
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 from mirage_common.unitargs import (
@@ -42,13 +42,6 @@ from quasiclassical.tunneling import dos_grid, tunneling_conductance_params
 __all__ = ["PLOT_FORMATS", "add_subcommands", "scale_from_args"]
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
-
-
-def _range(name, text):
-    # Imported lazily: quasiclassical.cli imports this module.
-    from quasiclassical.cli import parse_range
-
-    return parse_range(name, text)
 
 
 def add_subcommands(sub):
@@ -100,7 +93,7 @@ def _inputs(args):
         check_positive("eta", args.eta)
     if args.delta is not None:
         check_nonnegative("delta", args.delta)
-    fields = _range("field", args.field)
+    fields = parse_range("field", args.field)
     check_nonnegative("field", fields)
     physical = args.units == "physical"
     if not physical:

@@ -6,7 +6,7 @@ import pytest
 from latticemirage import disorder as dis
 from latticemirage.disorder import rates, study
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 SHAPE = (64, 64)
 

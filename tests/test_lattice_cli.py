@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from comparisons.cli import main
+from mirage_common.formulas import mirage_formula
 from mirage_common.io import read_table
-from mirage_common.mirage import mirage_formula
 
 
 def test_dos_writes_columns_and_lattice_parameters(tmp_path):

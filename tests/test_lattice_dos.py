@@ -6,18 +6,7 @@ import pytest
 from latticemirage import bulk, dos
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula, mirage_gap
-
-
-@pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
-
-
-@pytest.fixture(scope="module")
-def paper(fsyst):
-    """The paper's Fig. 1(b,c) point: β = 7, B = 2, Δ = 1 (Δ0 units), default mapping."""
-    return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0), fsyst=fsyst)
+from mirage_common.formulas import mirage_formula, mirage_gap
 
 
 def _bcs_cdf(x, gap, field):

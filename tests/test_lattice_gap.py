@@ -4,17 +4,11 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-from latticemirage import bulk
 from latticemirage.gap import GapSolver
 from latticemirage.mapping import PhysicalParameters, map_to_lattice, tc0_over_delta0
 from mirage_common.errors import ParameterError
 
 MESH = 600  # coarse but converged to ~1e-3 for these quantities (Δ(0) moves 1e-3 from 500 to 1000)
-
-
-@pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
 
 
 @pytest.fixture(scope="module")

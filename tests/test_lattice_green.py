@@ -8,24 +8,11 @@ by the tests only), and the paper's valley symmetry (fy odd, g0, f0, fx even).
 import numpy as np
 import pytest
 
-from latticemirage import bulk
 from latticemirage.green import COMPONENT_NAMES, components, valley_green
-from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
 
 ETA = 0.05
 ENERGIES = np.linspace(0.0, 10.0, 1001)  # Δ0; step 0.01 Δ0 resolves 1 % of ε0 ≈ 7.3
-
-
-@pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
-
-
-@pytest.fixture(scope="module")
-def paper(fsyst):
-    """β = 7, B = 2, Δ = 1 (Δ0), default mapping (E_F = 30 Δ0)."""
-    return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0), fsyst=fsyst)
 
 
 @pytest.fixture(scope="module")

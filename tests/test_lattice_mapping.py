@@ -19,11 +19,6 @@ TOL = 1e-12
 
 
 @pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
-
-
-@pytest.fixture(scope="module")
 def default(fsyst):
     return map_to_lattice(PhysicalParameters(delta=1.0), fsyst=fsyst)
 

@@ -7,18 +7,13 @@ from hypothesis import strategies as st
 
 from latticemirage import bulk, model
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 # Exact arithmetic up to round-off on 4x4 matrices with entries O(t).
 TOL = 1e-12
 
 PARAMS = dict(t=1.0, mu=2.7, lam=0.05, B=0.03, phi=0.7, delta=0.02)
 TAU_X = np.kron(np.array([[0, 1], [1, 0]]), np.eye(2))  # Nambu tau_x (outer) x sigma_0
-
-
-@pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,7 @@ import numpy as np
 import pytest
 
 from latticemirage import bulk, model, spectrum
-from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def fsyst():
-    return bulk.wrapped_system()
-
-
-@pytest.fixture(scope="module")
-def paper(fsyst):
-    return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0), fsyst=fsyst)
 
 
 def test_high_symmetry_points():

@@ -1,9 +1,9 @@
-"""mirage_common.mirage.mirage_gap: finds mirage gaps in clean, broadened and noisy DOS curves."""
+"""mirage_common.formulas.mirage_gap: finds mirage gaps in clean, broadened and noisy DOS curves."""
 
 import numpy as np
 import pytest
 
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 from quasiclassical.eilenberger import solve_real_axis
 from quasiclassical.params import QCParams
 

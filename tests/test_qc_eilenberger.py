@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 from quasiclassical.eilenberger import (
     DELTA_HAT,
     DELTA_HAT_EQ1,

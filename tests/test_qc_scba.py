@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula, mirage_gap
+from mirage_common.formulas import mirage_formula, mirage_gap
 from quasiclassical.eilenberger import (
     SCBAConvergenceError,
     SCBAConvergenceWarning,
+    SCBAOptions,
     _physical,
     solve_real_axis,
 )
@@ -159,3 +160,37 @@ def test_plain_fallback_converges_after_the_anderson_budget(stall_reference, dam
 def test_damping_is_validated():
     with pytest.raises(ParameterError, match="damping"):
         solve_real_axis(STALL_ENERGIES, 0.8, STALL, damping=0)
+
+
+def test_options_object_and_keywords_are_the_same_run():
+    params = PAPER.replace(gamma=1.0)
+    opts = SCBAOptions(tol=1e-12, history=3, fallback_maxiter=4000, damping=0.5)
+    by_keywords = solve_real_axis(ENERGIES[::8], 0.8, params, tol=1e-12, history=3,
+                                  fallback_maxiter=4000, damping=0.5)
+    by_object = solve_real_axis(ENERGIES[::8], 0.8, params, options=opts)
+    assert by_object.success
+    np.testing.assert_array_equal(by_object.g, by_keywords.g)  # same run: bitwise equal
+    assert by_object.nfev == by_keywords.nfev
+    # A keyword overrides the field of the options object.
+    overridden = solve_real_axis(ENERGIES[::8], 0.8, params, options=opts, tol=1e-10)
+    plain = solve_real_axis(ENERGIES[::8], 0.8, params, tol=1e-10, history=3,
+                            fallback_maxiter=4000, damping=0.5)
+    np.testing.assert_array_equal(overridden.g, plain.g)  # same run: bitwise equal
+    assert overridden.nfev == plain.nfev < by_object.nfev  # looser tolerance: fewer steps
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tol", 0.0), ("maxiter", 0), ("maxiter", 2.5), ("history", -1), ("fallback_maxiter", 0),
+    ("damping", 1.5), ("acceleration", "broyden"), ("on_failure", "ignore"),
+    ("sign_method", "eig"),
+])
+def test_options_out_of_range_name_the_field(field, value):
+    with pytest.raises(ParameterError, match=f"^{field}: "):
+        SCBAOptions(**{field: value})
+    with pytest.raises(ParameterError, match=f"^{field}: "):
+        solve_real_axis(ENERGIES[:3], 0.8, PAPER, **{field: value})
+
+
+def test_unknown_option_is_a_type_error():
+    with pytest.raises(TypeError, match=r"unexpected SCBA option.*tolerance"):
+        solve_real_axis(ENERGIES[:3], 0.8, PAPER, tolerance=1e-8)

@@ -17,13 +17,7 @@ from latticemirage.disorder.selfenergy import (
     measure_selfenergy,
     plane_wave_green,
 )
-from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def paper():
-    return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0))
 
 
 def test_plane_wave_green_equals_exact_diagonalization(paper):

@@ -14,7 +14,7 @@ import pytest
 from latticemirage import transport as tr
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 E_F = 30.0  # pocket depth, Δ0 (the default mapping)
 

@@ -12,7 +12,7 @@ from comparisons.cli import main
 from comparisons.setup import QUICK, ValidationSetup, binned_fermi_surface
 from comparisons.validate import Progress
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
 # One quick run serves two purposes: the physics regression (every check but one passes) and

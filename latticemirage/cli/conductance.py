@@ -21,6 +21,7 @@ import numpy as np
 
 from mirage_common.errors import ParameterError
 from mirage_common.io import save_figure, write_table
+from mirage_common.parallel import process_pool
 from mirage_common.unitargs import (
     add_unit_options,
     note_material,
@@ -45,16 +46,6 @@ __all__ = ["add_subcommands"]
 _COLUMNS = ("conductance", "normal_reflection", "andreev_opposite_spin", "andreev_equal_spin")
 _THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e^-10)
 _STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
-
-
-def _executor(workers):
-    if workers == 1:
-        return None
-    import concurrent.futures as cf
-    import multiprocessing
-
-    return cf.ProcessPoolExecutor(max_workers=workers,
-                                  mp_context=multiprocessing.get_context("spawn"))
 
 
 def _energy_grid(args, temperature_delta0, e_limit):
@@ -220,7 +211,7 @@ def _conductance(args):
                     "gap_mesh": solver.mesh}
     else:
         deltas = np.full(len(fields), delta_given)
-    executor = _executor(workers)
+    executor = None if workers == 1 else process_pool(workers)
     try:
         results = transport.ns_conductance(
             mapping, grid, delta=deltas, fields=fields, barrier=args.barrier,
@@ -257,7 +248,7 @@ def _conductance(args):
         })
     from kwant.solvers import default as default_solver
 
-    from mirage_common.mirage import mirage_formula
+    from mirage_common.formulas import mirage_formula
 
     formula = mirage_formula(phys.beta, fields, deltas)
     meta = {

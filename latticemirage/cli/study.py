@@ -66,6 +66,7 @@ from latticemirage.cli._args import (
 )
 from mirage_common.cliargs import check_output_folder
 from mirage_common.errors import ParameterError
+from mirage_common.parallel import available_cores, executor_from_options
 
 __all__ = ["add_subcommands", "spec_from_args"]
 
@@ -146,7 +147,7 @@ def spec_from_args(args):
     from latticemirage.disorder import kpm, supercell
     from latticemirage.disorder.study import StudySpec
     from latticemirage.mapping import map_to_lattice
-    from mirage_common.mirage import mirage_formula
+    from mirage_common.formulas import mirage_formula
 
     disorder = disorder_from_args(args)
     kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba or scipy, checked before any work
@@ -288,13 +289,11 @@ _BYTES_PER_SITE_VECTOR = 256.0
 
 def _check_study_memory(args):
     """Refuse a study whose realizations cannot fit in memory (local pool: all workers)."""
-    import os
-
     sites = args.size**2
     per_site = _BYTES_PER_SITE + _BYTES_PER_SITE_VECTOR * args.vectors
     local = getattr(args, "scheduler", None) is None and not getattr(args, "mpi", False)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = min(getattr(args, "workers", None) or cores or 1, args.realizations) if local else 1
+    cores = available_cores()
+    workers = min(getattr(args, "workers", None) or cores, args.realizations) if local else 1
     moments = args.moments * args.vectors * 16 * 4  # per-vector moment arrays
     parts = [(workers * sites * per_site, "size",
               f"{workers} worker(s) x L^2 = {sites:.3g} sites x "
@@ -315,67 +314,6 @@ def _check_study_memory(args):
     check_memory(max(parts)[1], sum(p[0] for p in parts), ", ".join(p[2] for p in parts))
 
 
-def _executor(args):
-    if args.scheduler and args.mpi:
-        raise ParameterError("scheduler", "--scheduler and --mpi exclude each other")
-    if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ParameterError(
-                "scheduler", "needs dask.distributed (pip install 'latticemirage[dask]')"
-            ) from None
-        try:
-            client = Client(args.scheduler, timeout=30)
-        except OSError as exc:
-            raise ParameterError("scheduler",
-                                 f"cannot connect to {args.scheduler}: {exc}") from None
-        return client.get_executor(), client.close
-    if args.mpi:
-        ex = _mpi_executor(args.workers)
-        return ex, ex.shutdown
-    return None, None
-
-
-# Environment variables set by MPI process managers (MPICH/Hydra, Open MPI, PMIx, Slurm).
-_MPI_LAUNCHER_ENV = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_ID")
-
-
-def _mpi_executor(workers):
-    """An ``MPIPoolExecutor``, refusing the set-ups that would hang or run the study N times."""
-    import os
-    import shutil
-
-    try:
-        from mpi4py import MPI
-        from mpi4py.futures import MPIPoolExecutor
-        from mpi4py.futures import _core as futures_core
-    except ImportError:
-        raise ParameterError("mpi", "needs mpi4py and an MPI library "
-                                    "(pip install 'latticemirage[mpi]' mpich)") from None
-    size = MPI.COMM_WORLD.Get_size()
-    # mpi4py.futures publishes no API for "started by python -m mpi4py.futures";
-    # its shared pool object is set exactly then.
-    shared = getattr(futures_core, "SharedPool", None) is not None
-    launch = ("start it as: mpiexec -n N python -m mpi4py.futures -m comparisons.cli "
-              "lattice disorder ... --mpi")
-    if size > 1 and not shared:
-        raise ParameterError("mpi", f"all {size} MPI ranks are running this command, each would "
-                                    f"run the whole study; {launch}")
-    if shared:
-        if workers is not None:
-            raise ParameterError("workers", f"the MPI pool is fixed to the other {size - 1} "
-                                            "ranks by mpiexec -n; drop --workers")
-        return MPIPoolExecutor()
-    launched = any(name in os.environ for name in _MPI_LAUNCHER_ENV)
-    if not launched and shutil.which("mpiexec") is None:
-        # A singleton MPI process spawns workers through mpiexec; without one MPICH
-        # blocks forever instead of failing.
-        raise ParameterError("mpi", f"not started by mpiexec and no mpiexec on PATH, so no MPI "
-                                    f"workers can be spawned; {launch}")
-    return MPIPoolExecutor() if workers is None else MPIPoolExecutor(max_workers=workers)
-
-
 def _drop_unstarted_study(folder, spec):
     """Forget a study with other parameters in which no realization ever finished.
 
@@ -389,7 +327,7 @@ def _drop_unstarted_study(folder, spec):
     real = folder / study.REAL_DIR
     if not spec_path.is_file() or (real.is_dir() and any(real.iterdir())):
         return
-    if (folder / study.AVERAGE_FILE).exists() or study._is_locked(folder) is not False:
+    if (folder / study.AVERAGE_FILE).exists() or study.is_locked(folder) is not False:
         return
     try:
         same = study.open_study(folder).to_json() == spec.to_json()
@@ -480,7 +418,7 @@ def _main(args):
     folder = check_output_folder("output", args.output)
     spec = spec_from_args(args)
     _check_resume(Path(args.output), spec)
-    executor, close = _executor(args)
+    executor, close = executor_from_options(args.workers, args.scheduler, args.mpi)
     _drop_unstarted_study(folder, spec)
     created = not folder.exists()
     fresh = created or not (folder / study.SPEC_FILE).exists()

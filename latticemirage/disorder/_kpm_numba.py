@@ -14,7 +14,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["get_num_threads", "max_threads", "set_num_threads", "step"]
+__all__ = ["get_num_threads", "set_num_threads", "step"]
 
 
 def get_num_threads():
@@ -23,10 +23,6 @@ def get_num_threads():
 
 def set_num_threads(n):
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
-
-
-def max_threads():
-    return numba.config.NUMBA_NUM_THREADS
 
 
 # ----------------------------------------------------------------------------

@@ -60,6 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mirage_common.errors import ParameterError, check_positive
+from mirage_common.statistics import standard_error
 
 __all__ = [
     "BACKENDS",
@@ -567,7 +568,7 @@ def kpm_dos(
     per_vector = density_from_moments(mom, energies, a, b)
     density = per_vector.mean(axis=0)
     if num_vectors > 1:
-        stderr = per_vector.std(axis=0, ddof=1) / np.sqrt(num_vectors)
+        stderr = standard_error(per_vector)
     else:
         stderr = np.full_like(density, np.nan)
     return KPMResult(

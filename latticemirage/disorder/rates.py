@@ -74,6 +74,7 @@ from latticemirage import bulk, model
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import realization_rng, remove_uniform
 from mirage_common.errors import ParameterError, check_positive
+from mirage_common.statistics import jackknife
 
 __all__ = [
     "RateResult",
@@ -211,17 +212,6 @@ def _green_and_weights(matrix, energy, eta, waves, kindex, eps, a0, other_valley
         w_all[j] = w.sum()
         w_inter[j] = w[other_valley[j]].sum()
     return g, w_inter, w_all
-
-
-def _jackknife(values_fn, samples):
-    """Mean of ``values_fn(all)`` and its jackknife error over the sample axis 0."""
-    r = len(samples)
-    full = values_fn(samples.mean(axis=0))
-    if r < 2:
-        return full, np.nan
-    total = samples.sum(axis=0)
-    loo = np.array([values_fn((total - samples[i]) / (r - 1)) for i in range(r)])
-    return full, float(np.sqrt((r - 1) / r * np.sum((loo - loo.mean()) ** 2)))
 
 
 def single_site_tmatrix_rate(params, concentration, strength, *, eta=0.02, energy=0.0,
@@ -362,10 +352,10 @@ def _measure_rates(params, disorder, size, realizations, seed, eta, energy, wind
     def fraction_of(mean):
         return float(mean[nk].real / mean[nk + 1].real)
 
-    tot, tot_err = _jackknife(gamma_of, samples)
-    frac, frac_err = _jackknife(fraction_of, samples)
-    inter, inter_err = _jackknife(lambda m: gamma_of(m) * fraction_of(m), samples)
-    sig_re, sig_re_err = _jackknife(sigma_real_of, samples)
+    tot, tot_err = jackknife(samples, gamma_of)
+    frac, frac_err = jackknife(samples, fraction_of)
+    inter, inter_err = jackknife(samples, lambda m: gamma_of(m) * fraction_of(m))
+    sig_re, sig_re_err = jackknife(samples, sigma_real_of)
 
     # Born on the same grid: (pi/N) sum_k' C(k' - k) A0(k'), by FFT convolution.
     power = np.asarray(disorder.power_spectrum(shape), dtype=float)

@@ -94,6 +94,7 @@ from latticemirage.disorder import supercell as scm
 from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff, minimize_free_energy
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
+from mirage_common.statistics import ratio_of_averages, standard_error
 
 __all__ = [
     "BRACKET_XATOL",
@@ -755,7 +756,7 @@ def realization_delta(settings, size, potential):
 def _mean_and_error(x):
     """``mean``, ``stderr`` (None below two samples) and ``per_realization`` of *x*."""
     return {"mean": float(x.mean()) if x.size else None,
-            "stderr": float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else None,
+            "stderr": float(standard_error(x)) if x.size > 1 else None,
             "per_realization": [float(a) for a in x]}
 
 
@@ -788,9 +789,7 @@ def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=No
         z = np.asarray(zero_field, dtype=float)
     out = {"realizations": int(v.size), **_mean_and_error(v)}
     if z is not None and z.size:
-        # Lazy: study imports this module. Same ratio of averages and jackknife as the DOS.
-        from latticemirage.disorder.study import ratio_of_averages
-
+        # The same ratio of averages and jackknife as the DOS study's.
         out["zero_field"] = _mean_and_error(z)
         ratio, err = ratio_of_averages(v[:, None], z[:, None])
         out["ratio_to_zero_field"] = {"mean": float(ratio[0]),

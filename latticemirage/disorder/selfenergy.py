@@ -62,6 +62,7 @@ from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import realization_rng
 from latticemirage.disorder.rates import supercell_kpoints, valley_masks
 from mirage_common.errors import ParameterError, check_positive
+from mirage_common.statistics import jackknife_complex
 
 __all__ = [
     "SelfEnergyResult",
@@ -363,20 +364,6 @@ def _fermi_twist(mapping, k0, size):
     return size * (prim @ shift)
 
 
-def _jackknife(samples, fn):
-    """Value of ``fn(mean)`` and jackknife errors (re, im) over axis 0 of *samples*."""
-    r = len(samples)
-    full = fn(samples.mean(axis=0))
-    if r < 2:
-        return full, np.full(full.shape, np.nan), np.full(full.shape, np.nan)
-    total = samples.sum(axis=0)
-    loo = np.array([fn((total - samples[i]) / (r - 1)) for i in range(r)])
-    scale = np.sqrt((r - 1) / r)
-    err_re = scale * np.sqrt(np.sum((loo.real - loo.real.mean(axis=0)) ** 2, axis=0))
-    err_im = scale * np.sqrt(np.sum((loo.imag - loo.imag.mean(axis=0)) ** 2, axis=0))
-    return full, err_re, err_im
-
-
 def measure_selfenergy(mapping, disorder, size, realizations, seed, energies, *, eta,
                        delta=None, window=None, xi_cut=None, components=True):
     """Measure Σ̂ at the Fermi surface of valley K and the dirty ĝ_v (module docstring).
@@ -519,12 +506,12 @@ def _measure(mapping, disorder, size, realizations, seed, energies, eta, delta, 
             out.append(gv + beyond[:, None, None] * _TAU3)
         return np.array(out)
 
-    sigma, s_re, s_im = _jackknife(samples, sigma_of)
-    shift, sh_re, _ = _jackknife(samples, shift_of)
-    gamma, gam_re, _ = _jackknife(samples, gamma_of)
+    sigma, s_re, s_im = jackknife_complex(samples, sigma_of)
+    shift, sh_re, _ = jackknife_complex(samples, shift_of)
+    gamma, gam_re, _ = jackknife_complex(samples, gamma_of)
     g = g_re = g_im = None
     if with_components:
-        g, g_re, g_im = _jackknife(samples, g_of)
+        g, g_re, g_im = jackknife_complex(samples, g_of)
     meta = {
         "disorder": disorder.to_dict(),
         "size": size, "realizations": realizations, "seed": seed,

@@ -83,6 +83,8 @@ from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
 from mirage_common.io import atomic_write_bytes, read_table, write_table
+from mirage_common.parallel import available_cores, process_pool
+from mirage_common.statistics import mean_and_stderr, ratio_of_averages
 from mirage_common.version import __version__
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "StudyError",
     "StudySpec",
     "compute_realization",
+    "is_locked",
     "mean_and_stderr",
     "open_study",
     "ratio_of_averages",
@@ -490,8 +493,15 @@ def _study_lock(folder):
         os.close(fd)  # releases the lock
 
 
-def _is_locked(folder):
-    """True when a run holds the folder's lock (for `study_status`)."""
+def is_locked(folder):
+    """Whether a run holds the study folder's lock.
+
+    Returns
+    -------
+    bool or None
+        True while another `run_study` works on *folder*, False otherwise (also when
+        the folder has no lock file yet), None where ``fcntl`` is missing (not POSIX).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover
@@ -573,7 +583,7 @@ def study_status(folder):
             "eta_delta0": spec.components["eta_delta0"],
             "energies_delta0": spec.components["energies_delta0"],
             "written": (Path(folder) / COMPONENTS_FILE).exists()},
-        "running": _is_locked(folder),
+        "running": is_locked(folder),
         "mean_seconds_per_realization": float(np.mean(seconds)) if seconds else None,
         "disorder": spec.disorder,
         "size": spec.size,
@@ -589,44 +599,6 @@ def study_status(folder):
 
 # ----------------------------------------------------------------------------
 # Disorder average (issue 10, item 7): ratio of averages, jackknife error
-
-
-def ratio_of_averages(numerators, denominators):
-    r"""Ratio of averages over samples and its jackknife standard error.
-
-    .. math::
-
-        \hat r = \frac{\sum_i N_{s,i}}{\sum_i N_{n,i}}, \qquad
-        \sigma_J^2 = \frac{R - 1}{R} \sum_i (\hat r_{(i)} - \bar r_{(\cdot)})^2,
-
-    with ``r_(i)`` the ratio of averages without sample i. The mean of the
-    per-sample ratios converges to ``<N_s/N_n>``, which differs from
-    ``<N_s>/<N_n>`` however many samples are taken; ``r_hat`` converges to
-    ``<N_s>/<N_n>`` (its own bias is O(1/R)). Sums run over axis 0 in sample
-    order: the result does not depend on which worker computed which sample.
-
-    Parameters
-    ----------
-    numerators, denominators : ndarray, shape (R, n)
-        ``N_s`` and ``N_n`` per sample (realization, or random vector).
-
-    Returns
-    -------
-    ratio : ndarray, shape (n,)
-    stderr : ndarray, shape (n,)
-        Jackknife standard error; NaN for ``R < 2``.
-    """
-    num = np.asarray(numerators, dtype=float)
-    den = np.asarray(denominators, dtype=float)
-    r = num.shape[0]
-    total_num, total_den = np.sum(num, axis=0), np.sum(den, axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = total_num / total_den
-        if r < 2:
-            return ratio, np.full_like(ratio, np.nan)
-        loo = (total_num - num) / (total_den - den)  # (R, n) leave-one-out ratios
-        spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
-    return ratio, np.sqrt((r - 1) / r * spread)
 
 
 def write_average(folder, spec=None):
@@ -696,25 +668,6 @@ def write_average(folder, spec=None):
         _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
     return columns
-
-
-def mean_and_stderr(samples):
-    """Mean over axis 0 and its jackknife standard error (real arrays).
-
-    For the mean the leave-one-out jackknife is the textbook standard error
-    ``sqrt(Σ_i (x_i − x̄)² / (R (R − 1)))``; it is formed as the jackknife, summing in
-    sample order, so it does not depend on the order the realizations finished in.
-    NaN for ``R < 2``.
-    """
-    x = np.asarray(samples, dtype=float)
-    r = x.shape[0]
-    total = np.sum(x, axis=0)
-    mean = total / r
-    if r < 2:
-        return mean, np.full_like(mean, np.nan)
-    loo = (total - x) / (r - 1)
-    spread = np.sum((loo - np.sum(loo, axis=0) / r) ** 2, axis=0)
-    return mean, np.sqrt((r - 1) / r * spread)
 
 
 def _write_components(folder, spec):
@@ -820,13 +773,6 @@ def _init_worker(threads):
     kpm.set_num_threads(threads)
 
 
-def _default_workers():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def run_study(folder, spec, *, executor=None, workers=None, progress=True, stream=None):
     """Run (or resume) a study; returns the average columns once all are done.
 
@@ -879,15 +825,10 @@ def _run_locked(folder, spec, executor, workers, progress, stream):
     if missing:
         own = executor is None
         if own:
-            import multiprocessing
-
-            cores = _default_workers()
+            cores = available_cores()
             workers = min(workers or cores, len(missing))
             threads = max(1, cores // workers)
-            executor = cf.ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(threads,),
-            )
+            executor = process_pool(workers, initializer=_init_worker, initargs=(threads,))
         spec_json = spec.to_json()
         try:
             futures = {executor.submit(compute_realization, spec_json, i): i for i in missing}

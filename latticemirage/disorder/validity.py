@@ -15,7 +15,7 @@ every comparison checks them instead of documenting them:
     gap has a longer coherence length).
 ``kernel_over_mirage_width``
     KPM kernel width (or any broadening) ``σ <= δ / 3`` at the Δ used, ``δ`` the
-    mirage-gap width of `mirage_common.mirage.mirage_formula` at the Fermi-surface
+    mirage-gap width of `mirage_common.formulas.mirage_formula` at the Fermi-surface
     mean β, the field and that Δ (not applicable without a mirage gap: B = 0 or Δ = 0).
 ``born_tmatrix_ratio``
     Born-regime disorder for quantitative SCBA checks: the single-site T-matrix
@@ -37,7 +37,7 @@ from latticemirage import bulk
 from latticemirage.disorder import rates
 from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities
 from mirage_common.errors import ParameterError
-from mirage_common.mirage import mirage_formula
+from mirage_common.formulas import mirage_formula
 
 __all__ = [
     "BORN_TOLERANCE",
@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "assess",
     "coherence_length",
+    "local_green",
     "tmatrix_born_ratio",
 ]
 
@@ -137,8 +138,23 @@ def coherence_length(mapping, delta):
     return mapping.v_fermi / (np.pi * delta * mapping.delta0)
 
 
-def _local_green(params, energy=0.0, eta=_GLOC_ETA, mesh=_GLOC_MESH):
-    """``G_loc(E + i eta)`` per spin of the normal state (t^-1), mesh x mesh k sum."""
+def local_green(params, energy=0.0, eta=_GLOC_ETA, mesh=_GLOC_MESH):
+    """``G_loc(E + i eta)`` per spin of the normal state (t^-1), mesh x mesh k sum.
+
+    Parameters
+    ----------
+    params : dict
+        Lattice parameters (t units) of the normal state (`rates.normal_blocks`).
+    energy, eta : float
+        Real energy and broadening, t (eta >> the mesh's level spacing).
+    mesh : int
+        k points per direction.
+
+    Returns
+    -------
+    complex
+        The local Green's function per spin and site, 1/t.
+    """
     blocks = rates.normal_blocks(params)
     g = 0.0
     for row in rates.supercell_kpoints((mesh, mesh)):
@@ -147,13 +163,16 @@ def _local_green(params, energy=0.0, eta=_GLOC_ETA, mesh=_GLOC_MESH):
     return complex(g / mesh**2)
 
 
+_local_green = local_green  # the old private name, for branches that still use it
+
+
 def tmatrix_born_ratio(params, disorder, *, g_loc=None):
     """``<|T|²> / <V²>`` of the single-site T-matrix at the Fermi level (1 in Born).
 
     Point impurities: ``1 / |1 − V G_loc|²``. Anderson box ``[-W/2, W/2]``: the V²-weighted
     average over the box (Gauss-Legendre, 64 nodes). Returns NaN for other kinds.
     """
-    g = _local_green(params) if g_loc is None else g_loc
+    g = local_green(params) if g_loc is None else g_loc
     if isinstance(disorder, PointImpurities):
         v = np.array([disorder.strength])
         w = np.ones(1)
