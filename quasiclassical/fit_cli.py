@@ -35,6 +35,7 @@ from quasiclassical.fit import (
     PARAMETERS,
     Conditions,
     bc2_curve,
+    check_parameter_options,
     fit_spectra,
     read_spectra,
     sample_posterior,
@@ -72,6 +73,9 @@ def add_parser(subparsers, name, help):
                    help=f"T/T_c0 values of the implied B_c2(T) (comma list; default "
                         f"{_DEFAULT_BC2_T}); 'none' to skip")
     p.add_argument("--max-nfev", type=integer(1), default=60, help="model evaluations allowed")
+    p.add_argument("--profile", default="all", metavar="all|none|NAME,...",
+                   help="free parameters that get a profile-likelihood 95 %% interval (default "
+                        "all; a parameter at a bound always gets its one-sided limit)")
     p.add_argument("--mcmc", type=integer(0, None), default=0, metavar="STEPS",
                    help="also sample the posterior with emcee for STEPS steps (optional "
                         "dependency; one model evaluation per walker and step: slow)")
@@ -99,12 +103,17 @@ def _pairs(option, items, *, interval=False):
                     raise ValueError
                 value = (float(lo) if lo.strip() else -math.inf,
                          float(hi) if hi.strip() else math.inf)
+                if any(math.isnan(v) for v in value):
+                    raise ValueError
             else:
                 value = float(text)
                 check_finite(option, value)
         except ValueError:
             raise ParameterError(option, f"{name}: not a number{' interval' if interval else ''}"
                                  f": {text!r}") from None
+        if name in out:
+            raise ParameterError(option, f"{name} given twice (--{option} {name}=... "
+                                 f"{out[name]!r} and {text!r}); give each parameter once")
         out[name] = value
     return out
 
@@ -164,9 +173,30 @@ def _inputs(args):
         fixed["delta0"] = DELTA0_OVER_TC0 * BOLTZMANN_MEV_PER_K * tc
     bounds = _pairs("bound", args.bound, interval=True)
     start = _pairs("start", args.start)
+    if "tc_K" in bounds or "tc_K" in start:
+        raise ParameterError("bound" if "tc_K" in bounds else "start",
+                             "tc_K can only be fixed (--fix tc_K=...); bound or start delta0")
+    # Contradictions between the options are refused before the file is read.
+    check_parameter_options(fixed, bounds, start)
     bc2_t = _parse_bc2_temperatures(args.bc2_temperatures)
+    profile = _parse_profile(args.profile)
     spectra = read_spectra(args.input, units=args.units)
-    return conditions, fixed, bounds, start, bc2_t, spectra
+    return conditions, fixed, bounds, start, bc2_t, spectra, profile
+
+
+def _parse_profile(text):
+    text = text.strip()
+    if text.lower() == "all":
+        return True
+    if text.lower() == "none":
+        return ()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PARAMETERS and not n.startswith("norm_")]
+    if not names or unknown:
+        known = ", ".join(PARAMETERS)
+        raise ParameterError("profile", f"expected all, none or a comma list of {known}, "
+                             f"got {text!r}")
+    return tuple(names)
 
 
 def _ratio_stderr(result, name):
@@ -187,14 +217,22 @@ def _report(result, spectra, conditions, args, bc2):
     for name in result.names:
         key = name + suffix.get(name, "")
         params[key] = result.values[name]
-        params[key + "_stderr"] = result.stderr[name]
+        params[key + "_stderr"] = result.stderr[name]  # NaN (JSON null) at a bound
+        params[key + "_at_bound"] = bool(result.at_bound.get(name, 0))
+        interval = result.interval95.get(name)
+        params[key + "_interval95"] = list(interval) if interval is not None else None
     for name in ("beta_so", "gamma", "eta", "offset"):
+        at_bound = bool(result.at_bound.get(name, 0) or result.at_bound.get("delta0", 0))
         params[f"{name}_reduced"] = result.values[name] / result.values["delta0"]
-        params[f"{name}_reduced_stderr"] = _ratio_stderr(result, name)
+        params[f"{name}_reduced_stderr"] = math.nan if at_bound else _ratio_stderr(result, name)
+        params[f"{name}_reduced_at_bound"] = at_bound
     if physical:
         k = DELTA0_OVER_TC0 * BOLTZMANN_MEV_PER_K
         params["tc_K"] = result.values["delta0"] / k
         params["tc_K_stderr"] = result.stderr["delta0"] / k
+        params["tc_K_at_bound"] = bool(result.at_bound.get("delta0", 0))
+        interval = result.interval95.get("delta0")  # T_c0 = delta0 / (1.764 k_B): monotone
+        params["tc_K_interval95"] = [v / k for v in interval] if interval is not None else None
         params["temperature_reduced"] = conditions.kt * DELTA0_OVER_TC0 / result.values["delta0"]
     field_key = "field_T" if physical else "field"
     d0 = result.values["delta0"]
@@ -216,6 +254,7 @@ def _report(result, spectra, conditions, args, bc2):
         "command": "mirage fit",
         "input": str(args.input),
         "rows_dropped_nan": spectra.dropped,
+        "rows_dropped_nan_lines": list(spectra.dropped_lines),
         "units": {
             "data": "field_T in tesla, bias_mV in mV, energies in meV" if physical else
                     "field and bias in a nominal Delta0 (fields as Zeeman energies)",
@@ -243,6 +282,21 @@ def _report(result, spectra, conditions, args, bc2):
             "errors_from": "didv_err column" if result.errors_from_data else
                            "scatter of the residuals (covariance scaled by reduced chi2)",
         },
+        "errors": {
+            "stderr": "linearized: sqrt of the diagonal of (J^T J)^-1 over the parameters not "
+                      "at a bound (those held there), scaled by the reduced chi2 when the data "
+                      "carry no didv_err; null for a parameter at a bound and for derived "
+                      "ratios whose numerator or delta0 is at a bound",
+            "interval95": "profile likelihood: the values where chi2, re-minimized over the "
+                          "other free parameters, exceeds its minimum by 3.84 (x reduced chi2 "
+                          "without didv_err), truncated at the bounds; at a bound [bound, "
+                          "one-sided 95 % limit at 2.71]; null: not profiled (--profile) or "
+                          "fixed; a null end: the profile never reached the target",
+            "at_bound": {n: ("lower" if a < 0 else "upper") for n, a in result.at_bound.items()
+                         if a},
+            "identifiability_at_start": result.identifiability,
+            "profile": result.profile_info,
+        },
         "residuals_per_field": per_field,
         "fit": {
             "method": "scipy.optimize.least_squares (trf, x_scale=jac), analytic norm/offset "
@@ -260,16 +314,18 @@ def _report(result, spectra, conditions, args, bc2):
 
 def run_fit(args):
     """``mirage fit``: validate and read, fit, derive B_c2(T), write JSON (and a figure)."""
-    conditions, fixed, bounds, start, bc2_t, spectra = _inputs(args)
+    conditions, fixed, bounds, start, bc2_t, spectra, profile = _inputs(args)
     if spectra.dropped:
-        print(f"mirage fit: dropped {spectra.dropped} rows with NaN", file=sys.stderr)
+        shown = ", ".join(spectra.dropped_lines[:5]) + (" ..." if spectra.dropped > 5 else "")
+        print(f"mirage fit: dropped {spectra.dropped} rows with NaN dI/dV ({shown})",
+              file=sys.stderr)
     executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     per_field = args.normalization == "per-field"
     mcmc = None
     try:
         result = fit_spectra(spectra, conditions, fixed=fixed, bounds=bounds, start=start,
                              executor=executor, per_field_norm=per_field,
-                             max_nfev=args.max_nfev)
+                             max_nfev=args.max_nfev, profile=profile)
         if args.mcmc:
             mcmc = sample_posterior(spectra, conditions, result, steps=args.mcmc,
                                     walkers=args.walkers, seed=args.seed, executor=executor,
