@@ -45,10 +45,26 @@ Speed
     evaluations run in parallel on an Executor.
 
 Uncertainties
-    From the covariance :math:`(J^TJ)^{-1}` at the solution; when the data carry no
+    Linearized: the covariance :math:`(J^TJ)^{-1}` at the solution over the free
+    parameters that are not at a bound (a parameter at a bound is held there: it has no
+    +- error, and the others' covariance is conditional on it); when the data carry no
     ``didv_err`` it is scaled by the reduced :math:`\chi^2` (errors estimated from the
     scatter, assuming the model is right). Derived quantities (reduced units, T_c0,
     B_c2) by linear propagation.
+
+    Profile likelihood: for each free parameter the values where :math:`\chi^2`,
+    re-minimized over all other free parameters, exceeds its minimum by 3.84 (the 95 %
+    quantile of :math:`\chi^2_1`; times the reduced :math:`\chi^2` without
+    ``didv_err``), truncated at the bounds: the 95 % interval, valid also where the model
+    is not linear over the error bar. A parameter at a bound (e.g. :math:`\Gamma = 0`)
+    gets the interval from the bound to its one-sided 95 % limit, where
+    :math:`\Delta\chi^2 = 2.71`. Coverage measured in ``benchmarks/bench_fit.py``.
+
+Identifiability
+    :math:`\Gamma` and :math:`\beta_{so}` act only through the in-plane field (at
+    B = 0 the DOS is BCS whatever their value). Before fitting, each of them (if free)
+    is changed by ~Delta0 at the starting point; if :math:`\chi^2` moves by less than
+    4, the data cannot fix it and the fit is refused with the reason.
 """
 
 import csv

@@ -8,15 +8,23 @@ r"""``mirage fit``: beta_so, Delta0, Gamma (and eta, normalization, bias offset)
         --output fit.json [--plot fit.png]
     mirage fit spectra_reduced.csv --units reduced --temperature 0.1 --output fit.json
 
-Input: CSV in long format, one row per point: ``field_T``, ``bias_mV``, ``didv`` (any
-scale; ``conductance`` is accepted too), optional ``didv_err``; with ``--units reduced``
-``field`` and ``bias`` in a nominal Delta0 (fields as Zeeman energies). Rows with NaN are
-dropped (count on stderr). Parameter values for ``--fix/--bound/--start`` are in the data
-units (meV, mV; or the nominal Delta0); ``--fix tc_K=...`` fixes delta0 through
-Delta0 = 1.764 k_B T_c0. The model and the fit are described in `quasiclassical.fit`.
-Output JSON: every parameter in physical and reduced units with its standard error
-(``beta_so_meV``, ``beta_so_meV_stderr``, ...), correlations, goodness of fit, residuals
-per field, the gap per field and the implied B_c2(T) with its uncertainty band.
+Input: CSV in long format (UTF-8; a byte-order mark is stripped), one row per point:
+``field_T``, ``bias_mV``, ``didv`` (any scale; ``conductance`` is accepted too), optional
+``didv_err``; with ``--units reduced`` ``field`` and ``bias`` in a nominal Delta0 (fields
+as Zeeman energies). Rows with NaN dI/dV are dropped (count and lines on stderr and in
+the JSON); a binary file, a repeated column name, a repeated (field, bias) row and a NaN
+field or bias are refused (exit 2, naming the line or column; `quasiclassical.fit.
+read_spectra`). Parameter values for ``--fix/--bound/--start`` are in the data units
+(meV, mV; or the nominal Delta0); ``--fix tc_K=...`` fixes delta0 through Delta0 = 1.764
+k_B T_c0; each parameter may be given once per option, and a fixed parameter takes no
+bound and no start. The memory of one model evaluation is estimated before anything is
+allocated (``--memory-limit``). The model and the fit are described in
+`quasiclassical.fit`. Output JSON: every parameter in physical and reduced units with its
+linearized standard error, its profile-likelihood 95 % interval and whether it sits at a
+bound (``beta_so_meV``, ``beta_so_meV_stderr``, ``beta_so_meV_interval95``,
+``beta_so_meV_at_bound``, ...; at a bound the stderr is null and the interval runs from
+the bound to the one-sided 95 % limit), correlations, goodness of fit, residuals per
+field, the gap per field and the implied B_c2(T) with its uncertainty band.
 """
 
 import json
