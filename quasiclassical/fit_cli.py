@@ -5,7 +5,7 @@ r"""``mirage fit``: beta_so, Delta0, Gamma (and eta, normalization, bias offset)
     mirage fit spectra.csv --temperature-K 0.3 [--g-factor 2] [--phi 0] \
         [--fix eta=0.01] [--bound gamma=0:0.5] [--start beta_so=3] \
         [--normalization global|per-field] [--workers 2] [--mcmc 200] \
-        --output fit.json [--plot fit.png]
+        [--profile all|none|beta_so,delta0] --output fit.json [--plot fit.png]
     mirage fit spectra_reduced.csv --units reduced --temperature 0.1 --output fit.json
 
 Input: CSV in long format (UTF-8; a byte-order mark is stripped), one row per point:
@@ -184,6 +184,11 @@ def _inputs(args):
     if "tc_K" in bounds or "tc_K" in start:
         raise ParameterError("bound" if "tc_K" in bounds else "start",
                              "tc_K can only be fixed (--fix tc_K=...); bound or start delta0")
+    if "tc_K" in {n.partition("=")[0].strip() for n in args.fix}:
+        for option, given in (("bound", bounds), ("start", start)):
+            if "delta0" in given:
+                raise ParameterError(option, "delta0 is fixed through --fix tc_K; a "
+                                     f"--{option} on delta0 has no effect: drop one")
     # Contradictions between the options are refused before the file is read.
     check_parameter_options(fixed, bounds, start)
     bc2_t = _parse_bc2_temperatures(args.bc2_temperatures)

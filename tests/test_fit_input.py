@@ -176,6 +176,17 @@ def test_bad_options_exit_2_naming_the_option(good_file, tmp_path, capsys, optio
     assert f"{option}:" in err and message in err, err
 
 
+def test_tc_fixed_and_delta0_started_exit_2(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    path.write_text("field_T,bias_mV,didv\n" + "\n".join(
+        f"{f},{float(v)!r},1.0" for f in (1.0, 2.0) for v in BIASES) + "\n")
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--temperature-K", "0.3", "--fix", "tc_K=3", "--start",
+                 "delta0=0.5", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert not out.exists() and "start: delta0 is fixed through --fix tc_K" in err, err
+
+
 def test_memory_message_carries_the_estimate(good_file, tmp_path, capsys):
     out = tmp_path / "fit.json"
     assert main(["fit", str(good_file), "--units", "reduced", "--temperature", "0.15",
