@@ -139,6 +139,8 @@ def main():
     parser.add_argument("--coverage", type=int, default=0,
                         help="noise seeds per true Gamma (0 and 0.2 Delta0)")
     parser.add_argument("--first-seed", type=int, default=2001, help="first noise seed")
+    parser.add_argument("--gammas", default="0,0.2",
+                        help="true Gamma values of --coverage, comma list (Delta0)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--json", default=None, help="write the per-fit rows here")
     args = parser.parse_args()
@@ -146,7 +148,8 @@ def main():
     if not args.no_timing:
         out["timing"] = timing()
     if args.coverage:
-        out["coverage"] = coverage(args.coverage, first=args.first_seed)
+        gammas = tuple(float(g) for g in args.gammas.split(","))
+        out["coverage"] = coverage(args.coverage, gammas, first=args.first_seed)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1, default=float)
