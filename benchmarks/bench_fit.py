@@ -1,9 +1,11 @@
 """``mirage fit`` speed and coverage on synthetic spectra of the issue's size (8 x 401 points).
 
 Run ``.venv/bin/python benchmarks/bench_fit.py`` (timing: the same fit serially and on a
-2-process pool, in the same run; a few minutes) and ``--coverage N`` (N noise seeds; the
-fraction of fits whose 1-sigma errors put the truth within 2 sigma, per parameter and
-over all; about one fit time per seed). ``--json FILE`` keeps the per-seed results.
+2-process pool, in the same run; a few minutes) and ``--coverage N [--no-timing]`` (N
+noise seeds at true Gamma = 0 and N at Gamma = 0.2 Delta0, on the smaller data set of
+``tests/test_fit.py``: 3 fields x 161 biases, all 6 parameters free; the fraction of
+profile-likelihood 95 % intervals, one-sided at a bound, that contain the truth, beside
+the linearized +-1.96 sigma; ~10 s per seed). ``--json FILE`` keeps the per-seed results.
 
 The data: physical units, Delta0 = 0.5 meV (T_c0 = 3.29 K), beta_so = 3.5 meV (7 Delta0),
 Gamma = 0.1 meV, eta = 0.01 meV, norm 2, bias offset 0.02 mV, T = 0.3 K, g = 2, fields
@@ -42,7 +44,7 @@ def _fit(seed, workers):
     executor = ProcessPoolExecutor(workers) if workers > 1 else None
     try:
         t0 = time.perf_counter()
-        result = fit_spectra(spectra, CONDITIONS, executor=executor)
+        result = fit_spectra(spectra, CONDITIONS, executor=executor, profile=False)
         seconds = time.perf_counter() - t0
     finally:
         if executor is not None:
@@ -73,30 +75,72 @@ def timing(seed=1):
     return rows
 
 
-def coverage(seeds, workers, first=1001):
-    rows = []
-    for seed in range(first, first + seeds):
-        row = _fit(seed, workers)
-        rows.append(row)
-        print(f"  seed {seed}: {row['seconds']:.1f} s, reduced chi2 "
-              f"{row['reduced_chi2']:.3f}, pulls "
-              + " ".join(f"{n}={v:+.2f}" for n, v in row["pulls"].items()), flush=True)
-    names = list(rows[0]["pulls"])
-    pulls = np.array([[r["pulls"][n] for n in names] for r in rows])
-    within = np.abs(pulls) <= 2
-    print(f"coverage over {seeds} seeds (truth within 2 sigma; 95.4 % expected):")
-    for k, n in enumerate(names):
-        print(f"  {n:8s} {within[:, k].mean():6.1%}  pull mean {pulls[:, k].mean():+.2f} "
-              f"std {pulls[:, k].std(ddof=1):.2f}")
-    print(f"  all parameters, all seeds: {within.mean():.1%}")
-    return rows
+# Coverage configuration: the suite's synthetic data set (tests/test_fit.py), small enough
+# for 2 x 40 seeds in minutes: reduced units, T = 0.15 T_c0, 3 fields x 161 biases.
+COVERAGE_TRUTH = dict(beta_so=5.0, delta0=1.05, eta=0.03, norm=1.0, offset=0.01)
+COVERAGE_CONDITIONS = Conditions(temperature=0.15, units="reduced")
+COVERAGE_FIELDS = (1.0, 2.0, 3.0)
+COVERAGE_BIASES = np.linspace(-8, 8, 161)
+COVERAGE_NOISE = 0.02
+
+
+def _coverage_fit(seed, gamma):
+    truth = {**COVERAGE_TRUTH, "gamma": gamma}
+    spectra = simulate_spectra(truth, COVERAGE_CONDITIONS, COVERAGE_FIELDS, COVERAGE_BIASES,
+                               noise=COVERAGE_NOISE, seed=seed)
+    t0 = time.perf_counter()
+    result = fit_spectra(spectra, COVERAGE_CONDITIONS)
+    seconds = time.perf_counter() - t0
+    row = {"seed": seed, "gamma_true": gamma, "seconds": seconds,
+           "reduced_chi2": result.reduced_chi2, "values": result.values,
+           "stderr": result.stderr, "at_bound": result.at_bound,
+           "interval95": result.interval95, "profile": result.profile_info,
+           "covered_profile": {}, "covered_linear": {}}
+    for n in result.free:
+        lo, hi = result.interval95[n]
+        row["covered_profile"][n] = bool(lo <= truth[n] <= hi)
+        # The linearized +-1.96 sigma (the old report; at a bound: the point itself).
+        v, e = result.values[n], result.stderr[n]
+        row["covered_linear"][n] = bool(abs(v - truth[n]) <= 1.96 * e) if np.isfinite(e) \
+            else bool(v == truth[n])
+    return row
+
+
+def coverage(seeds, gammas=(0.0, 0.2), first=2001):
+    """Profile-interval coverage over *seeds* noise seeds for each true Gamma."""
+    out = {}
+    for gamma in gammas:
+        rows = []
+        print(f"true Gamma = {gamma} Delta0: {seeds} seeds, 3 fields x 161 biases, all 6 free")
+        for seed in range(first, first + seeds):
+            row = _coverage_fit(seed, gamma)
+            rows.append(row)
+            missed = [n for n, c in row["covered_profile"].items() if not c]
+            print(f"  seed {seed}: {row['seconds']:.1f} s, gamma {row['values']['gamma']:.4g} "
+                  f"{'(at bound) ' if row['at_bound']['gamma'] else ''}in "
+                  f"[{row['interval95']['gamma'][0]:.4g}, {row['interval95']['gamma'][1]:.4g}]"
+                  f"{', missed: ' + ' '.join(missed) if missed else ''}", flush=True)
+        names = list(rows[0]["covered_profile"])
+        prof = np.array([[r["covered_profile"][n] for n in names] for r in rows])
+        lin = np.array([[r["covered_linear"][n] for n in names] for r in rows])
+        at_bound = sum(bool(r["at_bound"]["gamma"]) for r in rows)
+        print(f"coverage at true Gamma = {gamma} (95 % intended; profile / linearized):")
+        for k, n in enumerate(names):
+            print(f"  {n:8s} {prof[:, k].mean():6.1%} / {lin[:, k].mean():6.1%}")
+        print(f"  all: {prof.mean():.1%} of {prof.size} intervals / {lin.mean():.1%}; Gamma at "
+              f"its bound in {at_bound} of {seeds} fits; "
+              f"{np.mean([r['seconds'] for r in rows]):.1f} s per fit with profiles")
+        out[str(gamma)] = rows
+    return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--coverage", type=int, default=0, help="number of noise seeds")
-    parser.add_argument("--workers", type=int, default=2, help="processes for --coverage")
-    parser.add_argument("--first-seed", type=int, default=1001, help="first noise seed")
+    parser.add_argument("--coverage", type=int, default=0,
+                        help="noise seeds per true Gamma (0 and 0.2 Delta0)")
+    parser.add_argument("--first-seed", type=int, default=2001, help="first noise seed")
+    parser.add_argument("--gammas", default="0,0.2",
+                        help="true Gamma values of --coverage, comma list (Delta0)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--json", default=None, help="write the per-fit rows here")
     args = parser.parse_args()
@@ -104,7 +148,8 @@ def main():
     if not args.no_timing:
         out["timing"] = timing()
     if args.coverage:
-        out["coverage"] = coverage(args.coverage, args.workers, args.first_seed)
+        gammas = tuple(float(g) for g in args.gammas.split(","))
+        out["coverage"] = coverage(args.coverage, gammas, first=args.first_seed)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1, default=float)

@@ -45,20 +45,38 @@ Speed
     evaluations run in parallel on an Executor.
 
 Uncertainties
-    From the covariance :math:`(J^TJ)^{-1}` at the solution; when the data carry no
+    Linearized: the covariance :math:`(J^TJ)^{-1}` at the solution over the free
+    parameters that are not at a bound (a parameter at a bound is held there: it has no
+    +- error, and the others' covariance is conditional on it); when the data carry no
     ``didv_err`` it is scaled by the reduced :math:`\chi^2` (errors estimated from the
     scatter, assuming the model is right). Derived quantities (reduced units, T_c0,
     B_c2) by linear propagation.
+
+    Profile likelihood: for each free parameter the values where :math:`\chi^2`,
+    re-minimized over all other free parameters, exceeds its minimum by 3.84 (the 95 %
+    quantile of :math:`\chi^2_1`; times the reduced :math:`\chi^2` without
+    ``didv_err``), truncated at the bounds: the 95 % interval, valid also where the model
+    is not linear over the error bar. A parameter at a bound (e.g. :math:`\Gamma = 0`)
+    gets the interval from the bound to its one-sided 95 % limit, where
+    :math:`\Delta\chi^2 = 2.71`. Coverage measured in ``benchmarks/bench_fit.py``.
+
+Identifiability
+    :math:`\Gamma` and :math:`\beta_{so}` act only through the in-plane field (at
+    B = 0 the DOS is BCS whatever their value). Before fitting, each of them (if free)
+    is changed by ~Delta0 at the starting point; if :math:`\chi^2` moves by less than
+    4, the data cannot fix it and the fit is refused with the reason.
 """
 
 import csv
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import least_squares
 
+from mirage_common.cliargs import check_memory, format_bytes
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.units import BOHR_MAGNETON_MEV_PER_T, BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from quasiclassical.gap import critical_field, gap_residual, solve_gap
@@ -72,12 +90,18 @@ from quasiclassical.tunneling import (
 )
 
 __all__ = [
+    "DCHI2_ONE_SIDED",
+    "DCHI2_TWO_SIDED",
+    "MIN_IDENTIFIABLE_DCHI2",
     "PARAMETERS",
     "Conditions",
     "FitResult",
     "Spectra",
     "SpectrumModel",
     "bc2_curve",
+    "check_parameter_options",
+    "check_thermal_window",
+    "estimate_memory",
     "fit_spectra",
     "read_spectra",
     "sample_posterior",
@@ -125,7 +149,9 @@ class Spectra:
         One standard error per point (``didv_err``), or None.
     units : {"physical", "reduced"}
     dropped : int
-        Rows dropped because of NaN values.
+        Rows dropped because of NaN values (in ``didv`` or ``didv_err``).
+    dropped_lines : tuple of str
+        Where those rows were (``"line 17"``, or ``"row k"`` for arrays).
     """
 
     fields: np.ndarray
@@ -134,6 +160,7 @@ class Spectra:
     errors: tuple | None
     units: str
     dropped: int = 0
+    dropped_lines: tuple = ()
 
     @property
     def size(self):
@@ -149,6 +176,36 @@ def _parse_float(text, line, column):
         ) from None
 
 
+#: Memory of the CSV while it is parsed, per byte of file (measured: Python rows of
+#: floats ~200 B per 40-60 B text line; 10 bounds it).
+_PARSE_BYTES_PER_FILE_BYTE = 10.0
+
+
+def _read_text(path):
+    """The file's text: UTF-8 (a byte-order mark is stripped), refused if binary."""
+    try:
+        size = os.path.getsize(path)
+        check_memory("input", _PARSE_BYTES_PER_FILE_BYTE * size,
+                      f"{format_bytes(size)} of CSV x {_PARSE_BYTES_PER_FILE_BYTE:g} while parsing")
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ParameterError("input", f"cannot read {path}: {exc.strerror}") from None
+    if b"\x00" in raw:
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise ParameterError("input", f"{path}: line {line}: a NUL byte: this is a binary file, "
+                             "not a CSV text table")
+    try:
+        # utf-8-sig: a leading byte-order mark (Excel's "CSV UTF-8") is dropped, not read
+        # as part of the first column name.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ParameterError("input", f"{path}: line {line}: byte {exc.start} is not UTF-8 "
+                             "text: a binary file or another encoding (save the table as "
+                             "UTF-8 CSV)") from None
+
+
 def read_spectra(path, *, units="physical"):
     """Read a long-format CSV of dI/dV (one row per point) into `Spectra`.
 
@@ -157,25 +214,42 @@ def read_spectra(path, *, units="physical"):
     ``field``, ``bias``, ``didv`` (``"reduced"``; ``energy`` is accepted for ``bias``, as
     ``mirage lattice conductance`` writes it); ``conductance`` is accepted for
     ``didv``; optional ``didv_err``. Rows may come in any order, fields may have different
-    bias grids; rows with NaN in a used column are dropped and counted.
+    bias grids.
+
+    Input rules (each violation names the file line or column):
+
+    - UTF-8 text; a byte-order mark is stripped; a file with NUL bytes or non-UTF-8
+      bytes is refused as binary.
+    - Column names are unique (a repeated name is ambiguous: which ``didv``?).
+    - A (field, bias) pair occurs once: a repeated row, or two dI/dV values at equal
+      biases of one field, is refused (average them yourself, with their errors).
+    - NaN in ``didv`` or ``didv_err`` marks a missing measurement: the row is dropped,
+      counted and its line kept in `Spectra.dropped_lines`; NaN in ``field`` or ``bias``
+      (the row has no place) is refused.
+    - The file's parse memory is estimated from its size before it is read.
 
     Raises
     ------
     ParameterError
-        (``input``) missing file or columns, text in a number, too few fields or points.
+        (``input``) missing file or columns, binary file, repeated column or row, text
+        in a number, too few fields or points.
     """
     if units not in _COLUMNS:
         raise ParameterError("units", f"must be one of {sorted(_COLUMNS)}, got {units!r}")
-    try:
-        with open(path, newline="") as fh:
-            lines = [(k + 1, row) for k, row in enumerate(fh) if not row.lstrip().startswith("#")
-                     and row.strip()]
-    except OSError as exc:
-        raise ParameterError("input", f"cannot read {path}: {exc.strerror}") from None
+    text = _read_text(path)
+    lines = [(k + 1, row) for k, row in enumerate(text.splitlines())
+             if not row.lstrip().startswith("#") and row.strip()]
     if not lines:
         raise ParameterError("input", f"{path}: no header row")
     reader = csv.reader([row for _, row in lines])
     header = [h.strip() for h in next(reader)]
+    seen = {}
+    for k, name in enumerate(header):
+        if name in seen:
+            raise ParameterError("input", f"{path}: line {lines[0][0]}: column {name!r} appears "
+                                 f"twice (columns {seen[name] + 1} and {k + 1}); column names "
+                                 "must be unique")
+        seen[name] = k
     field_col, bias_col = _COLUMNS[units]
     if units == "reduced" and bias_col not in header and "energy" in header:
         # `mirage lattice conductance` and `mirage qc dos` name the reduced bias eV "energy".
@@ -196,40 +270,87 @@ def read_spectra(path, *, units="physical"):
     idx = [header.index(c) for c in use]
     rows = []
     for (line, _), values in zip(lines[1:], reader, strict=True):
-        if len(values) < len(header):
+        if len(values) != len(header):
             raise ParameterError("input", f"line {line}: {len(values)} values for "
                                  f"{len(header)} columns")
-        rows.append([_parse_float(values[i].strip(), line, c) for i, c in zip(idx, use,
-                                                                             strict=True)])
+        row = [_parse_float(values[i].strip(), line, c) for i, c in zip(idx, use, strict=True)]
+        for value, c in zip(row[:2], use[:2], strict=True):
+            if math.isnan(value):
+                raise ParameterError("input", f"line {line}: column {c!r} is NaN: a row needs "
+                                     "its field and bias (NaN is accepted only in the dI/dV "
+                                     "columns, as a missing measurement)")
+        rows.append(row)
     data = np.array(rows, dtype=float).reshape(-1, len(use))
     err = data[:, 3] if len(use) == 4 else None
-    return spectra_from_arrays(data[:, 0], data[:, 1], data[:, 2], err, units=units)
+    return spectra_from_arrays(data[:, 0], data[:, 1], data[:, 2], err, units=units,
+                               labels=[f"line {line}" for line, _ in lines[1:]],
+                               columns=use)
 
 
-def spectra_from_arrays(field, bias, didv, error=None, *, units="physical"):
+def spectra_from_arrays(field, bias, didv, error=None, *, units="physical", labels=None,
+                        columns=None):
     """Group long-format arrays by field into `Spectra` (NaN rows dropped and counted).
+
+    Parameters
+    ----------
+    field, bias, didv, error : array_like, shape (n,)
+    units : {"physical", "reduced"}
+    labels : sequence of str, optional
+        How to name each row in messages (``"line 17"``); default ``"row k"`` (from 1).
+    columns : sequence of str, optional
+        Column names for messages (default ``field, bias, didv, didv_err``).
 
     Raises
     ------
     ParameterError
-        (``input``) infinite values, negative fields or errors, fewer than 2 fields, or a
-        field with fewer than `MIN_POINTS_PER_FIELD` points.
+        (``input``) NaN field or bias, infinite values, negative fields or errors, a
+        repeated (field, bias) pair, fewer than 2 fields, or a field with fewer than
+        `MIN_POINTS_PER_FIELD` points.
     """
     cols = [np.asarray(field, float), np.asarray(bias, float), np.asarray(didv, float)]
     if error is not None:
         cols.append(np.asarray(error, float))
     if len({c.shape for c in cols}) != 1 or cols[0].ndim != 1:
         raise ParameterError("input", "columns must be 1-D and of equal length")
+    names = list(columns or ("field", "bias", "didv", "didv_err"))
     data = np.stack(cols, axis=1)
+    labels = list(labels) if labels is not None else [f"row {k + 1}" for k in range(len(data))]
+
+    def where(mask):
+        k = int(np.flatnonzero(mask)[0])
+        return labels[k], k
+
+    for c in (0, 1):
+        if np.any(np.isnan(data[:, c])):
+            label, _ = where(np.isnan(data[:, c]))
+            raise ParameterError("input", f"{label}: column {names[c]!r} is NaN: a row needs "
+                                 "its field and bias")
     bad = np.any(np.isnan(data), axis=1)
-    data = data[~bad]
+    dropped_lines = tuple(labels[k] for k in np.flatnonzero(bad))
+    keep = ~bad
+    data = data[keep]
+    labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     if not np.all(np.isfinite(data)):
-        raise ParameterError("input", "infinite values in the data")
+        label, k = where(~np.all(np.isfinite(data), axis=1))
+        col = names[int(np.flatnonzero(~np.isfinite(data[k]))[0])]
+        raise ParameterError("input", f"{label}: column {col!r}: infinite value")
     if np.any(data[:, 0] < 0):
-        raise ParameterError("input", "fields must be >= 0 (the in-plane field's magnitude; "
-                             "its direction is --phi)")
+        label, _ = where(data[:, 0] < 0)
+        raise ParameterError("input", f"{label}: column {names[0]!r}: fields must be >= 0 (the "
+                             "in-plane field's magnitude; its direction is --phi)")
     if error is not None and np.any(data[:, 3] <= 0):
-        raise ParameterError("input", "didv_err must be > 0")
+        label, _ = where(data[:, 3] <= 0)
+        raise ParameterError("input", f"{label}: column {names[3]!r}: didv_err must be > 0")
+    order = np.lexsort((data[:, 1], data[:, 0]))
+    same = np.flatnonzero((np.diff(data[order, 0]) == 0) & (np.diff(data[order, 1]) == 0))
+    if same.size:
+        a, b = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        what = ("the same row twice (a duplicated row)" if np.array_equal(data[a], data[b])
+                else "two dI/dV values at equal biases of one field")
+        raise ParameterError(
+            "input", f"{labels[a]} and {labels[b]}: {what}: {names[0]} = {data[a, 0]:g}, "
+            f"{names[1]} = {data[a, 1]:g}; each (field, bias) must occur once (average repeated "
+            "sweeps before fitting, with their errors in didv_err)")
     fields = np.unique(data[:, 0])
     if fields.size < 2:
         raise ParameterError(
@@ -247,7 +368,7 @@ def spectra_from_arrays(field, bias, didv, error=None, *, units="physical"):
         errs.append(sel[:, 3] if error is not None else None)
     return Spectra(fields=fields, biases=tuple(biases), didv=tuple(didvs),
                    errors=tuple(errs) if error is not None else None, units=units,
-                   dropped=int(np.count_nonzero(bad)))
+                   dropped=int(np.count_nonzero(bad)), dropped_lines=dropped_lines)
 
 
 @dataclass(frozen=True)
@@ -527,7 +648,7 @@ def _noise(y):
     return 1.4826 * float(np.median(np.abs(d2 - np.median(d2)))) / math.sqrt(6)
 
 
-def starting_values(spectra, conditions):
+def starting_values(spectra, conditions, *, require_mirage=True):
     r"""Starting values from the data (module docstring of `fit_spectra`).
 
     - ``delta0`` and ``offset``: coherence peaks of the lowest-field spectrum, the largest
@@ -540,6 +661,9 @@ def starting_values(spectra, conditions):
       inverted.
     - ``gamma`` = 0.1 Delta0, ``eta`` = 0.02 Delta0 (no robust estimate from a few peaks).
 
+    With ``require_mirage=False`` (beta_so given by the user) a missing mirage dip is not
+    an error: ``beta_so`` is then NaN and ``info["mirage_centre"]`` None.
+
     Returns
     -------
     start : dict
@@ -550,7 +674,8 @@ def starting_values(spectra, conditions):
     Raises
     ------
     ParameterError
-        (``input``) no coherence peaks, or no significant mirage dip in the bias window.
+        (``input``) no coherence peaks, or (with *require_mirage*) no significant mirage
+        dip in the bias window.
     """
     j0 = 0
     v, y = spectra.biases[j0], spectra.didv[j0]
@@ -579,6 +704,9 @@ def starting_values(spectra, conditions):
     for side in (1, -1):
         sel = side * (v - offset) > 1.5 * delta
         if np.count_nonzero(sel) < 5:
+            if not require_mirage:
+                centres, significance = [math.nan, math.nan], [0.0, 0.0]
+                break
             raise ParameterError(
                 "input", "no mirage feature in the bias window: the window must extend well "
                 f"beyond the main gap (|V| > 1.5 x {delta:.4g}) on both sides")
@@ -590,6 +718,11 @@ def starting_values(spectra, conditions):
         centres.append(abs(v[sel][k] - offset))
         significance.append(-contrast[k] / noise_sm)
     sig = float(min(significance))
+    if sig < MIN_DIP_SIGNIFICANCE and not require_mirage:
+        start = {"beta_so": math.nan, "delta0": float(delta), "gamma": 0.1 * float(delta),
+                 "eta": 0.02 * float(delta), "norm": norm, "offset": float(offset)}
+        return start, {"mirage_centre": None, "dip_significance": sig,
+                       "coherence_peaks": [float(vn), float(vp)]}
     if sig < MIN_DIP_SIGNIFICANCE:
         raise ParameterError(
             "input", f"no mirage feature in the bias window: the deepest dip outside the main "
@@ -644,6 +777,18 @@ class FitResult:
         The free parameters at those evaluations.
     bounds : dict
         Name -> (low, high) of the free parameters.
+    at_bound : dict
+        Free parameter -> -1 (at its lower bound), +1 (upper) or 0. At a bound the
+        stderr is NaN (no +- error) and the interval one-sided.
+    interval95 : dict
+        Free parameter -> (low, high): profile-likelihood 95 % interval (Delta chi^2 =
+        3.84, truncated at the bounds), or for a parameter at a bound the bound and the
+        one-sided 95 % limit (Delta chi^2 = 2.71); inf where the profile did not reach
+        the target. Only the profiled parameters (``profile``) are present.
+    identifiability : dict
+        For free beta_so and gamma: the step and the chi^2 change it made at the start.
+    profile_info : dict
+        Profiled parameters, residual evaluations and seconds spent.
     """
 
     names: tuple
@@ -670,6 +815,10 @@ class FitResult:
     chi2_history: tuple = ()
     x_history: np.ndarray = None
     bounds: dict = field(default_factory=dict)
+    at_bound: dict = field(default_factory=dict)
+    interval95: dict = field(default_factory=dict)
+    identifiability: dict = field(default_factory=dict)
+    profile_info: dict = field(default_factory=dict)
 
     def cov_of(self, names):
         """Covariance sub-matrix of *names* (zeros for fixed parameters)."""
@@ -694,9 +843,312 @@ def _default_bounds(start):
     }
 
 
+def check_parameter_options(fixed=None, bounds=None, start=None):
+    """Refuse contradictory ``fixed``/``bounds``/``start`` before anything is computed.
+
+    A fixed parameter takes no bound and no start (either would be silently ignored);
+    a bound is a non-empty interval ``low < high`` of numbers (infinite ends allowed); a
+    fixed or start value is finite; and the values the model needs signed are (beta_so,
+    gamma >= 0; delta0, eta > 0). Names are checked by `fit_spectra`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the option (``fix``, ``bound``, ``start``) and the parameter.
+    """
+    fixed, bounds, start = dict(fixed or {}), dict(bounds or {}), dict(start or {})
+    for name, value in fixed.items():
+        check_finite("fix", value)
+        if name in bounds:
+            lo, hi = bounds[name]
+            raise ParameterError("bound", f"{name} is fixed (--fix {name}={value:g}); a bound "
+                                 f"{lo:g}:{hi:g} on a fixed parameter has no effect: drop the "
+                                 "--fix or the --bound")
+        if name in start:
+            raise ParameterError("start", f"{name} is fixed (--fix {name}={value:g}); a start "
+                                 f"value ({start[name]:g}) for a fixed parameter has no effect: "
+                                 "drop the --fix or the --start")
+    for value in start.values():
+        check_finite("start", value)
+    for name, (lo, hi) in bounds.items():
+        if math.isnan(lo) or math.isnan(hi):
+            raise ParameterError("bound", f"{name}: NaN in {lo:g}:{hi:g}")
+        if not lo < hi:
+            raise ParameterError("bound", f"{name}: empty interval {lo:g}:{hi:g} (LO must be "
+                                 "< HI)")
+    for option, source in (("fix", fixed), ("start", start)):
+        for name in ("beta_so", "gamma"):
+            if name in source and not source[name] >= 0:
+                raise ParameterError(option, f"{name} must be >= 0, got {source[name]:g}")
+        for name in ("delta0", "eta"):
+            if name in source and not source[name] > 0:
+                raise ParameterError(option, f"{name} must be > 0, got {source[name]:g}")
+
+
+#: Peak memory of one gap solution per Matsubara frequency, an upper bound (the same
+#: measured figure as ``quasiclassical.cli``: the free-energy comparison dominates).
+_BYTES_PER_MATSUBARA = 1.5e6
+#: Peak memory per DOS energy with SCBA (measured for ``qc dos``: 13 kB).
+_BYTES_PER_ENERGY = 16e3
+
+
+def estimate_memory(spectra, conditions, values, *, points_per_width=3.0, workers=1,
+                    sources=None):
+    """Peak memory of one model evaluation, bytes, and what sets it (before allocating).
+
+    Each worker holds one field's DOS on the contour grid (``_BYTES_PER_ENERGY`` per grid
+    point) and one gap solution (``_BYTES_PER_MATSUBARA`` per Matsubara frequency
+    below the cutoff ``10 max(1, beta, B, Gamma)`` in Delta0, as `quasiclassical.gap`).
+
+    Parameters
+    ----------
+    spectra, conditions
+    values : dict
+        Parameter values (data units) at which to estimate: start or fixed values.
+    workers : int
+    sources : dict, optional
+        Parameter name -> the option that set it (``fix``, ``start``); default ``input``.
+
+    Returns
+    -------
+    nbytes : float
+    option : str
+        The option to change (the largest term's).
+    what : str
+        The estimate in words.
+    """
+    sources = sources or {}
+    d0 = values["delta0"]
+    kt = conditions.kt
+    t_delta0 = kt / d0  # T in Delta0 (k_B = 1)
+    terms = {"beta_so": values["beta_so"] / d0, "gamma": values["gamma"] / d0,
+             "field": conditions.zeeman_per_field * float(np.max(spectra.fields)) / d0}
+    largest = max(terms, key=terms.get)
+    scale = max(1.0, terms[largest])
+    count = 10.0 * scale / (2 * math.pi * t_delta0)
+    h = math.pi * kt / 2 / points_per_width
+    span = (max(float(b.max()) for b in spectra.biases) - min(float(b.min())
+                                                              for b in spectra.biases)
+            + d0 + 2 * KERNEL_HALF_WIDTH * kt)
+    grid = span / h
+    gap_bytes = max(count, 8) * _BYTES_PER_MATSUBARA
+    dos_bytes = grid * _BYTES_PER_ENERGY
+    nbytes = workers * (gap_bytes + dos_bytes)
+    temperature = "temperature-K" if conditions.units == "physical" else "temperature"
+    # Blame the larger of the two factors of the Matsubara count (an energy scale above
+    # Delta0, or a temperature below 0.05 Delta0 ~ 0.09 T_c0); the DOS grid's spacing is
+    # set by the temperature alone.
+    low_t = max(1.0, 0.05 / t_delta0)
+    if gap_bytes >= dos_bytes and scale > low_t:
+        option = "input" if largest == "field" else sources.get(largest, "input")
+        if option != "input":
+            option = f"{option} {largest}"
+    else:
+        option = temperature
+    what = (f"{workers} worker(s) x ({count:.3g} Matsubara frequencies 10 max(1, beta, B, "
+            f"Gamma) / 2 pi T at beta_so/Delta0 = {terms['beta_so']:.3g}, B/Delta0 = "
+            f"{terms['field']:.3g}, Gamma/Delta0 = {terms['gamma']:.3g}, T/Delta0 = "
+            f"{t_delta0:.3g}, x {_BYTES_PER_MATSUBARA / 1e6:g} MB + {grid:.3g} DOS grid points "
+            f"x {_BYTES_PER_ENERGY / 1e3:g} kB)")
+    return nbytes, option, what
+
+
+def check_thermal_window(spectra, conditions):
+    """Refuse a temperature whose thermal smearing covers the whole bias window.
+
+    With k_B T above the largest |bias| every spectrum is thermally flat (the kernel
+    -f'(E) has a width ~3.5 k_B T) and no parameter can be fitted.
+
+    Raises
+    ------
+    ParameterError
+        (``temperature-K`` or ``temperature``) with the allowed range.
+    """
+    window = max(float(np.max(np.abs(b))) for b in spectra.biases)
+    if conditions.kt > window:
+        if conditions.units == "physical":
+            raise ParameterError(
+                "temperature-K", f"k_B T = {conditions.kt:.4g} meV exceeds the bias window "
+                f"(|V| <= {window:.4g} mV): the spectra would be thermally flat; must be <= "
+                f"{window / BOLTZMANN_MEV_PER_K:.4g} K, got {conditions.temperature:g}")
+        raise ParameterError(
+            "temperature", f"k_B T = {conditions.kt:.4g} nominal Delta0 exceeds the bias window "
+            f"(|eV| <= {window:.4g}): the spectra would be thermally flat; must be <= "
+            f"{window * DELTA0_OVER_TC0:.4g} (T / nominal T_c0), got {conditions.temperature:g}")
+
+
+#: Delta chi^2 of a two-sided 95 % profile-likelihood interval (chi^2_1 quantile 0.95).
+DCHI2_TWO_SIDED = 3.841458820694124
+#: Delta chi^2 of a one-sided 95 % limit of a parameter at a bound (chi^2_1 quantile 0.90:
+#: at a bound the estimator is half-normal, so P(x_hat > x_true + 1.645 sigma) = 5 %).
+DCHI2_ONE_SIDED = 2.705543454095404
+#: A free beta_so or gamma whose change by ~Delta0 moves chi^2 by less than this (a 2 sigma
+#: effect on the whole data set) cannot be fixed by the data: refused before fitting.
+MIN_IDENTIFIABLE_DCHI2 = 4.0
+#: Profile root finding: stop when sqrt(Delta chi^2) is within this of its target
+#: (0.03 of 1.96: the interval end within ~1.5 % of its half-width).
+_PROFILE_Q_TOL = 0.03
+#: Inner re-minimization of a profile point: Gauss-Newton steps with the solution's
+#: Jacobian, stopped when chi^2 falls by less than this (in units of the chi^2 scale).
+_PROFILE_INNER_TOL = 0.01
+_PROFILE_INNER_STEPS = 5
+
+
+def _identifiability(model, theta, names, free, data, sigma, conditions, spectra):
+    """chi^2 change of beta_so and gamma (if free) under a change of ~Delta0, at *theta*.
+
+    Raises
+    ------
+    ParameterError
+        (``input``) for a parameter the data cannot fix (`MIN_IDENTIFIABLE_DCHI2`).
+    """
+    g0, _ = model.conductance(theta, update_guess=True)
+    g0 = np.concatenate(g0)
+    d0 = theta[names.index("delta0")]
+    zmax = conditions.zeeman_per_field * float(np.max(spectra.fields)) / d0
+    out = {}
+    for name in ("gamma", "beta_so"):
+        if name not in free:
+            continue
+        k = names.index(name)
+        h = d0 if name == "gamma" else max(0.5 * theta[k], d0)
+        t = np.array(theta, float)
+        t[k] += h
+        g, _ = model.conductance(t)
+        dchi2 = float(np.sum(((np.concatenate(g) - g0) / sigma) ** 2))
+        out[name] = {"step": float(h), "delta_chi2": dchi2}
+        if dchi2 < MIN_IDENTIFIABLE_DCHI2:
+            why = ("the intervalley rate Gamma acts only through the in-plane field (it has no "
+                   "effect at B = 0)" if name == "gamma" else
+                   "the Ising field acts only at finite in-plane field (no effect at B = 0)")
+            raise ParameterError(
+                "input", f"{name} cannot be fixed by these data: changing it from "
+                f"{theta[k]:.4g} to {theta[k] + h:.4g} changes chi^2 by only {dchi2:.3g} "
+                f"(< {MIN_IDENTIFIABLE_DCHI2:g}) at the starting point; {why}, and the largest "
+                f"Zeeman energy here is {zmax:.3g} Delta0; fix it (--fix {name}=VALUE) or add "
+                "spectra at higher fields")
+    return out
+
+
+def _covariance(jmat, keep_cols):
+    """(J^T J)^-1 over the columns *keep_cols* (others: zero rows), NaN if singular."""
+    n = jmat.shape[1]
+    cov = np.zeros((n, n))
+    cols = np.flatnonzero(keep_cols)
+    if cols.size == 0:
+        return cov
+    _, s, vt = np.linalg.svd(jmat[:, cols], full_matrices=False)
+    keep = s > s[0] * 1e-10
+    sub = (vt[keep].T / s[keep] ** 2) @ vt[keep]
+    if not np.all(keep):
+        sub[:] = np.nan  # unidentifiable combination: no finite errors
+    cov[np.ix_(cols, cols)] = sub
+    return cov
+
+
+def _profile_intervals(residual, x_hat, jmat, lo, hi, cov_lin, chi2_min, scale, at_bound,
+                       which):
+    """Profile-likelihood 95 % intervals of the free parameters *which* (indices).
+
+    For a trial value v of parameter k the others are re-minimized (Gauss-Newton with the
+    solution's Jacobian *jmat*, started from the linear prediction
+    ``x_hat + cov[:, k] / cov[k, k] (v - x_hat[k])``, bounds by an active set), and
+    ``q(v) = sqrt((chi2(v) - chi2_min) / scale)`` is brought to ``sqrt(3.84)`` on each side
+    by secant steps (``sqrt(2.71)``, one side only, for a parameter at a bound). An end
+    that reaches the parameter's bound first is the bound.
+
+    Returns
+    -------
+    dict
+        k -> ``(low, high)``, ``inf`` where the profile never reached the target within 50
+        linearized standard errors, and a record of the evaluations.
+    """
+    n = x_hat.size
+    evaluations = {"residuals": 0}
+
+    def chi2_at(x):
+        evaluations["residuals"] += 1
+        r = residual(x)
+        return float(r @ r), r
+
+    def inner(k, v, x_start):
+        x = np.clip(x_start, lo, hi)
+        x[k] = v
+        c, r = chi2_at(x)
+        held = set()
+        for _ in range(_PROFILE_INNER_STEPS):
+            act = [i for i in range(n) if i != k and i not in held]
+            if not act:
+                break
+            step = np.linalg.lstsq(jmat[:, act], -r, rcond=None)[0]
+            xn = x.copy()
+            xn[act] += step
+            for i in act:
+                if not lo[i] <= xn[i] <= hi[i]:
+                    xn[i] = min(max(xn[i], lo[i]), hi[i])
+                    held.add(i)
+            cn, rn = chi2_at(xn)
+            if cn >= c:  # overshoot of the fixed-Jacobian step: halve once
+                xn = 0.5 * (x + xn)
+                cn, rn = chi2_at(xn)
+                if cn >= c:
+                    break
+            done = c - cn < _PROFILE_INNER_TOL * scale
+            x, c, r = xn, cn, rn
+            if done:
+                break
+        return c
+
+    out = {}
+    for k in which:
+        var = cov_lin[k, k]
+        sd = math.sqrt(var) if np.isfinite(var) and var > 0 else 1e-3 * max(abs(x_hat[k]), 1e-6)
+        slope = cov_lin[:, k] / var if np.isfinite(var) and var > 0 else np.zeros(n)
+        if not np.all(np.isfinite(slope)):
+            slope = np.zeros(n)
+        sides = {}
+        for s in (-1, 1):
+            edge = lo[k] if s < 0 else hi[k]
+            if at_bound[k] == s or x_hat[k] == edge:
+                sides[s] = edge
+                continue
+            target = math.sqrt(DCHI2_ONE_SIDED if at_bound[k] else DCHI2_TWO_SIDED)
+            pts = [(0.0, 0.0)]
+            d = target * sd
+            result = math.inf * s
+            for _ in range(10):
+                v = x_hat[k] + s * d
+                beyond = (v - edge) * s >= 0
+                if beyond:
+                    v, d = edge, abs(edge - x_hat[k])
+                c = inner(k, v, x_hat + slope * (v - x_hat[k]))
+                q = math.sqrt(max(c - chi2_min, 0.0) / scale)
+                if beyond and q < target:
+                    result = edge
+                    break
+                if abs(q - target) < _PROFILE_Q_TOL:
+                    result = v
+                    break
+                pts.append((d, q))
+                (d1, q1), (d2, q2) = pts[-2], pts[-1]
+                d_new = 4 * d2 if q2 - q1 <= 1e-9 else d2 + (target - q2) * (d2 - d1) / (q2 - q1)
+                d = min(max(d_new, 0.2 * d2), 5 * d2)
+                if d > 50 * sd * target:
+                    break
+            sides[s] = result
+        out[k] = (sides[-1], sides[1])
+    return out, evaluations
+
+
 def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, executor=None,
-                per_field_norm=False, points_per_width=3.0, max_nfev=60, ftol=1e-6, xtol=1e-6):
+                per_field_norm=False, points_per_width=3.0, max_nfev=60, ftol=1e-6, xtol=1e-6,
+                profile=True, sources=None):
     """Least-squares fit of the quasiclassical dI/dV to *spectra* (module docstring).
+
+    Before fitting: the options are checked (`check_parameter_options`), the temperature
+    against the bias window (`check_thermal_window`), the memory of one model evaluation
+    is estimated (`estimate_memory`) and a free ``beta_so`` or ``gamma`` the data cannot
+    fix is refused (`MIN_IDENTIFIABLE_DCHI2`).
 
     Parameters
     ----------
@@ -715,6 +1167,11 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
         A normalization per field (``norm_0`` ...) instead of one.
     points_per_width, max_nfev, ftol, xtol
         Grid resolution and `scipy.optimize.least_squares` controls.
+    profile : bool or sequence of str
+        Free parameters that get a profile-likelihood 95 % interval (True: all). A
+        parameter at a bound always gets its one-sided limit.
+    sources : dict, optional
+        Parameter -> the CLI option that set it, for the memory message.
 
     Returns
     -------
@@ -723,27 +1180,31 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
     Raises
     ------
     ParameterError
-        Unknown parameter names, start outside its bounds, bad data (`starting_values`).
+        Unknown parameter names, contradictory options, start outside its bounds, bad
+        data (`starting_values`), memory, a parameter the data cannot fix.
     """
     t0 = time.perf_counter()
-    fixed = dict(fixed or {})
+    check_parameter_options(fixed, bounds, start)
+    check_thermal_window(spectra, conditions)
+    fixed, bounds, start = dict(fixed or {}), dict(bounds or {}), dict(start or {})
     nf = spectra.fields.size
     names = PARAMETERS + tuple(f"norm_{j}" for j in range(nf) if per_field_norm)
-    auto, info = starting_values(spectra, conditions)
+    for source, opt in ((fixed, "fix"), (bounds, "bound"), (start, "start")):
+        for name in source:
+            if name not in names or (per_field_norm and name == "norm"):
+                known = [n for n in names if n != "norm" or not per_field_norm]
+                raise ParameterError(opt, f"unknown parameter {name!r}; known: "
+                                     f"{', '.join(known)}")
+    auto, info = starting_values(spectra, conditions,
+                                 require_mirage="beta_so" not in fixed and "beta_so" not in start)
     if per_field_norm:
         for j in range(nf):
             outer = np.abs(spectra.biases[j]) >= 0.8 * np.max(np.abs(spectra.biases[j]))
             auto[f"norm_{j}"] = float(np.median(spectra.didv[j][outer]))
     all_bounds = _default_bounds(auto)
     all_bounds.update({f"norm_{j}": (0.0, np.inf) for j in range(nf) if per_field_norm})
-    for source, opt in ((fixed, "fix"), (bounds or {}, "bound"), (start or {}, "start")):
-        for name in source:
-            if name not in names or (per_field_norm and name == "norm"):
-                known = [n for n in names if n != "norm" or not per_field_norm]
-                raise ParameterError(opt, f"unknown parameter {name!r}; known: "
-                                     f"{', '.join(known)}")
-    all_bounds.update(bounds or {})
-    values = {**auto, **(start or {}), **fixed}
+    all_bounds.update(bounds)
+    values = {**auto, **start, **fixed}
     if per_field_norm:
         fixed["norm"] = 1.0
         values["norm"] = 1.0
@@ -761,6 +1222,12 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
         if not a <= x <= b:
             raise ParameterError("start", f"{n}: start {x:.6g} outside its bounds [{a:.6g}, "
                                  f"{b:.6g}]")
+    workers = int(getattr(executor, "_max_workers", 1)) if executor is not None else 1
+    src = {n: "fix" for n in fixed} | {n: "start" for n in start} | dict(sources or {})
+    nbytes, option, what = estimate_memory(spectra, conditions, values,
+                                           points_per_width=points_per_width, workers=workers,
+                                           sources=src)
+    check_memory(option, nbytes, what)
     offset_margin = max(abs(all_bounds["offset"][0]), abs(all_bounds["offset"][1]))
     if not np.isfinite(offset_margin):
         offset_margin = 0.5 * values["delta0"]
@@ -790,8 +1257,14 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
     def jac(x):
         return model.jacobian(theta_of(x), free_idx) / sigma[:, None]
 
-    # Starting gaps from the full solver: the branch the warm starts will follow.
-    model.conductance(theta_of(x0), update_guess=True)
+    # Starting gaps from the full solver (the branch the warm starts will follow), and
+    # the identifiability of beta_so and gamma at the start, both before fitting; without
+    # didv_err the noise for the latter is estimated per field from the scatter.
+    noise = sigma if spectra.errors is not None else np.concatenate(
+        [np.full(d.size, max(_noise(d), 1e-12 * float(np.median(np.abs(d)))))
+         for d in spectra.didv])
+    identifiability = _identifiability(model, theta_of(x0), names, free, data, noise,
+                                       conditions, spectra)
     res = least_squares(residual, x0, jac=jac, bounds=(lo, hi), x_scale="jac", method="trf",
                         max_nfev=max_nfev, ftol=ftol, xtol=xtol, gtol=1e-10)
     theta = theta_of(res.x)
@@ -800,16 +1273,39 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
     chi2 = float(resid @ resid)
     dof = int(data.size - len(free))
     red = chi2 / dof if dof > 0 else math.nan
+    scale = 1.0 if spectra.errors is not None else red
     jmat = res.jac
-    _, s, vt = np.linalg.svd(jmat, full_matrices=False)
-    keep = s > s[0] * 1e-10
-    cov = (vt[keep].T / s[keep] ** 2) @ vt[keep]
-    if not np.all(keep):
-        cov[:] = np.nan  # unidentifiable combination: no finite errors
-    if spectra.errors is None:
-        cov = cov * red
+    # At a bound: least_squares' active set, or within round-off of the bound.
+    width = np.where(np.isfinite(hi - lo), hi - lo, np.abs(res.x) + 1.0)
+    at_bound = np.array(res.active_mask, int)
+    at_bound[(at_bound == 0) & (res.x - lo <= 1e-10 * width)] = -1
+    at_bound[(at_bound == 0) & (hi - res.x <= 1e-10 * width)] = 1
+    # Linearized errors: the parameters at a bound are held there (their stderr is not a
+    # +- error); the others' covariance is conditional on them.
+    cov = _covariance(jmat, at_bound == 0) * scale
+    cov_lin = _covariance(jmat, np.ones(len(free), bool)) * scale  # profile steps only
     std = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(std, std)
+    std[at_bound != 0] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(std, std)
+    if profile is True:
+        which = list(range(len(free)))
+    else:
+        wanted = set(profile or ())
+        unknown = wanted - set(free)
+        if unknown:
+            raise ParameterError("profile", f"not free parameters: {', '.join(sorted(unknown))};"
+                                 f" free: {', '.join(free)}")
+        which = [k for k, n in enumerate(free) if n in wanted or at_bound[k] != 0]
+    t1 = time.perf_counter()
+    nfev_fit = len(history)
+    intervals, prof_eval = _profile_intervals(residual, res.x, jmat, lo, hi, cov_lin, chi2,
+                                              scale, at_bound, which)
+    profile_info = {"parameters": [free[k] for k in which],
+                    "residual_evaluations": prof_eval["residuals"],
+                    "seconds": time.perf_counter() - t1}
+    # The profile's residual calls must not leave the model at another point.
+    g, gaps = model.conductance(theta, update_guess=True)
     values_out = {n: float(v) for n, v in zip(names, theta, strict=True)}
     stderr = {n: 0.0 for n in names}
     stderr.update({n: float(v) for n, v in zip(free, std, strict=True)})
@@ -821,8 +1317,12 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
         residuals=tuple(np.split(resid, splits)), model=tuple(g), gaps=np.asarray(gaps),
         start={**values}, start_info=info, success=bool(res.success), message=str(res.message),
         nfev=int(res.nfev), njev=int(res.njev or 0), n_dos=model.n_dos,
-        seconds=time.perf_counter() - t0, chi2_history=tuple(history), x_history=np.array(xs),
+        seconds=time.perf_counter() - t0, chi2_history=tuple(history[:nfev_fit]),
+        x_history=np.array(xs[:nfev_fit]),
         bounds={n: tuple(float(v) for v in all_bounds[n]) for n in free},
+        at_bound={n: int(a) for n, a in zip(free, at_bound, strict=True)},
+        interval95={free[k]: tuple(float(v) for v in iv) for k, iv in intervals.items()},
+        identifiability=identifiability, profile_info=profile_info,
     )
 
 

@@ -5,18 +5,26 @@ r"""``mirage fit``: beta_so, Delta0, Gamma (and eta, normalization, bias offset)
     mirage fit spectra.csv --temperature-K 0.3 [--g-factor 2] [--phi 0] \
         [--fix eta=0.01] [--bound gamma=0:0.5] [--start beta_so=3] \
         [--normalization global|per-field] [--workers 2] [--mcmc 200] \
-        --output fit.json [--plot fit.png]
+        [--profile all|none|beta_so,delta0] --output fit.json [--plot fit.png]
     mirage fit spectra_reduced.csv --units reduced --temperature 0.1 --output fit.json
 
-Input: CSV in long format, one row per point: ``field_T``, ``bias_mV``, ``didv`` (any
-scale; ``conductance`` is accepted too), optional ``didv_err``; with ``--units reduced``
-``field`` and ``bias`` in a nominal Delta0 (fields as Zeeman energies). Rows with NaN are
-dropped (count on stderr). Parameter values for ``--fix/--bound/--start`` are in the data
-units (meV, mV; or the nominal Delta0); ``--fix tc_K=...`` fixes delta0 through
-Delta0 = 1.764 k_B T_c0. The model and the fit are described in `quasiclassical.fit`.
-Output JSON: every parameter in physical and reduced units with its standard error
-(``beta_so_meV``, ``beta_so_meV_stderr``, ...), correlations, goodness of fit, residuals
-per field, the gap per field and the implied B_c2(T) with its uncertainty band.
+Input: CSV in long format (UTF-8; a byte-order mark is stripped), one row per point:
+``field_T``, ``bias_mV``, ``didv`` (any scale; ``conductance`` is accepted too), optional
+``didv_err``; with ``--units reduced`` ``field`` and ``bias`` in a nominal Delta0 (fields
+as Zeeman energies). Rows with NaN dI/dV are dropped (count and lines on stderr and in
+the JSON); a binary file, a repeated column name, a repeated (field, bias) row and a NaN
+field or bias are refused (exit 2, naming the line or column; `quasiclassical.fit.
+read_spectra`). Parameter values for ``--fix/--bound/--start`` are in the data units
+(meV, mV; or the nominal Delta0); ``--fix tc_K=...`` fixes delta0 through Delta0 = 1.764
+k_B T_c0; each parameter may be given once per option, and a fixed parameter takes no
+bound and no start. The memory of one model evaluation is estimated before anything is
+allocated (``--memory-limit``). The model and the fit are described in
+`quasiclassical.fit`. Output JSON: every parameter in physical and reduced units with its
+linearized standard error, its profile-likelihood 95 % interval and whether it sits at a
+bound (``beta_so_meV``, ``beta_so_meV_stderr``, ``beta_so_meV_interval95``,
+``beta_so_meV_at_bound``, ...; at a bound the stderr is null and the interval runs from
+the bound to the one-sided 95 % limit), correlations, goodness of fit, residuals per
+field, the gap per field and the implied B_c2(T) with its uncertainty band.
 """
 
 import json
@@ -35,6 +43,7 @@ from quasiclassical.fit import (
     PARAMETERS,
     Conditions,
     bc2_curve,
+    check_parameter_options,
     fit_spectra,
     read_spectra,
     sample_posterior,
@@ -72,6 +81,9 @@ def add_parser(subparsers, name, help):
                    help=f"T/T_c0 values of the implied B_c2(T) (comma list; default "
                         f"{_DEFAULT_BC2_T}); 'none' to skip")
     p.add_argument("--max-nfev", type=integer(1), default=60, help="model evaluations allowed")
+    p.add_argument("--profile", default="all", metavar="all|none|NAME,...",
+                   help="free parameters that get a profile-likelihood 95 %% interval (default "
+                        "all; a parameter at a bound always gets its one-sided limit)")
     p.add_argument("--mcmc", type=integer(0, None), default=0, metavar="STEPS",
                    help="also sample the posterior with emcee for STEPS steps (optional "
                         "dependency; one model evaluation per walker and step: slow)")
@@ -99,12 +111,17 @@ def _pairs(option, items, *, interval=False):
                     raise ValueError
                 value = (float(lo) if lo.strip() else -math.inf,
                          float(hi) if hi.strip() else math.inf)
+                if any(math.isnan(v) for v in value):
+                    raise ValueError
             else:
                 value = float(text)
                 check_finite(option, value)
         except ValueError:
             raise ParameterError(option, f"{name}: not a number{' interval' if interval else ''}"
                                  f": {text!r}") from None
+        if name in out:
+            raise ParameterError(option, f"{name} given twice (--{option} {name}=... "
+                                 f"{out[name]!r} and {text!r}); give each parameter once")
         out[name] = value
     return out
 
@@ -164,9 +181,35 @@ def _inputs(args):
         fixed["delta0"] = DELTA0_OVER_TC0 * BOLTZMANN_MEV_PER_K * tc
     bounds = _pairs("bound", args.bound, interval=True)
     start = _pairs("start", args.start)
+    if "tc_K" in bounds or "tc_K" in start:
+        raise ParameterError("bound" if "tc_K" in bounds else "start",
+                             "tc_K can only be fixed (--fix tc_K=...); bound or start delta0")
+    if "tc_K" in {n.partition("=")[0].strip() for n in args.fix}:
+        for option, given in (("bound", bounds), ("start", start)):
+            if "delta0" in given:
+                raise ParameterError(option, "delta0 is fixed through --fix tc_K; a "
+                                     f"--{option} on delta0 has no effect: drop one")
+    # Contradictions between the options are refused before the file is read.
+    check_parameter_options(fixed, bounds, start)
     bc2_t = _parse_bc2_temperatures(args.bc2_temperatures)
+    profile = _parse_profile(args.profile)
     spectra = read_spectra(args.input, units=args.units)
-    return conditions, fixed, bounds, start, bc2_t, spectra
+    return conditions, fixed, bounds, start, bc2_t, spectra, profile
+
+
+def _parse_profile(text):
+    text = text.strip()
+    if text.lower() == "all":
+        return True
+    if text.lower() == "none":
+        return ()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PARAMETERS and not n.startswith("norm_")]
+    if not names or unknown:
+        known = ", ".join(PARAMETERS)
+        raise ParameterError("profile", f"expected all, none or a comma list of {known}, "
+                             f"got {text!r}")
+    return tuple(names)
 
 
 def _ratio_stderr(result, name):
@@ -187,14 +230,22 @@ def _report(result, spectra, conditions, args, bc2):
     for name in result.names:
         key = name + suffix.get(name, "")
         params[key] = result.values[name]
-        params[key + "_stderr"] = result.stderr[name]
+        params[key + "_stderr"] = result.stderr[name]  # NaN (JSON null) at a bound
+        params[key + "_at_bound"] = bool(result.at_bound.get(name, 0))
+        interval = result.interval95.get(name)
+        params[key + "_interval95"] = list(interval) if interval is not None else None
     for name in ("beta_so", "gamma", "eta", "offset"):
+        at_bound = bool(result.at_bound.get(name, 0) or result.at_bound.get("delta0", 0))
         params[f"{name}_reduced"] = result.values[name] / result.values["delta0"]
-        params[f"{name}_reduced_stderr"] = _ratio_stderr(result, name)
+        params[f"{name}_reduced_stderr"] = math.nan if at_bound else _ratio_stderr(result, name)
+        params[f"{name}_reduced_at_bound"] = at_bound
     if physical:
         k = DELTA0_OVER_TC0 * BOLTZMANN_MEV_PER_K
         params["tc_K"] = result.values["delta0"] / k
         params["tc_K_stderr"] = result.stderr["delta0"] / k
+        params["tc_K_at_bound"] = bool(result.at_bound.get("delta0", 0))
+        interval = result.interval95.get("delta0")  # T_c0 = delta0 / (1.764 k_B): monotone
+        params["tc_K_interval95"] = [v / k for v in interval] if interval is not None else None
         params["temperature_reduced"] = conditions.kt * DELTA0_OVER_TC0 / result.values["delta0"]
     field_key = "field_T" if physical else "field"
     d0 = result.values["delta0"]
@@ -216,6 +267,7 @@ def _report(result, spectra, conditions, args, bc2):
         "command": "mirage fit",
         "input": str(args.input),
         "rows_dropped_nan": spectra.dropped,
+        "rows_dropped_nan_lines": list(spectra.dropped_lines),
         "units": {
             "data": "field_T in tesla, bias_mV in mV, energies in meV" if physical else
                     "field and bias in a nominal Delta0 (fields as Zeeman energies)",
@@ -243,6 +295,21 @@ def _report(result, spectra, conditions, args, bc2):
             "errors_from": "didv_err column" if result.errors_from_data else
                            "scatter of the residuals (covariance scaled by reduced chi2)",
         },
+        "errors": {
+            "stderr": "linearized: sqrt of the diagonal of (J^T J)^-1 over the parameters not "
+                      "at a bound (those held there), scaled by the reduced chi2 when the data "
+                      "carry no didv_err; null for a parameter at a bound and for derived "
+                      "ratios whose numerator or delta0 is at a bound",
+            "interval95": "profile likelihood: the values where chi2, re-minimized over the "
+                          "other free parameters, exceeds its minimum by 3.84 (x reduced chi2 "
+                          "without didv_err), truncated at the bounds; at a bound [bound, "
+                          "one-sided 95 % limit at 2.71]; null: not profiled (--profile) or "
+                          "fixed; a null end: the profile never reached the target",
+            "at_bound": {n: ("lower" if a < 0 else "upper") for n, a in result.at_bound.items()
+                         if a},
+            "identifiability_at_start": result.identifiability,
+            "profile": result.profile_info,
+        },
         "residuals_per_field": per_field,
         "fit": {
             "method": "scipy.optimize.least_squares (trf, x_scale=jac), analytic norm/offset "
@@ -260,16 +327,18 @@ def _report(result, spectra, conditions, args, bc2):
 
 def run_fit(args):
     """``mirage fit``: validate and read, fit, derive B_c2(T), write JSON (and a figure)."""
-    conditions, fixed, bounds, start, bc2_t, spectra = _inputs(args)
+    conditions, fixed, bounds, start, bc2_t, spectra, profile = _inputs(args)
     if spectra.dropped:
-        print(f"mirage fit: dropped {spectra.dropped} rows with NaN", file=sys.stderr)
+        shown = ", ".join(spectra.dropped_lines[:5]) + (" ..." if spectra.dropped > 5 else "")
+        print(f"mirage fit: dropped {spectra.dropped} rows with NaN dI/dV ({shown})",
+              file=sys.stderr)
     executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     per_field = args.normalization == "per-field"
     mcmc = None
     try:
         result = fit_spectra(spectra, conditions, fixed=fixed, bounds=bounds, start=start,
                              executor=executor, per_field_norm=per_field,
-                             max_nfev=args.max_nfev)
+                             max_nfev=args.max_nfev, profile=profile)
         if args.mcmc:
             mcmc = sample_posterior(spectra, conditions, result, steps=args.mcmc,
                                     walkers=args.walkers, seed=args.seed, executor=executor,

@@ -9,7 +9,7 @@ import scipy.constants as sc
 from comparisons.cli import main
 from mirage_common.errors import ParameterError
 from mirage_common.io import read_table
-from mirage_common.materials import MATERIALS, get_material
+from mirage_common.materials import MATERIALS, PRESET_FIELDS, Material, Source, get_material
 from mirage_common.units import DELTA0_OVER_TC0, PhysicalScale
 from quasiclassical.params import DELTA0_OVER_TC0 as QC_RATIO
 from quasiclassical.tunneling import tunneling_conductance
@@ -65,7 +65,8 @@ def test_scale_refuses_negative_temperature_and_field():
 def test_presets_load_and_state_sources(name):
     mat = get_material(name.lower())
     assert mat.name == name and mat.tc_K > 0 and mat.beta_so_meV > 0 and mat.g_factor == 2.0
-    assert mat.sources and all(("(20" in s) and ("Nat." in s or "Science" in s)
+    assert mat.sources and all(("(20" in s) and any(j in s for j in ("Nat.", "Science",
+                                                                     "Phys. Rev.", "npj"))
                                 for s in mat.sources)
     assert "uncertainty" in mat.provenance
     scale = mat.scale()
@@ -73,6 +74,39 @@ def test_presets_load_and_state_sources(name):
     # effective Ising field in tesla: beta = g mu_B B_so / 2
     assert mat.spin_orbit_field_T * scale.field_to_reduced(1.0) == \
         pytest.approx(mat.beta_reduced(), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(MATERIALS))
+def test_every_preset_number_has_a_source(name):
+    """Each of tc_K, beta_so_meV, g_factor: a citation, where in it, what it states, the
+    conversion, and 'verified' or 'unverified: <reason>' (issue 23)."""
+    mat = get_material(name)
+    assert set(mat.field_sources) == set(PRESET_FIELDS)
+    for key, src in mat.field_sources.items():
+        assert isinstance(src, Source), key
+        assert src.citation and src.where and src.states and src.conversion, key
+        assert src.status == "verified" or src.status.startswith("unverified: "), key
+    # a beta_so source says which convention it converts (splitting 2 beta vs beta)
+    assert "splitting / 2" in mat.field_sources["beta_so_meV"].conversion
+    assert mat.as_dict()["field_sources"]["tc_K"]["status"] == mat.field_sources["tc_K"].status
+
+
+def test_preset_without_a_source_is_refused():
+    with pytest.raises(ParameterError, match="no source for beta_so_meV"):
+        Material(name="X", description="x", tc_K=1.0, beta_so_meV=1.0, g_factor=2.0,
+                 sources=(), provenance="", field_sources={
+                     "tc_K": MATERIALS["TaS2"].field_sources["tc_K"],
+                     "g_factor": MATERIALS["TaS2"].field_sources["g_factor"]})
+    with pytest.raises(ParameterError, match="unverified: <reason>"):
+        Source(citation="c", where="w", states="s", conversion="none", status="unverified")
+
+
+def test_corrected_presets():
+    """MoS2: half the ~13 meV Fermi-level splitting (Saito et al.), not the 3 meV band-bottom
+    splitting; TaS2 T_c credited to Yang et al. (arXiv:1711.00079)."""
+    assert get_material("MoS2").beta_so_meV == 6.5
+    assert "1711.00079" in get_material("TaS2").field_sources["tc_K"].citation
+    assert get_material("TaS2").field_sources["tc_K"].status == "verified"
 
 
 def test_presets_flag_model_limits():
@@ -122,7 +156,9 @@ def test_cli_physical_units_equal_reduced(tmp_path):
         field=float(scale.field_to_reduced(20.0)), temperature=0.15,
         eta=0.02 / scale.delta0_meV)
     np.testing.assert_allclose(cols["conductance"], lib.conductance, atol=1e-12)
-    assert meta["parameters_physical"]["beta_so_meV"] == pytest.approx(3.0, rel=1e-12)
+    # the preset's beta_so (6.5 meV since issue 23; was 3.0) reaches the metadata unchanged
+    assert meta["parameters_physical"]["beta_so_meV"] == pytest.approx(mat.beta_so_meV,
+                                                                       rel=1e-12)
     assert math.isclose(meta["parameters_physical"]["temperature_K"], 1.5, rel_tol=1e-12)
 
 
