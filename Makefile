@@ -1,5 +1,5 @@
 # Two entry points; each sets up .venv (building Kwant once) before it runs.
-.PHONY: run test setup lint bench clean-env
+.PHONY: run test setup lint bench clean-env docs
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,11 +10,22 @@ setup:
 run: setup
 	@$(VENV)/bin/mirage validate
 
-# Kwant's own suite first (the Kwant we built, tools/kwant_suite.py checks its skips), then ours.
+# The documentation site (docs/_build/html): tutorials executed (cached per package-code digest,
+# docs/conf.py), warnings and unresolved cross-references are errors.
+SPHINX := $(PY) -m sphinx -b html -W --keep-going -n -q docs docs/_build/html
+
+# Kwant's own suite first (the Kwant we built, tools/kwant_suite.py checks its skips), then the
+# documentation build, then ours (tests/test_docs.py opens the built site in headless Chromium).
 test: setup
 	@$(VENV)/bin/ruff check .
 	@$(PY) tools/kwant_suite.py
+	@echo "building the documentation (docs/_build/html)"
+	@$(SPHINX)
 	@$(PY) -m pytest -q
+
+docs: setup
+	@$(SPHINX)
+	@echo "open docs/_build/html/index.html"
 
 bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
