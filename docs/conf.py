@@ -91,6 +91,8 @@ if nb_execution_mode == "cache" and _cache_root.is_dir():
     for _old in _cache_root.iterdir():
         if _old.is_dir() and str(_old) != nb_execution_cache_path:
             shutil.rmtree(_old, ignore_errors=True)
+# The kernel "python3" must be this interpreter's (the venv's), not a user-level kernelspec.
+os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
 nb_execution_timeout = 180
 nb_execution_raise_on_error = True  # a failing tutorial fails the build
 nb_execution_show_tb = True
