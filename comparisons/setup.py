@@ -64,7 +64,7 @@ class Resolution:
         disorder variant the measured Γ_qc is ≈ 1.0 and 2.1 Δ0 for W = 0.7 and 1 t).
     concentrations : tuple of float
         Concentrations (per site) of the beyond-SCBA point-impurity case(s) (V =
-        ``impurity_strength``; |T|²/V² ≈ 1.5): drawn, not checked against the SCBA.
+        ``impurity_strength``; ``|T|²/V²`` ≈ 1.5): drawn, not checked against the SCBA.
     realizations : int
         Disorder realizations per study (each: self-consistent Δ at B and B = 0, KPM DOS).
     supercell, moments, vectors : int

@@ -124,7 +124,7 @@ def fourier_blocks(fsyst, params, hopping_range=1):
 
 
 def reciprocal_vectors(prim_vecs=None):
-    """Reciprocal primitive vectors ``b_i`` with ``a_i . b_j = 2 pi delta_ij``.
+    """Reciprocal primitive vectors ``b_i`` with ``a_i · b_j = 2 pi delta_ij``.
 
     Parameters
     ----------

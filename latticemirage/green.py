@@ -31,7 +31,7 @@ same β(k), B) and ``Herm X = (X + X†)/2``. This is ``ĝ = (i/π)∫dξ G^R τ
   anomalous tail: ``G_Δ − G_N ≈ G_N Δ̂ G_N ≈ −Δ̂/ξ²`` for ``|ξ| ≫ |z|, β, B``, so
   ``−(2i / (π ξ_c)) Δ̂ τ_3`` (Δ̂ the pairing block of H). The neglected
   terms are of relative order ``(β/ξ_c)²`` and ``ν'ξ_c/ν`` of a correction that is
-  itself ``2Δ/(π ξ_c)`` (≈ 3 % of |f| at the default ξ_c = 0.8 E_F).
+  itself ``2Δ/(π ξ_c)`` (≈ 3 % of ``|f|`` at the default ξ_c = 0.8 E_F).
 
 Nambu basis, gauge and components
     The basis of `latticemirage.model` (``(c↑, c↓, c†↑, c†↓)``, Nambu outer), with the

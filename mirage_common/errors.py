@@ -50,7 +50,7 @@ def check_positive(name, value):
 
 
 def check_range(name, value, low=-math.inf, high=math.inf, *, low_open=False, high_open=False):
-    """Raise unless ``low <= value <= high`` (or strict, per the *_open flags)."""
+    """Raise unless ``low <= value <= high`` (or strict, per the ``*_open`` flags)."""
     check_finite(name, value)
     arr = np.asarray(value)
     bad_low = np.any(arr <= low) if low_open else np.any(arr < low)

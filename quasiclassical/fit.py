@@ -480,7 +480,7 @@ class SpectrumModel:
     spectra : Spectra
     conditions : Conditions
     offset_margin : float
-        Largest |offset| the grid must allow (data energy units).
+        Largest ``|offset|`` the grid must allow (data energy units).
     points_per_width : float
         n: grid spacing pi k_B T / (2 n) on the shifted contour; n = 3 gives ~1e-6 of G/G_N.
     executor : concurrent.futures.Executor, optional
@@ -1158,7 +1158,7 @@ def fit_spectra(spectra, conditions, *, fixed=None, bounds=None, start=None, exe
         Name -> value held fixed (data units).
     bounds : dict, optional
         Name -> (low, high), replacing the defaults (beta_so, gamma >= 0; delta0 within
-        [0.05, 20] x its start; eta >= 1e-3 x delta0 start; |offset| <= delta0 start / 2).
+        [0.05, 20] x its start; eta >= 1e-3 x delta0 start; ``|offset| <= delta0`` start / 2).
     start : dict, optional
         Name -> starting value, overriding `starting_values`.
     executor : concurrent.futures.Executor, optional

@@ -23,7 +23,13 @@
 #   MIRAGE_VENV         venv location (default: <repo>/.venv)
 #   MIRAGE_WHEEL_CACHE  where built Kwant wheels are kept
 #                       (default: ${XDG_CACHE_HOME:-~/.cache}/latticemirage/wheels)
-#   MIRAGE_NO_APT=1     never call apt-get (build without MUMPS if it is missing)
+#   MIRAGE_NO_APT=1     never call apt-get (build without MUMPS if it is missing, no browser)
+#   MIRAGE_NO_BROWSER=1 do not install Chromium (tests/test_docs.py then skips locally and
+#                       fails under CI=true, where the rendered site must be checked)
+#
+# Browser: tests/test_docs.py opens the built documentation in a headless Chromium driven
+# by chromedriver (Debian: chromium, chromium-driver); when they are missing and this runs
+# as root on Debian/Ubuntu, they are installed with apt-get like MUMPS.
 #
 # `bash tools/bootstrap.sh --patch-hash` prints the patch-set hash and exits;
 # `bash tools/bootstrap.sh --wheel-status WHEEL mumps|nomumps` prints why a cached wheel of
@@ -106,6 +112,31 @@ installed_kwant() { "$vpy" -c "import importlib.metadata as m; print(m.version('
 mumps_state=nomumps
 if mumps_linkable; then mumps_state=mumps; fi
 hash=$(patch_hash)
+
+# --- Browser for the docs test (before the up-to-date exit: a cheap check every time) -----
+browser_present() { command -v chromedriver >/dev/null && { command -v chromium >/dev/null \
+    || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }; }
+if ! browser_present && [ "${MIRAGE_NO_BROWSER:-0}" != 1 ]; then
+    if [ "$(id -u)" = 0 ] && [ "${MIRAGE_NO_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
+        say "installing chromium and chromium-driver with apt-get (headless browser of tests/test_docs.py)"
+        aptlog=$(mktemp)
+        browser_install() {
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                chromium chromium-driver </dev/null
+        }
+        if { browser_install || { apt-get update -q </dev/null && browser_install; }; } \
+                >"$aptlog" 2>&1 && browser_present; then
+            say "chromium installed"
+        else
+            tail -n 5 "$aptlog" | sed 's/^/[bootstrap] apt-get: /' >&2
+            say "could not install chromium: tests/test_docs.py will skip (fail under CI=true)"
+        fi
+        rm -f "$aptlog"
+    else
+        say "no chromium/chromedriver: tests/test_docs.py will skip (fail under CI=true);"
+        say "Debian: apt-get install chromium chromium-driver"
+    fi
+fi
 
 stamp="$venv/.mirage-installed"
 want=$({ cat "$here/pyproject.toml" "$here/tools/bootstrap.sh"; echo "$hash $mumps_state"; } \
@@ -236,7 +267,7 @@ if [ -z "$use_release" ]; then
     fi
 fi
 
-say "installing latticemirage (editable) with test extras"
-pip install -e "$here[test]"
+say "installing latticemirage (editable) with test and docs extras"
+pip install -e "$here[test,docs]"
 echo "$want" >"$stamp"
 say "environment ready: $venv (Kwant $(installed_kwant))"

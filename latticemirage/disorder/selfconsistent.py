@@ -68,7 +68,7 @@ The U of the clean supercell itself (its own T_c at T_c0) is
 `clean_coupling(mapping, mesh=equivalent_mesh(L, twists))`.
 
 Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
-----------------------------------------------------------
+-----------------------------------------------------------
 One dense ``eigh`` of ``h_xi`` (L² x L²) per twist, the projection (16 GEMMs of
 M x L² x M), then one dense ``eigvalsh`` of ``H_P`` (4M x 4M, ``M ≈ 2 omega_c N_0 L²``)
 per twist and free-energy evaluation (~25 evaluations). Chebyshev (KPM) expansion of
