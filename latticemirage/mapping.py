@@ -392,7 +392,7 @@ def _fermi_contour(blocks, center, n_theta):
 
 
 def fermi_contour_beta(mu, lam, *, n_theta=720, fsyst=None):
-    """DOS-weighted mean of |β| on the Fermi contour ``xi(k) = 0`` of chemical potential *mu*.
+    """DOS-weighted mean of ``|β|`` on the Fermi contour ``xi(k) = 0`` of chemical potential *mu*.
 
     Both valleys, weights ``dl/|v_F|`` (as `map_to_lattice`); *mu* and *lam* in t, result in
     t. At the mapping's own ``mu`` and ``lam`` this is ``physical.beta`` (times Δ0 in t).

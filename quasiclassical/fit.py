@@ -956,7 +956,7 @@ def estimate_memory(spectra, conditions, values, *, points_per_width=3.0, worker
 def check_thermal_window(spectra, conditions):
     """Refuse a temperature whose thermal smearing covers the whole bias window.
 
-    With k_B T above the largest |bias| every spectrum is thermally flat (the kernel
+    With k_B T above the largest ``|bias|`` every spectrum is thermally flat (the kernel
     -f'(E) has a width ~3.5 k_B T) and no parameter can be fitted.
 
     Raises

@@ -70,17 +70,18 @@ def test_validate_quick_writes_report(tmp_path, capsys):
         if case != "smooth":
             expected.add("born_tmatrix_ratio")
         assert {n.rsplit("/", 1)[1] for n in rules} == expected, case
-    for name in ("disorder/gap/clean", "disorder/gap/anderson_1", "disorder/gap/smooth",
-                 "disorder/gap/anderson_1/suppression", "disorder/anderson_1/relative_depth",
-                 "disorder/anderson_1/depth_resolved", "disorder/smooth/dip_kept"):
+    for name in ("disorder/gap/clean", "disorder/gap/clean_ratio"):
         assert name in by_name and np.isfinite(by_name[name]["value"]), name
-    gap = by_name["disorder/gap/anderson_1"]["details"]
-    assert len(gap["per_realization"]) == QUICK.realizations and gap["lattice_zero_field"] > 0
+    # Quick runs 2 realizations: every check whose tolerance is a standard error over
+    # realizations is reported as not run, with that reason, never as passed (issue 21).
+    not_run = {s["name"]: s["reason"] for s in summary["not_run"]}
+    for name in ("disorder/gap/anderson_1", "disorder/gap/smooth",
+                 "disorder/gap/anderson_1/suppression", "disorder/anderson_1/relative_depth",
+                 "disorder/anderson_1/depth_resolved", "disorder/anderson_1/L1",
+                 "disorder/smooth/dip_kept", "disorder/anderson_1/filling_significance"):
+        assert name not in by_name and "realizations" in not_run[name], name
     disorder_failed = [c["name"] for c in checks if not c["passed"] and c["stage"] == "disorder"]
     assert stages["disorder"]["passed"] == stages["disorder"]["total"] - len(disorder_failed)
-    if "disorder/gap/anderson_1" in disorder_failed:
-        assert summary["figures"][[f["filename"] for f in summary["figures"]].index(
-            "disorder_gap.png")]["reading"].startswith("FAIL")
     readings = {f["filename"]: f["reading"] for f in summary["figures"]}
     assert readings["clean_dos_beta7.png"].startswith(
         "FAIL: mirage centre, lattice vs exact formula: 1 of 2 outside tolerance")

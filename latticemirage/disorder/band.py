@@ -7,7 +7,7 @@ On the lattice β(k) = λ Σ_j sin(k·a_j) is largest at K, K' and falls off out
 (trigonal warping along the pocket, and a ξ dependence across it). Disorder changes
 which k the states at the Fermi level are made of: the real part of its second-order
 self-energy, ⟨V²⟩ Re G_loc (positive near the top of the band), deepens the hole pockets
-so k_F moves out to where |β| is smaller, and the states, broadened by Γ_tot in energy,
+so k_F moves out to where ``|β|`` is smaller, and the states, broadened by Γ_tot in energy,
 sample β(k) off the Fermi contour. The disordered lattice is therefore an Ising
 superconductor with a smaller *effective* β than the clean one, which the SCBA is not
 told unless it is measured and handed over (the gap in a field depends on B/β).
@@ -25,13 +25,13 @@ part removed as in the studies); β is averaged over that contour with the weigh
 *The spectral average over Fermi-level states* (`fermi_level_beta`, a diagnostic): for one
 realization's normal-state spin-up Hamiltonian ``h_up`` (B = Δ = 0), the eigenstates
 ``ψ_n`` with ``|E_n| < w`` and their plane-wave weights ``|ψ_n(k)|²`` (twisted grid,
-Σ_k |ψ_n(k)|² = 1),
+``Σ_k |ψ_n(k)|² = 1``),
 
 .. math::
 
     \beta_{spec} = \frac{1}{N_w} \sum_{|E_n| < w} \sum_k |\psi_n(k)|^2\,|\beta(k)|,
 
-the k-space average of |β| over the spectral function ``A(k, E)`` integrated over the window
+the k-space average of ``|β|`` over the spectral function ``A(k, E)`` integrated over the window
 (spin down gives the same number by time reversal). It also counts the incoherent tails of
 ``A`` far from the Fermi surface (2.88 and 2.78 Δ0 at W = 0.7 and 1 t); fed to the SCBA it
 over-corrects the gap (measured: ``benchmarks/diag_disorder_beta.py``), so it is not the
@@ -46,7 +46,7 @@ The same average over the Born spectral function of the disorder-averaged band,
 ``A(k, E) = −Im[E − ε_up(k) − Σ(E)]^{-1}/π`` with the local self-consistent Born self-energy
 ``Σ(E) = ⟨V²⟩ G_loc(E − Σ)`` (white-noise disorder; the uniform first-order shift is removed
 from the realizations as in `potentials.remove_uniform`), on a fine k mesh, plus the
-"shifted contour" value: |β| averaged on the contour ``ε_up(k) + Re Σ(0) = 0`` with weights
+"shifted contour" value: ``|β|`` averaged on the contour ``ε_up(k) + Re Σ(0) = 0`` with weights
 ``dl/|v|`` (the band shift alone, without the broadening).
 
 Ideal valley operator (diagnostic model option)
@@ -346,7 +346,7 @@ def _fermi_level_beta(params, size, potential, twists, window, ising, n0_guess):
 
 
 def born_estimate(params, variance, *, window, mesh=600, energies=9, eta=1e-4, iterations=60):
-    """The Born estimate of β_eff: average of |β| over the SCBA spectral function.
+    """The Born estimate of β_eff: average of ``|β|`` over the SCBA spectral function.
 
     Parameters
     ----------
