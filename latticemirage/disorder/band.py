@@ -129,7 +129,8 @@ def _from_k(coeffs, size, twist):
 
 
 def plane_wave_weights(vectors, size, twist):
-    """``|ψ_n(k)|²`` of site vectors on the twisted grid, shape (L, L, m) (sums to |ψ_n|²)."""
+    """``|ψ_n(k)|²`` of site vectors on the twisted grid, shape (L, L, m) (each column sums to
+    the squared norm of its vector)."""
     return np.abs(_to_k(vectors, size, twist)) ** 2
 
 
