@@ -251,7 +251,8 @@ def surface_green(h0, hop, z):
 
     Parameters
     ----------
-    h0 : ndarray, shape (m, m)
+    h0 : ndarray, shape (m, m) or (n, m, m)
+        One cell Hamiltonian, or one per z.
     hop : ndarray, shape (m, m)
     z : array_like, complex, shape (n,)
 
@@ -263,14 +264,14 @@ def surface_green(h0, hop, z):
         Self-energy ``hop^† g hop`` the lead adds to the sites it couples to.
     """
     z = np.atleast_1d(np.asarray(z, complex))
-    m = h0.shape[0]
+    m = h0.shape[-1]
     eye = np.eye(m)
     zi = z[:, None, None] * eye
     a = np.broadcast_to(hop.conj().T, (len(z), m, m)).copy()  # H[j, j+1]
     b = np.broadcast_to(hop, (len(z), m, m)).copy()  # H[j+1, j]
     eps_s = np.broadcast_to(h0, (len(z), m, m)).astype(complex)
     eps = eps_s.copy()
-    scale = max(1.0, np.max(np.abs(h0)))
+    scale = max(1.0, float(np.max(np.abs(h0))))
     for _ in range(_DECIMATION_MAXITER):
         g = np.linalg.inv(zi - eps)
         agb = a @ g @ b
@@ -356,41 +357,44 @@ def _heff(mats, sig_l, sig_r, phase):
     return mats.h + sig_l + u[:, None] * sig_r * u.conj()[None, :]
 
 
-def _branch_values(mats, energies, phase):
-    sig_l, sig_r = _sigmas(mats, np.asarray(energies, complex))
+def _branch_values(mats, energies, phase, sigmas=None):
+    """Sorted eigenvalues of H_eff(E) minus E, shape (len(energies), n).
+
+    *sigmas*: the φ-independent ``(Σ_L, Σ_R(0))`` at these energies, if already known.
+    """
+    sig_l, sig_r = sigmas if sigmas is not None else _sigmas(mats, np.asarray(energies, complex))
     heff = _heff(mats, sig_l, sig_r, phase)
     heff = 0.5 * (heff + np.conj(np.swapaxes(heff, -1, -2)))  # Hermitian in the gap
     return np.linalg.eigvalsh(heff) - np.asarray(energies)[:, None]
 
 
-def _lead_operator_sigma(h0, hop, energy, op_cell):
-    """dΣ/dε of a lead whose every cell gets ``+ε op_cell`` (central difference)."""
-    step = _SPIN_STEP
-    plus = surface_green(h0 + step * op_cell, hop, [energy])[1][0]
-    minus = surface_green(h0 - step * op_cell, hop, [energy])[1][0]
-    return (plus - minus) / (2 * step)
+_ELECTRON_OPS = [np.kron(np.diag([1.0, 0.0]), m) for m in (np.eye(2), *_PAULI)]
 
 
-def _state_spin(mats, energy, phase, vec, delta_t):
-    """Electron weight and electron spin (3,) of the state with region amplitude vec."""
+def _state_spin(mats, energy, phase, vec, scale):
+    """Electron weight and electron spin (3,) of the state with region amplitude *vec*.
+
+    Each lead's part of ``∫ψ^† A ψ`` is ``vec^† dΣ^A/dε vec`` for the lead perturbed by
+    ``ε A`` on every cell; the derivative is a central difference with steps ``±h``,
+    ``h = _SPIN_STEP x scale`` (one batched decimation for all operators and signs).
+    The norm uses A = 1 (``-dΣ/dE``).
+    """
     n = mats.h.shape[0]
     u = _rotation(mats.tau_z, phase)
     sites = n // 4
-    ops = [np.kron(np.diag([1.0, 0.0]), np.eye(2))] + [
-        np.kron(np.diag([1.0, 0.0]), s) for s in _PAULI]
-    values = []
-    for op in [*ops, np.eye(4)]:
-        total = np.vdot(vec, np.kron(np.eye(sites), op) @ vec)
-        for which, (h0, hop, idx) in enumerate(mats.leads):
-            cell_op = np.kron(np.eye(h0.shape[0] // 4), op)
-            # The perturbation scale: eps A of size ~ delta keeps the difference accurate.
-            d = _lead_operator_sigma(h0, hop, energy, cell_op * delta_t) / delta_t
-            d = _embed(n, idx, d)
-            if which == 1:
-                d = u[:, None] * d * u.conj()[None, :]
-            total += np.vdot(vec, d @ vec)
-        values.append(total.real)
-    weight, sx, sy, sz, norm = values
+    ops = [*_ELECTRON_OPS, np.eye(4)]
+    h = _SPIN_STEP * scale
+    totals = np.array([np.vdot(vec, np.kron(np.eye(sites), op) @ vec) for op in ops])
+    for which, (h0, hop, idx) in enumerate(mats.leads):
+        cells = [np.kron(np.eye(h0.shape[0] // 4), op) for op in ops]
+        batch = np.array([h0 + sign * h * c for c in cells for sign in (1, -1)])
+        sig = surface_green(batch, hop, np.full(len(batch), energy, complex))[1]
+        deriv = (sig[0::2] - sig[1::2]) / (2 * h)
+        deriv = _embed(n, idx, deriv)
+        if which == 1:
+            deriv = u[:, None] * deriv * u.conj()[None, :]
+        totals = totals + np.einsum("i,kij,j->k", vec.conj(), deriv, vec)
+    weight, sx, sy, sz, norm = totals.real
     return weight / norm, np.array([sx, sy, sz]) / weight
 
 
@@ -417,9 +421,10 @@ def bound_states(mapping, params, k, phases, *, points=400):
     mats = junction_matrices(fsyst, kwant_params(mapping, params), k)
     gap = lead_gap(mats) * (1 - _EDGE_MARGIN)
     grid = np.linspace(-gap, gap, points + points % 2)
+    on_grid = _sigmas(mats, grid.astype(complex))  # φ-independent: once for all phases
     rows = []
     for phase in np.atleast_1d(np.asarray(phases, float)):
-        f = _branch_values(mats, grid, phase)
+        f = _branch_values(mats, grid, phase, on_grid)
         for branch in range(f.shape[1]):
             for i in np.nonzero(np.sign(f[:-1, branch]) * np.sign(f[1:, branch]) < 0)[0]:
                 e = brentq(lambda x, b=branch, ph=phase: _branch_values(mats, [x], ph)[0, b],

@@ -9,6 +9,7 @@ Subcommands (energies in Delta0, temperatures in T_c0)::
     mirage qc gap --beta 7 --field 2 --temperature 0.1 --gamma 0:2:9 --output gap.csv
     mirage qc bc2 --beta 7 --gamma 0 --temperature 0.05:1:20 --output bc2.csv
     mirage qc tunneling ...   (quasiclassical.tunneling_cli: dI/dV, reduced or physical units)
+    mirage qc josephson ...   (quasiclassical.josephson_cli: short Josephson junction)
 
 Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
 number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
@@ -162,6 +163,7 @@ def add_parser(subparsers, name, help):
     _common(bc2, field=False)
     bc2.set_defaults(func=_run_bc2)
     __import__("quasiclassical.tunneling_cli", fromlist=["_"]).add_subcommands(sub)  # tunneling
+    __import__("quasiclassical.josephson_cli", fromlist=["_"]).add_subcommands(sub)  # josephson
     return parser
 
 

@@ -187,3 +187,44 @@ def test_lattice_bad_parameters_name_the_option():
         lj.SNSParams(length=-1)
     with pytest.raises(ParameterError, match="temperature"):
         lj.SNSParams(temperature=-0.1)
+
+
+# ----------------------------------------------------------------------------------------
+# command line
+# ----------------------------------------------------------------------------------------
+
+
+def test_qc_cli_writes_both_tables(tmp_path):
+    from comparisons.cli import main
+    from mirage_common.io import read_table
+
+    out, cur = tmp_path / "abs.csv", tmp_path / "cpr.csv"
+    assert main(["qc", "josephson", "--phase=-2:2:5", "--output", str(out),
+                 "--current", str(cur)]) == 0
+    cols, meta = read_table(out)
+    assert list(cols)[:5] == ["phase", "energy", "spin_x", "spin_y", "spin_z"]
+    assert "Delta0" in meta["units"]
+    cols, meta = read_table(cur)
+    assert list(cols) == ["phase", "current"]
+    # Odd current: I_c+ = -I_c- on a symmetric grid (round-off of the sum, 1e-12).
+    assert meta["diode_efficiency"] == pytest.approx(0.0, abs=1e-9)
+    assert np.allclose(cols["current"], -cols["current"][::-1], atol=1e-10)
+
+
+@pytest.mark.parametrize("side,args,name", [
+    ("qc", ["--transparency", "1.5"], "transparency"),
+    ("qc", ["--length", "2"], "length"),
+    ("qc", ["--phase", "0:1:0"], "phase"),
+    ("qc", ["--angle-right", "100"], "angle-right"),
+    ("lattice", ["--temperature", "0"], "temperature"),
+    ("lattice", ["--field-right", "50"], "field-right"),
+    ("lattice", ["--length", "-1"], "length"),
+    ("lattice", ["--barrier", "-1"], "barrier"),
+])
+def test_josephson_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, side, args, name):
+    from comparisons.cli import main
+
+    out = tmp_path / "abs.csv"
+    assert main([side, "josephson", *args, "--output", str(out)]) == 2
+    assert name in capsys.readouterr().err
+    assert not out.exists()
