@@ -109,9 +109,14 @@ class SNSParams:
     length : int
         Normal rows between the barrier and the right lead (>= 0; 0 = short).
     barrier : float
-        Barrier potential on the barrier row, t (>= 0).
+        Barrier potential U on the barrier row, t (>= 0).
     temperature : float
         T / T_c0 (> 0).
+    polarization : float
+        Spin polarization p of the barrier, -1 < p < 1: its potential is ``U (1 + p n·σ)``
+        for electrons and ``-U (1 + p n·σ^*)`` for holes (as `quasiclassical.josephson`).
+    polarization_axis : tuple of 3 floats
+        The unit vector n.
     """
 
     delta: float = 1.0
@@ -122,6 +127,8 @@ class SNSParams:
     length: int = 0
     barrier: float = 0.0
     temperature: float = 0.1
+    polarization: float = 0.0
+    polarization_axis: tuple = (0.0, 0.0, 1.0)
 
     def __post_init__(self):
         check_finite("delta", self.delta)
@@ -136,6 +143,15 @@ class SNSParams:
         check_finite("temperature", self.temperature)
         if not self.temperature > 0:
             raise ParameterError("temperature", f"must be > 0 (T_c0), got {self.temperature!r}")
+        check_finite("polarization", self.polarization)
+        if not -1 < self.polarization < 1:
+            raise ParameterError("polarization",
+                                 f"must lie in (-1, 1), got {self.polarization!r}")
+        axis = np.asarray(self.polarization_axis, float)
+        if axis.shape != (3,) or not np.all(np.isfinite(axis)) or not math.isclose(
+                float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9):
+            raise ParameterError("polarization-axis",
+                                 f"must be a unit 3-vector, got {self.polarization_axis!r}")
 
 
 @functools.lru_cache(maxsize=8)
@@ -143,7 +159,8 @@ def sns_junction(length=0, barrier_rows=1):
     """Finalized S-(I)-N-S junction wrapped around the transverse period (parameter ``k_x``).
 
     Parameters (Kwant ``params``): ``t, mu, lam, delta`` (both sides), ``B_L, phi_L``,
-    ``B_R, phi_R`` (fields, t and rad), ``barrier`` (t), ``k_x``. The right lead's gap is
+    ``B_R, phi_R`` (fields, t and rad), ``barrier`` (t), ``pol_x, pol_y, pol_z`` (the
+    barrier's polarization p n), ``k_x``. The right lead's gap is
     real here: the phase is applied by `junction_matrices` as a gauge rotation.
     Lead 0 is the left superconductor, lead 1 the right one.
     """
@@ -160,8 +177,10 @@ def sns_junction(length=0, barrier_rows=1):
     def right_onsite(site, mu, B_R, phi_R, delta):
         return model.onsite(site, mu, B_R, phi_R, delta)
 
-    def barrier_onsite(site, mu, B_L, phi_L, delta, barrier):
-        return model.onsite(site, mu, B_L, phi_L, delta) + barrier * _TAU_Z
+    def barrier_onsite(site, mu, B_L, phi_L, delta, barrier, pol_x, pol_y, pol_z):
+        ns = pol_x * _PAULI[0] + pol_y * _PAULI[1] + pol_z * _PAULI[2]
+        spin = np.block([[ns, np.zeros((2, 2))], [np.zeros((2, 2)), -ns.conj()]])
+        return model.onsite(site, mu, B_L, phi_L, delta) + barrier * (_TAU_Z + spin)
 
     def normal_onsite(site, mu):
         return model.onsite(site, mu, 0.0, 0.0, 0.0)
@@ -203,7 +222,9 @@ def kwant_params(mapping, params):
     return {"t": base["t"], "mu": base["mu"], "lam": base["lam"], "delta": base["delta"],
             "B_L": params.field_left * d0, "phi_L": params.angle_left,
             "B_R": params.field_right * d0, "phi_R": params.angle_right,
-            "barrier": params.barrier}
+            "barrier": params.barrier,
+            **{f"pol_{c}": params.polarization * float(v)
+               for c, v in zip("xyz", params.polarization_axis, strict=True)}}
 
 
 @dataclass(frozen=True)

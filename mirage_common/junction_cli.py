@@ -31,6 +31,7 @@ __all__ = [
     "diode",
     "phases_from_args",
     "plot_junction",
+    "polarization_axis",
     "write_bound_states",
     "write_current",
 ]
@@ -68,6 +69,13 @@ def add_junction_options(p, *, lattice):
                        help="normal region length: only 0 (short junction) quasiclassically")
         p.add_argument("--transparency", type=real(0, 1, low_open=True), default=1.0,
                        help="normal-state transmission per channel, 0 < tau <= 1 (default 1)")
+    p.add_argument("--polarization", type=real(-1, 1, low_open=True, high_open=True),
+                   default=0.0,
+                   help="spin polarization p of the barrier, potential U(1 + p n·σ), -1 < p < 1 "
+                        "(default 0; no effect without a barrier)")
+    p.add_argument("--polarization-axis", default="0,0",
+                   help="direction n of the polarization as THETA,PHI (polar and azimuthal "
+                        "angle, radians; default 0,0 = z)")
     p.add_argument("--temperature", type=real(0, 1, low_open=True, high_open=True), default=0.1,
                    help="temperature T/T_c0 in (0, 1) of the current (default 0.1)")
     p.add_argument("--phase", default="-3.141592653589793:3.141592653589793:33",
@@ -86,6 +94,20 @@ def phases_from_args(args):
     """The phase grid, checked (``|phase| <= 4 pi``, at most `MAX_PHASES` values)."""
     return parse_range("phase", args.phase, low=-_MAX_ANGLE, high=_MAX_ANGLE,
                        max_count=MAX_PHASES)
+
+
+def polarization_axis(args):
+    """The unit vector n from ``--polarization-axis THETA,PHI`` (checked, `ParameterError`)."""
+    parts = str(args.polarization_axis).split(",")
+    try:
+        theta, phi = (float(x) for x in parts)
+    except ValueError:
+        raise ParameterError("polarization-axis", "expected THETA,PHI (two numbers, radians), "
+                             f"got {args.polarization_axis!r}") from None
+    if not all(math.isfinite(x) and abs(x) <= _MAX_ANGLE for x in (theta, phi)):
+        raise ParameterError("polarization-axis", "angles must be finite with |angle| <= 4 pi, "
+                             f"got {args.polarization_axis!r}")
+    return (math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta))
 
 
 def check_outputs(args):

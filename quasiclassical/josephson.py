@@ -84,7 +84,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 from quasiclassical.eilenberger import SIGMA, TAU, bare_matrix, kron, sign_retarded
@@ -111,6 +111,8 @@ _TAU3 = np.asarray(kron(TAU[3], SIGMA[0]))
 MATCH_TOL = 1e-5
 # |Im lambda| of M (Delta0) below which an energy counts as inside a continuum.
 _GAP_TOL = 1e-7
+# A local minimum of the scanned singular value below this is refined (a true state has 0).
+_SCAN_CANDIDATE = 0.05
 # Roots closer than this (Delta0) are one degenerate level (brentq resolves 1e-13).
 _DEGENERATE = 1e-9
 # Explicit Matsubara sum up to this many max(Delta, beta, B); the tail quadrature does the rest.
@@ -133,9 +135,16 @@ class JunctionParams:
     angle_left, angle_right : float
         In-plane field angles from x, radians.
     transparency : float
-        Normal-state transmission tau per channel, 0 < tau <= 1.
+        Normal-state transmission tau per channel, 0 < tau <= 1 (of the spin-independent
+        barrier, i.e. at ``polarization = 0``).
     temperature : float
         T / T_c0 (> 0; enters the current only).
+    polarization : float
+        Spin polarization p of the barrier, -1 < p < 1: the barrier potential is
+        ``U (1 + p n·σ)`` (``U (1 + p n·σ^*)`` for holes), so the spins along n see
+        ``Z (1 ± p)`` (`spin_transparencies`). No effect at tau = 1 (Z = 0).
+    polarization_axis : tuple of 3 floats
+        The unit vector n.
     """
 
     beta: float = 0.0
@@ -146,6 +155,8 @@ class JunctionParams:
     angle_right: float = 0.0
     transparency: float = 1.0
     temperature: float = 0.1
+    polarization: float = 0.0
+    polarization_axis: tuple = (0.0, 0.0, 1.0)
 
     def __post_init__(self):
         check_nonnegative("beta", self.beta)
@@ -163,6 +174,21 @@ class JunctionParams:
         check_finite("temperature", self.temperature)
         if not self.temperature > 0:
             raise ParameterError("temperature", f"must be > 0 (T_c0), got {self.temperature!r}")
+        check_finite("polarization", self.polarization)
+        if not -1 < self.polarization < 1:
+            raise ParameterError("polarization",
+                                 f"must lie in (-1, 1), got {self.polarization!r}")
+        axis = np.asarray(self.polarization_axis, float)
+        if axis.shape != (3,) or not np.all(np.isfinite(axis)) or not math.isclose(
+                float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9):
+            raise ParameterError("polarization-axis",
+                                 f"must be a unit 3-vector, got {self.polarization_axis!r}")
+
+    @property
+    def spin_transparencies(self):
+        """``(tau_+, tau_-)`` of the spins along the polarization axis, ``1/(1 + Z^2(1 ± p)^2)``."""
+        z2 = 1.0 / self.transparency - 1.0
+        return tuple(1.0 / (1.0 + z2 * (1 + s * self.polarization) ** 2) for s in (1, -1))
 
     @property
     def z(self):
@@ -211,6 +237,25 @@ def _half_spaces(m):
     return (vec[:, lower], lam[lower]), (vec[:, ~lower], lam[~lower])
 
 
+def barrier_matrix(params):
+    """The 4x4 barrier strength ``Z blockdiag(1 + p n·σ, 1 + p n·σ^*)`` (Nambu outer)."""
+    n_sigma = sum(c * np.asarray(SIGMA[i + 1]) for i, c in enumerate(params.polarization_axis))
+    e = np.eye(2) + params.polarization * n_sigma
+    h = np.eye(2) + params.polarization * n_sigma.conj()
+    out = np.zeros((4, 4), complex)
+    out[:2, :2], out[2:, 2:] = e, h
+    return params.z * out
+
+
+def _match(va, vb, wa, wb, zhat):
+    """Matching matrix (..., 8, 8) from the four bases (..., 4, 2) and the barrier (4, 4)."""
+    eye = np.eye(4)
+    top = np.concatenate([va, vb, -wa, -wb], axis=-1)
+    bottom = np.concatenate([-va, vb, (eye + 2j * zhat) @ wa, (-eye + 2j * zhat) @ wb],
+                            axis=-1)
+    return np.concatenate([top, bottom], axis=-2)
+
+
 def matching_matrix(params, energy, valley, phase):
     """The 8x8 matching matrix of the Andreev equations at a real in-gap *energy*.
 
@@ -221,16 +266,13 @@ def matching_matrix(params, energy, valley, phase):
         A bound state is a null vector (coefficients c, shape (8,)).
     parts : list of (side, mover, vectors (4, 2), eigenvalues (2,))
     """
-    z = params.z
     (l_lo, l_hi) = _half_spaces(_m(params, np.array(energy), valley, "left", phase))
     (r_lo, r_hi) = _half_spaces(_m(params, np.array(energy), valley, "right", phase))
     parts = [("left", 1, *l_lo), ("left", -1, *l_hi), ("right", 1, *r_hi), ("right", -1, *r_lo)]
     if any(p[2].shape[1] != 2 for p in parts):
         raise ValueError(f"energy {energy!r} is not inside both sides' gaps")
     va, vb, wa, wb = (p[2] for p in parts)
-    top = np.hstack([va, vb, -wa, -wb])
-    bottom = np.hstack([-va, vb, (1 + 2j * z) * wa, (-1 + 2j * z) * wb])
-    return np.vstack([top, bottom]), parts
+    return _match(va, vb, wa, wb, barrier_matrix(params)), parts
 
 
 def _expectation(parts, coeffs, op):
@@ -335,6 +377,35 @@ def _roots_one(params, valley, phase, grid):
     return sorted(roots)
 
 
+def _scan_value(params, energy, valley, phase):
+    """Smallest over largest singular value of the matching matrix with orthonormal bases."""
+    _, parts = matching_matrix(params, energy, valley, phase)
+    q = [np.linalg.qr(part[2])[0] for part in parts]
+    sv = np.linalg.svd(_match(*q, barrier_matrix(params)), compute_uv=False)
+    return sv[-1] / sv[0]
+
+
+def _roots_scan(params, valley, phase, grid):
+    """Bound states as zeros of the matching matrix (any barrier): local minima of its
+    smallest relative singular value on the grid, refined by a bounded minimization.
+    Two states closer than two grid steps count as one (a limitation of the scan)."""
+    grid, ok = _with_edges(params, grid, valley, phase)
+    vals = np.full(len(grid), np.nan)
+    for i in np.nonzero(ok)[0]:
+        vals[i] = _scan_value(params, grid[i], valley, phase)
+    roots = []
+    for i in range(1, len(grid) - 1):
+        if not (ok[i - 1] and ok[i] and ok[i + 1]):
+            continue
+        if vals[i] <= vals[i - 1] and vals[i] < vals[i + 1] and vals[i] < _SCAN_CANDIDATE:
+            res = minimize_scalar(lambda e: _scan_value(params, e, valley, phase),
+                                  bounds=(grid[i - 1], grid[i + 1]), method="bounded",
+                                  options={"xatol": 1e-13})
+            if res.fun < MATCH_TOL:
+                roots.append(float(res.x))
+    return sorted(roots)
+
+
 def bound_states(params, phases, *, e_max=None, points=2001):
     """Andreev bound-state energies, spins and valleys for each phase.
 
@@ -361,7 +432,10 @@ def bound_states(params, phases, *, e_max=None, points=2001):
     rows = []
     for phase in np.atleast_1d(np.asarray(phases, float)):
         for valley in _VALLEYS:
-            roots = _roots_one(params, valley, phase, grid)
+            if params.polarization == 0:
+                roots = _roots_one(params, valley, phase, grid)
+            else:  # no Nazarov form for a spin-dependent barrier: scan the matching matrix
+                roots = _roots_scan(params, valley, phase, grid[::2])
             for k, e in enumerate(roots):
                 # Members of a degenerate group (equal to round-off) take orthogonal null vectors.
                 member = 0
@@ -374,7 +448,44 @@ def bound_states(params, phases, *, e_max=None, points=2001):
     return BoundStates(arr[:, 0], arr[:, 1], arr[:, 2].astype(int), arr[:, 3:6], arr[:, 6])
 
 
-def current_phase(params, phases, *, cutoff=None):
+def _bases_matsubara(params, omegas, valley, side):
+    """Orthonormal bases (n, 4, 2) of the eigenspaces of M(i omega) with Im < 0, Im > 0."""
+    lam, vec = np.linalg.eig(_m(params, 1j * omegas, valley, side, 0.0))
+    order = np.argsort(lam.imag, axis=-1)
+    vec = np.take_along_axis(vec, order[:, None, :], axis=-1)
+    return np.linalg.qr(vec[..., :2])[0], np.linalg.qr(vec[..., 2:])[0]
+
+
+def _current_matching(params, phases, grid):
+    """eIR_N/Delta0 from the matching determinant: F = -2T sum_w ln|det A(i w)| per channel.
+
+    ``|det A|`` with orthonormal bases is the Jost determinant up to phase-independent
+    factors (the right side's bases rotate with U), so ``dF/dphi`` follows from
+    ``Re Tr[A^{-1} dA/dphi]`` with ``dU/dphi = (i/2) tau_3 U``. Normalized by the spin-
+    averaged transparency ``(tau_+ + tau_-)/2`` (the normal-state conductance).
+    """
+    zhat = barrier_matrix(params)
+    tau_mean = 0.5 * sum(params.spin_transparencies)
+    t_weights = grid.weights / (2 * np.pi)  # T per explicit frequency
+    current = np.zeros(len(phases))
+    for valley in _VALLEYS:
+        # Left: a_L from Im < 0, b_L from Im > 0; right: a_R from Im > 0, b_R from Im < 0
+        # (the decay rules of `matching_matrix`, the same at i omega).
+        va, vb = _bases_matsubara(params, grid.omegas, valley, "left")
+        lo_r, hi_r = _bases_matsubara(params, grid.omegas, valley, "right")
+        for p, phase in enumerate(phases):
+            u = phase_rotation(phase)
+            wa, wb = u @ hi_r, u @ lo_r
+            a = _match(va, vb, wa, wb, zhat)
+            zero = np.zeros_like(va)
+            da = _match(zero, zero, 0.5j * _TAU3 @ wa, 0.5j * _TAU3 @ wb, zhat)
+            tr = np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1).real
+            d_f = -np.sum(t_weights * tr)
+            current[p] += 0.5 * (2 * np.pi / tau_mean) * d_f
+    return current
+
+
+def current_phase(params, phases, *, cutoff=None, method="auto"):
     r"""Supercurrent :math:`eIR_N/\Delta_0` (valley average) at the phases (radians).
 
     Parameters
@@ -383,14 +494,24 @@ def current_phase(params, phases, *, cutoff=None):
     phases : array_like, shape (p,)
     cutoff : float, optional
         Explicit Matsubara sum up to this energy (Delta0), tail by quadrature beyond.
+    method : {"auto", "nazarov", "matching"}
+        Nazarov's formula (spin-independent barrier only) or the matching determinant
+        (any barrier); "auto" takes Nazarov's without polarization.
 
     Returns
     -------
     ndarray, shape (p,)
     """
+    if method not in ("auto", "nazarov", "matching"):
+        raise ParameterError("method", f"must be auto, nazarov or matching, got {method!r}")
+    if method == "nazarov" and params.polarization != 0:
+        raise ParameterError("method", "Nazarov's formula needs a spin-independent barrier "
+                                       "(polarization = 0)")
     phases = np.atleast_1d(np.asarray(phases, float))
     scale = max(params.delta, params.beta, params.field_left, params.field_right)
     grid = matsubara_grid(params.temperature, cutoff or _CUTOFF * scale)
+    if method == "matching" or (method == "auto" and params.polarization != 0):
+        return _current_matching(params, phases, grid)
     tau = params.transparency
     current = np.zeros(len(phases))
     for valley in _VALLEYS:

@@ -18,6 +18,7 @@ from mirage_common.junction_cli import (
     diode,
     phases_from_args,
     plot_junction,
+    polarization_axis,
     write_bound_states,
     write_current,
 )
@@ -30,14 +31,17 @@ def _run(args):
 
     check_outputs(args)
     phases = phases_from_args(args)
+    axis = polarization_axis(args)
     params = qj.JunctionParams(beta=args.beta, delta=args.delta, field_left=args.field_left,
                                field_right=args.field_right, angle_left=args.angle_left,
                                angle_right=args.angle_right, transparency=args.transparency,
-                               temperature=args.temperature)
+                               temperature=args.temperature, polarization=args.polarization,
+                               polarization_axis=axis)
     meta = {"beta_delta0": args.beta, "delta_delta0": args.delta,
             "field_left_delta0": args.field_left, "field_right_delta0": args.field_right,
             "angle_left_rad": args.angle_left, "angle_right_rad": args.angle_right,
             "transparency": args.transparency, "temperature_tc0": args.temperature,
+            "polarization": args.polarization, "polarization_axis": axis,
             "conventions": "short junction, phase on the right gap (Delta_R = Delta e^{i phi}); "
                            "quasiclassical.josephson"}
     states = currents = None

@@ -25,6 +25,7 @@ from mirage_common.junction_cli import (
     diode,
     phases_from_args,
     plot_junction,
+    polarization_axis,
     write_bound_states,
     write_current,
 )
@@ -45,6 +46,7 @@ def _run(args):
 
     check_outputs(args)
     phases = phases_from_args(args)
+    axis = polarization_axis(args)
     top = max(args.field_left, args.field_right)
     # The mapping's own limits (β, B small against E_F; Δ against E_F) name the option.
     try:
@@ -57,7 +59,8 @@ def _run(args):
     params = lj.SNSParams(delta=args.delta, field_left=args.field_left,
                           field_right=args.field_right, angle_left=args.angle_left,
                           angle_right=args.angle_right, length=args.length,
-                          barrier=args.barrier, temperature=args.temperature)
+                          barrier=args.barrier, temperature=args.temperature,
+                          polarization=args.polarization, polarization_axis=axis)
     n = 4 * PERIOD * (1 + args.length)
     points = max(_FREQUENCIES, 400)
     check_memory("length", _MATRICES * points * n * n * 16,
@@ -70,7 +73,8 @@ def _run(args):
             "field_left_delta0": args.field_left, "field_right_delta0": args.field_right,
             "angle_left_rad": args.angle_left, "angle_right_rad": args.angle_right,
             "length_rows": args.length, "barrier_t": args.barrier,
-            "temperature_tc0": args.temperature, "period_a": PERIOD,
+            "temperature_tc0": args.temperature,
+            "polarization": args.polarization, "polarization_axis": axis, "period_a": PERIOD,
             "conventions": "phase on the right gap (Delta_R = Delta e^{i phi}); exact "
                            "superconducting leads (latticemirage.josephson)"}
     states = currents = None
