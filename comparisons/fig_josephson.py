@@ -10,11 +10,12 @@ relative field angle ``--angle``: quasiclassical short junction (τ = 1, both va
 coloured by the electron-part spin along the field bisector) and the lattice at normal
 incidence (k_x = 0, both valleys; open circles). (c) Current-phase relation e I R_N/Δ0 for
 both configurations: quasiclassics (lines) and the lattice summed over ``--n-k`` transverse
-momenta (markers). (d) Critical currents I_c+ = max I and |I_c-| = |min I| against the
-relative angle, with the diode efficiency η = (I_c+ - |I_c-|)/(I_c+ + |I_c-|) (right axis):
-without a spin-polarizing barrier or another symmetry breaking the junction has no diode
-effect, η = 0 to round-off on both sides (the 2025 paper's ≈ 40 % needs spin-polarized
-channels, not modelled here).
+momenta (markers). (d) The critical current I_c+ = max I of the transparent junction against the
+relative angle, and the diode efficiency η = (I_c+ - |I_c-|)/(I_c+ + |I_c-|) (right axis):
+zero without a spin-polarizing barrier (round-off), finite with a barrier row of
+``--barrier`` t polarized along z (``--polarization`` p; the lattice at k_x = 0, the
+quasiclassical barrier's τ and p from the lattice's spin-resolved normal transmissions,
+`comparisons.suite_junction.qc_barrier`).
 
 Lattice: `latticemirage.josephson` (default scale Δ0 = 0.005 t, E_F = 30 Δ0, transparent
 interface, phase on the right gap); quasiclassics: `quasiclassical.josephson`. Both with
@@ -37,7 +38,8 @@ _PHASES_CURRENT = np.linspace(-np.pi, np.pi, 49)
 _ANGLES = np.linspace(0.0, np.pi, 7)
 
 
-def compute(beta=7.0, field_=2.0, angle=np.pi / 2, temperature=0.1, n_k=8):
+def compute(beta=7.0, field_=2.0, angle=np.pi / 2, temperature=0.1, n_k=8, barrier=1.0,
+            polarization=0.5):
     """Bound states, currents and critical currents of both theories (dict of arrays)."""
     from latticemirage import josephson as lj
     from latticemirage.mapping import PhysicalParameters, map_to_lattice
@@ -67,14 +69,28 @@ def compute(beta=7.0, field_=2.0, angle=np.pi / 2, temperature=0.1, n_k=8):
             "lat_states": (lb.phase, lb.energy, lb.spin @ bisector),
             "qc_current": qj.current_phase(qp, _PHASES_CURRENT),
             "lat_current": lj.current_phase(mapping, lp, _PHASES_CURRENT, ks).current})
-    crit = {"qc": [], "lat": []}
+    from comparisons.suite_junction import qc_barrier
+
+    crit = {"qc": [], "lat": [], "qc_pol": [], "lat_pol": []}
+    pol = dict(barrier=barrier, polarization=polarization)
+    tau_q, pol_q, _ = qc_barrier(mapping, lj.SNSParams(**pol))
+    out["qc_barrier"] = (tau_q, pol_q)
     for a in _ANGLES:
         lp, qp = params(a)
+        lpp = lj.SNSParams(field_left=field_, field_right=field_, angle_right=a,
+                           temperature=temperature, **pol)
+        qpp = qj.JunctionParams(beta=beta, field_left=field_, field_right=field_,
+                                angle_right=a, temperature=temperature, transparency=tau_q,
+                                polarization=pol_q)
         for side, cur in (("qc", qj.current_phase(qp, _PHASES_CURRENT)),
-                          ("lat", lj.current_phase(mapping, lp, _PHASES_CURRENT, ks).current)):
+                          ("lat", lj.current_phase(mapping, lp, _PHASES_CURRENT, ks).current),
+                          ("qc_pol", qj.current_phase(qpp, _PHASES_CURRENT)),
+                          ("lat_pol", lj.current_phase(mapping, lpp, _PHASES_CURRENT,
+                                                       [0.0]).current)):
             plus, minus = cur.max(), cur.min()
             crit[side].append((plus, minus, (plus - abs(minus)) / (plus + abs(minus))))
     out["critical"] = {k: np.array(v) for k, v in crit.items()}
+    out["barrier"], out["polarization"] = barrier, polarization
     return out
 
 
@@ -112,18 +128,22 @@ def plot(res, path):
     ax = axes[3]
     for side, marker, name in (("qc", "-", "qc"), ("lat", "o", "lattice")):
         c = res["critical"][side]
-        ax.plot(_ANGLES, c[:, 0], marker, color="C0", mfc="none", label=f"$I_{{c+}}$ {name}")
-        ax.plot(_ANGLES, np.abs(c[:, 1]), marker, color="C1", mfc="none", ms=3,
-                label=f"$|I_{{c-}}|$ {name}")
+        ax.plot(_ANGLES, c[:, 0], marker, color="C0", mfc="none",
+                label=rf"$I_{{c+}}$ {name}, $\tau$ = 1")
     ax.set_xlabel("relative field angle (rad)")
-    ax.set_ylabel(r"critical current $e I_c R_N / \Delta_0$")
+    ax.set_ylabel(r"critical current $e I_{c+} R_N / \Delta_0$ (blue)")
     ax2 = ax.twinx()
-    for side, marker in (("qc", "k-"), ("lat", "ks")):
-        ax2.plot(_ANGLES, res["critical"][side][:, 2], marker, mfc="none", lw=0.6)
-    ax2.set_ylabel(r"diode efficiency $\eta$ (black)")
-    ax2.set_ylim(-0.05, 0.05)
-    ax.set_title("(d) critical currents and η vs angle (no diode: η = 0)", fontsize=9)
+    for side, marker, name in (("qc_pol", "r-", "qc"), ("lat_pol", "rs", "lattice k_x = 0"),
+                               ("qc", "k:", "qc, no barrier"),
+                               ("lat", "kx", "lattice, no barrier")):
+        ax2.plot(_ANGLES, res["critical"][side][:, 2], marker, mfc="none", lw=0.8,
+                 label=f"η {name}")
+    ax2.set_ylabel(r"diode efficiency $\eta$ (red: polarized barrier)")
+    tq, pq = res["qc_barrier"]
+    ax.set_title(f"(d) I_c and η vs angle; barrier {res['barrier']:g} t, p = "
+                 f"{res['polarization']:g} along z (qc: τ = {tq:.2f}, p = {pq:.2f})", fontsize=8)
     ax.legend(fontsize=7, loc="lower left")
+    ax2.legend(fontsize=7, loc="upper right")
     fig.suptitle(rf"Josephson junction, Ising superconductors: $\beta$ = {res['beta']:g}, "
                  rf"$B_L = B_R$ = {res['field']:g} $\Delta_0$, $\Delta = \Delta_0$")
     fig.tight_layout()
@@ -144,17 +164,22 @@ def main(argv=None):
                    default=0.1, help="T/T_c0 (default 0.1)")
     p.add_argument("--n-k", type=integer(1, 256), default=8,
                    help="transverse momenta of the lattice current (default 8)")
+    p.add_argument("--barrier", type=real(0, 10), default=1.0,
+                   help="barrier of the diode panel (t; default 1)")
+    p.add_argument("--polarization", type=real(-1, 1, low_open=True, high_open=True),
+                   default=0.5, help="its spin polarization along z (default 0.5)")
     args = p.parse_args(argv)
     try:
         check_output_file("output", args.output, (".png",))
     except ParameterError as exc:
         print(f"fig_josephson: error: {exc}", file=sys.stderr)
         return 2
-    res = compute(args.beta, args.field, args.angle, args.temperature, args.n_k)
+    res = compute(args.beta, args.field, args.angle, args.temperature, args.n_k, args.barrier,
+                  args.polarization)
     plot(res, args.output)
-    for side in ("qc", "lat"):
+    for side in ("qc", "lat", "qc_pol", "lat_pol"):
         eta = res["critical"][side][:, 2]
-        print(f"{side}: max |eta| over angles = {np.max(np.abs(eta)):.2e}")
+        print(f"{side}: eta over angles = {np.array2string(eta, precision=4)}")
     print(f"wrote {args.output}")
     return 0
 

@@ -60,7 +60,7 @@ from latticemirage.transport import k_window
 from quasiclassical import josephson as qj
 from quasiclassical.params import temperature_in_delta0
 
-__all__ = ["N_K", "PHASES", "run", "units"]
+__all__ = ["N_K", "PHASES", "qc_barrier", "run", "units"]
 
 PHASES = np.array([1.0, 2.0])  # rad: bound states well inside the gap
 N_K = 8  # transverse momenta of the summed current
@@ -224,10 +224,26 @@ def _eta(current):
     return (plus - abs(minus)) / (plus + abs(minus))
 
 
-def _diode(setup, mapping, report, tick):
-    """Spin-polarizing barrier: the diode efficiency, lattice vs quasiclassics (k_x = 0)."""
+def qc_barrier(mapping, params):
+    """Quasiclassical ``(transparency, polarization)`` of a lattice barrier, and its data.
+
+    From the lattice's spin-resolved normal transmissions at k_x = 0 (fields off, Δ = 0):
+    the eight eigenvalues of t^†t are four channels per spin (two valleys, electrons and
+    holes), averaged per spin into tau_±, then ``Z(1 ± p) = sqrt(1/tau_± - 1)``. Only for a
+    polarization along z (the Ising axis: spin along z is then conserved).
+    """
     import kwant
 
+    kp = {**lj.kwant_params(mapping, params), "delta": 0.0, "k_x": 0.0, "B_L": 0.0,
+          "B_R": 0.0}
+    t = kwant.smatrix(lj.sns_junction(params.length), 1e-9, params=kp).submatrix(1, 0)
+    ev = np.sort(np.linalg.eigvalsh(t.conj().T @ t))
+    z_up, z_dn = np.sqrt(1 / ev[:4].mean() - 1), np.sqrt(1 / ev[4:].mean() - 1)
+    return 1 / (1 + (0.5 * (z_up + z_dn)) ** 2), (z_up - z_dn) / (z_up + z_dn), ev
+
+
+def _diode(setup, mapping, report, tick):
+    """Spin-polarizing barrier: the diode efficiency, lattice vs quasiclassics (k_x = 0)."""
     base = setup.base
     common = dict(field_left=base.field, field_right=base.field, angle_right=DIODE_ANGLE,
                   barrier=DIODE_BARRIER, polarization=DIODE_POLARIZATION,
@@ -236,17 +252,10 @@ def _diode(setup, mapping, report, tick):
     z_pol = lj.current_phase(mapping, lj.SNSParams(**common), phases, [0.0]).current
     x_pol = lj.current_phase(mapping, lj.SNSParams(polarization_axis=(1.0, 0.0, 0.0),
                                                    **common), phases, [0.0]).current
-    # The quasiclassical barrier from the lattice's spin-resolved normal transmissions at
-    # k_x = 0 (two valleys per spin, averaged per spin): Z(1 ± p) = sqrt(1/tau_± - 1).
-    kp = {**lj.kwant_params(mapping, lj.SNSParams(**common)), "delta": 0.0, "k_x": 0.0,
-          "B_L": 0.0, "B_R": 0.0}
-    t = kwant.smatrix(lj.sns_junction(0), 1e-9, params=kp).submatrix(1, 0)
-    ev = np.sort(np.linalg.eigvalsh(t.conj().T @ t))
-    z_up, z_dn = np.sqrt(1 / ev[:4].mean() - 1), np.sqrt(1 / ev[4:].mean() - 1)
+    tau, pol, ev = qc_barrier(mapping, lj.SNSParams(**common))
     qp = qj.JunctionParams(beta=base.beta, field_left=base.field, field_right=base.field,
                            angle_right=DIODE_ANGLE, temperature=base.temperature,
-                           transparency=1 / (1 + (0.5 * (z_up + z_dn)) ** 2),
-                           polarization=(z_up - z_dn) / (z_up + z_dn))
+                           transparency=tau, polarization=pol)
     qc = qj.current_phase(qp, phases)
     eta_lat, eta_qc = _eta(z_pol), _eta(qc)
     details = {"eta_lattice": eta_lat, "eta_qc": eta_qc, "qc_transparency": qp.transparency,
