@@ -67,10 +67,12 @@ from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 
 __all__ = [
     "JosephsonCurrent",
+    "JunctionLDOS",
     "LatticeBoundStates",
     "SNSParams",
     "bound_states",
     "current_phase",
+    "junction_ldos",
     "junction_matrices",
     "lead_gap",
     "matsubara_nodes",
@@ -597,3 +599,79 @@ def current_phase(mapping, params, phases, k_points, *, method="green", cutoff=2
     trans /= len(k_points)
     current = 4 * np.pi * dfdphi / (trans * d0)
     return JosephsonCurrent(phases, current, dfdphi, trans, k_points, method)
+
+
+@dataclass(frozen=True)
+class JunctionLDOS:
+    """Spin-resolved electron local DOS of the barrier row, on an (phase, energy) grid.
+
+    Attributes
+    ----------
+    phase : ndarray, shape (p,)
+    energy : ndarray, shape (e,)
+        Δ0.
+    ldos : ndarray, shape (p, e)
+        Electron LDOS per site of the barrier row, both spins, in units of the normal-state
+        DOS 2 N_0 (so 1 far from the gap in a uniform normal metal).
+    spin : ndarray, shape (p, e, 3)
+        ``-(1/π) Im Tr[G^R P_e σ_a]`` per site, same units: the spin density of states
+        along x, y, z.
+    eta : float
+        Broadening ``E + iη``, Δ0.
+    """
+
+    phase: np.ndarray
+    energy: np.ndarray
+    ldos: np.ndarray
+    spin: np.ndarray
+    eta: float
+
+
+def junction_ldos(mapping, params, phases, energies, *, n_k=16, k_max=None, eta=0.02):
+    """Spin-resolved electron LDOS on the barrier row (the junction), k_x-averaged.
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+    params : SNSParams
+    phases : array_like, shape (p,)
+    energies : array_like, shape (e,)
+        Δ0.
+    n_k : int
+        Transverse momenta: midpoint rule on ``[-k_max, k_max]``; the rest of the folded
+        zone holds no states near E_F and is left out.
+    k_max : float, optional
+        Default `latticemirage.transport.k_window` at the largest ``|E|``.
+    eta : float
+        Broadening, Δ0 (> 0): the bound states become Lorentzians of this half width.
+    """
+    if not eta > 0:
+        raise ParameterError("eta", f"must be > 0, got {eta!r}")
+    d0 = mapping.physical.delta0
+    phases = np.atleast_1d(np.asarray(phases, float))
+    energies = np.atleast_1d(np.asarray(energies, float))
+    z = (energies + 1j * eta) * d0
+    if k_max is None:
+        from latticemirage.transport import k_window
+
+        k_max = k_window(mapping, float(np.max(np.abs(energies))))
+    k_points = k_max * (2 * (np.arange(n_k) + 0.5) / n_k - 1)
+    fsyst = sns_junction(params.length)
+    kp = kwant_params(mapping, params)
+    ops = [np.kron(np.diag([1.0, 0.0]), m) for m in (np.eye(2), *_PAULI)]
+    out = np.zeros((len(phases), len(energies), 4))
+    for k in k_points:
+        mats = junction_matrices(fsyst, kp, k)
+        n = mats.h.shape[0]
+        sig_l, sig_r = _sigmas(mats, z)
+        rows = np.arange(4 * PERIOD)  # the barrier row: the first PERIOD sites
+        for p, phase in enumerate(phases):
+            g = np.linalg.inv(z[:, None, None] * np.eye(n) - _heff(mats, sig_l, sig_r, phase))
+            block = g[:, rows[:, None], rows[None, :]]
+            for a, op in enumerate(ops):
+                full = np.kron(np.eye(PERIOD), op)
+                out[p, :, a] += -np.einsum("eij,ji->e", block, full).imag / np.pi
+    # ∫dk/2π over the folded zone as the midpoint rule on the window; per site.
+    out *= (2 * k_max / n_k) / (2 * np.pi) / PERIOD
+    out /= 2 * mapping.n0  # normal-state DOS per site, both spins (1/t, like -Im G/π)
+    return JunctionLDOS(phases, energies, out[..., 0], out[..., 1:], float(eta))

@@ -305,3 +305,15 @@ def test_lattice_polarized_barrier_diode_matches_qc():
     # Measured 0.0110 (lattice) vs 0.0112: the spin average of the four channels and
     # O(Δ/E_F) corrections; bound 30 % of the effect.
     assert eta_lat == pytest.approx(eta_qc, rel=0.3)
+
+
+def test_lattice_junction_ldos_peaks_at_bound_states_and_no_spin_at_zero_field(bcs_mapping):
+    energies = np.linspace(-1.5, 1.5, 151)
+    res = lj.junction_ldos(bcs_mapping, lj.SNSParams(), [2.0], energies, n_k=8)
+    positive = energies > 0
+    peak = energies[positive][np.argmax(res.ldos[0, positive])]
+    # The bound state Δcos(φ/2) = 0.540 on a grid of step 0.02 (and its O(Δ/E_F) shift).
+    assert peak == pytest.approx(np.cos(1.0), abs=0.02)
+    # B = 0: Kramers pairs K(k_x) <-> K'(-k_x) on the symmetric k grid cancel every spin
+    # density; measured 1e-10 (decimation tolerance x the 1/η peak height).
+    assert np.max(np.abs(res.spin)) < 1e-8 * np.max(res.ldos)
