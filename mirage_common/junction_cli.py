@@ -27,6 +27,7 @@ __all__ = [
     "CURRENT_UNITS",
     "MAX_PHASES",
     "add_junction_options",
+    "bisector",
     "check_outputs",
     "diode",
     "phases_from_args",

@@ -70,6 +70,18 @@ averaged over the two valleys. Kulik-Omelyanchuk (:math:`\tau = 1`, B = 0):
 :math:`eIR_N = \pi\Delta\sin(\varphi/2)\tanh(\Delta\cos(\varphi/2)/2T)`; Ambegaokar-Baratoff
 (:math:`\tau \to 0`): :math:`eIR_N = (\pi\Delta/2)\tanh(\Delta/2T)\sin\varphi`.
 
+Spin-polarizing barrier
+-----------------------
+``polarization`` p along ``polarization_axis`` n makes the barrier
+:math:`U(1 + p\,\mathbf n\cdot\boldsymbol\sigma)` for electrons and
+:math:`U(1 + p\,\mathbf n\cdot\boldsymbol\sigma^*)` for holes (`barrier_matrix`): the
+spins along n see :math:`Z(1 \pm p)`. Nazarov's form needs a spin-independent barrier, so
+then the bound states are the zeros of the matching matrix (a scan of its smallest
+singular value, `_roots_scan`) and the current comes from the matching (Jost) determinant,
+:math:`F = -2T\sum_{\omega_n>0}\ln|\det A(i\omega_n)|` per channel (orthonormal bases; the
+right side's rotate with U, so the phase dependence is exact), normalized by the
+spin-averaged transparency. Without polarization it equals Nazarov's current (tested).
+
 Spin of a state
 ---------------
 ``spin`` is the expectation value of :math:`\boldsymbol\sigma` of the state's electron
