@@ -10,7 +10,8 @@ Runs the suites of `comparisons.suite_clean` (clean DOS field sweep),
 and smooth disorder, KPM vs SCBA), `comparisons.suite_components` (Green's-function
 components and the measured self-energy against Eq. (8) and the SCBA) and
 `comparisons.suite_tunneling` (lattice NS junction vs the quasiclassical tunneling
-conductance) on the one parameter set of
+conductance) and `comparisons.suite_junction` (Josephson junction: bound states and
+current-phase relation, lattice vs quasiclassics) on the one parameter set of
 `comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
 ``report.html``. Progress (stage, elapsed, ETA) goes to stderr. Every figure reading is
@@ -49,7 +50,7 @@ __all__ = ["Progress", "add_parser", "run_validation"]
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
 _UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 60.0, "components": 10.0,
-                 "tunneling": 15.0}
+                 "tunneling": 15.0, "junction": 10.0}
 
 
 class Progress:
@@ -103,7 +104,7 @@ def _check_output(path):
 
 
 def run_validation(setup, output, *,
-                   stages=("clean", "gap", "disorder", "components", "tunneling"),
+                   stages=("clean", "gap", "disorder", "components", "tunneling", "junction"),
                    stream=None, tighten=(), executor=None):
     """Run the suites of *setup* into the folder *output*; returns the `Report`.
 
@@ -143,7 +144,7 @@ def _run(args):
                              "only with --full-scale (the default suite runs locally)")
     output = _check_output(args.output)
     setup = ValidationSetup(resolution=QUICK if args.quick else FULL)
-    stages = ("clean", "gap", "disorder", "components", "tunneling")
+    stages = ("clean", "gap", "disorder", "components", "tunneling", "junction")
     if args.full_scale:
         setup, stages = setup.full_scale(), ("disorder",)
     import matplotlib

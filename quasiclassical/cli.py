@@ -9,6 +9,7 @@ Subcommands (energies in Delta0, temperatures in T_c0)::
     mirage qc gap --beta 7 --field 2 --temperature 0.1 --gamma 0:2:9 --output gap.csv
     mirage qc bc2 --beta 7 --gamma 0 --temperature 0.05:1:20 --output bc2.csv
     mirage qc tunneling ...   (quasiclassical.tunneling_cli: dI/dV, reduced or physical units)
+    mirage qc josephson ...   (quasiclassical.josephson_cli: short Josephson junction)
 
 Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
 number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
@@ -37,7 +38,7 @@ from mirage_common import cliargs
 from mirage_common.cliargs import integer, real
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
-from quasiclassical import tunneling_cli
+from quasiclassical import josephson_cli, tunneling_cli
 from quasiclassical.gap import CUTOFF_FACTOR, critical_field_line, solve_gap
 from quasiclassical.observables import (
     DELTA_BOUND,
@@ -163,6 +164,7 @@ def add_parser(subparsers, name, help):
     _common(bc2, field=False)
     bc2.set_defaults(func=_run_bc2)
     tunneling_cli.add_subcommands(sub)
+    josephson_cli.add_subcommands(sub)
     return parser
 
 

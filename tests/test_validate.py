@@ -29,7 +29,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     for name in ("summary.json", "report.md", "report.html", "clean_dos_beta7.png",
                  "mirage_centre_width.png", "gap_and_bc2.png", "disorder_dos.png",
                  "disorder_filling.png", "disorder_gap.png", "components_clean.png",
-                 "tunneling.png"):
+                 "tunneling.png", "junction.png"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     checks = summary["checks"]
@@ -40,7 +40,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
         assert np.isfinite(c["tolerance"])
     # Every suite contributed checks.
     for prefix in ("clean/", "gap/", "bc2/", "disorder/", "components/", "disorder/selfenergy/",
-                   "tunneling/"):
+                   "tunneling/", "junction/"):
         assert any(c["name"].startswith(prefix) for c in checks), prefix
     # Outside the disorder stage the quick suite passes but for the tightened check (any other
     # failure is a physics regression) ...
@@ -50,10 +50,10 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     assert code == 1 and not summary["passed"]
     assert f"FAIL {TIGHTENED}" in err
     stages = {s["stage"]: s for s in summary["stages"]}
-    assert set(stages) == {"clean", "gap", "disorder", "components", "tunneling"}
+    assert set(stages) == {"clean", "gap", "disorder", "components", "tunneling", "junction"}
     assert stages["clean"]["passed"] == stages["clean"]["total"] - 1
     assert stages["clean"]["worst_check"] == TIGHTENED and stages["clean"]["worst_margin"] > 1
-    for stage in ("gap", "components", "tunneling"):
+    for stage in ("gap", "components", "tunneling", "junction"):
         row = stages[stage]
         assert row["passed"] == row["total"] > 0 and row["worst_margin"] <= 1
         assert row["seconds"] > 0
