@@ -330,10 +330,10 @@ def _rotation(tau_z, phase):
 
 
 def lead_gap(mats, points=4096):
-    """Lowest |E| of either lead's bands at this k_x (t), from a k-grid of the lead.
+    """Lowest ``|E|`` of either lead's bands at this k_x (t), from a k-grid of the lead.
 
     Refined by golden-section around the grid minimum of each band; a lead without
-    states near E_F returns its real lowest |E| all the same.
+    states near E_F returns its real lowest ``|E|`` all the same.
     """
     edge = np.inf
     ks = np.linspace(-np.pi, np.pi, points, endpoint=False)
@@ -365,7 +365,7 @@ class LatticeBoundStates:
     electron_weight : ndarray, shape (n,)
         Share of the state's norm in electron orbitals.
     gap : float
-        The search window |E| < gap (Δ0): the leads' band edge at this k_x.
+        The search window ``|E| < gap`` (Δ0): the leads' band edge at this k_x.
     """
 
     phase: np.ndarray
@@ -433,7 +433,7 @@ def bound_states(mapping, params, k, phases, *, points=400):
         Folded transverse momentum k_x (rad per PERIOD lattice constants).
     phases : array_like, shape (p,)
     points : int
-        Bracketing grid in the window |E| < band edge.
+        Bracketing grid in the window ``|E| <`` band edge.
 
     Returns
     -------
