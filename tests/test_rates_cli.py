@@ -54,3 +54,12 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, change, name):
     assert main([*args, "--output", str(out)]) == 2
     assert name in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_beta_window_beyond_the_pocket_is_refused(capsys):
+    # A window reaching half the pocket depth (E_F/2 = 15 Δ0 by default) is no Fermi-level probe.
+    from comparisons.cli import main
+
+    assert main(["lattice", "rates", "--kind", "anderson", "--width", "0.5",
+                 "--beta-window", "20"]) == 2
+    assert "beta-window" in capsys.readouterr().err

@@ -100,6 +100,9 @@ def _main(args):
     if not 0 < args.eta < phys.e_fermi / 2:
         raise ParameterError("eta", f"must lie in (0, E_F/2) = (0, {phys.e_fermi / 2:g}) Δ0, "
                                     f"got {args.eta!r}")
+    if not args.beta_window <= phys.e_fermi / 2:  # states within ±w: a fraction of the pocket
+        raise ParameterError("beta-window", f"must lie in [0, E_F/2] = [0, {phys.e_fermi / 2:g}] "
+                                            f"Δ0, got {args.beta_window!r}")
     mapping = map_to_lattice(phys)
     unit = mapping.delta0
     normal = mapping.lattice_params(0.0)  # rates are measured in the normal state
