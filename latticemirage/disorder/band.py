@@ -66,9 +66,10 @@ import numpy as np
 import scipy.linalg as sla
 from threadpoolctl import threadpool_limits
 
-from latticemirage import bulk, model
+from latticemirage import bulk
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.rates import normal_blocks, supercell_kpoints
+from latticemirage.disorder.selfenergy import twisted_grid
 from mirage_common.errors import ParameterError, check_positive
 
 __all__ = [
@@ -94,13 +95,9 @@ DENSE_MAX = 2000
 def twisted_kpoints(size, twist):
     """Cartesian k of the L x L supercell grid with boundary twist, shape (L, L, 2), FFT order.
 
-    ``k_m = Σ_i (m_i + θ_i/2π)/L b_i``: the plane waves ``e^{ik·r}`` obey the twisted
-    boundary conditions of `latticemirage.disorder.supercell`.
+    `selfenergy.twisted_grid` on the (L, L) grid of `_to_k`: ``k_m = Σ_i (m_i + θ_i/2π)/L b_i``.
     """
-    prim = np.asarray(model.LATTICE.prim_vecs, float)
-    recip = 2 * np.pi * np.linalg.inv(prim).T
-    return supercell_kpoints((size, size)) + (
-        np.asarray(twist, float) / (2 * np.pi * size)) @ recip
+    return twisted_grid(size, twist).reshape(int(size), int(size), 2)
 
 
 def _to_k(vectors, size, twist):
