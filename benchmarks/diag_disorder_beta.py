@@ -49,14 +49,14 @@ def _mapping():
     return map_to_lattice(PhysicalParameters(**PHYS))
 
 
-def _settings(m, coupling, ising=None):
+def _settings(m, coupling, ising=None, twists="pi"):
     return {"temperature": PHYS["temperature"], "coupling_t": coupling, "cutoff_delta0": 10.0,
-            "twists": "pi", "zero_field_reference": True,
+            "twists": twists, "zero_field_reference": True,
             "physical": {k: PHYS[k] for k in ("beta", "field", "e_fermi", "delta0")} | {"phi": 0.0},
             **({"ising": ising.to_dict()} if ising is not None else {})}
 
 
-def realization(width, k, size, coupling):
+def realization(width, k, size, coupling, twist_set="pi"):
     """Lattice and ideal-operator r, z and β_eff of one realization (a pure function)."""
     m = _mapping()
     rng = np.random.default_rng(np.random.SeedSequence([5, k]))
@@ -66,9 +66,9 @@ def realization(width, k, size, coupling):
     out = {"width": width, "index": k}
     valley = band.ValleyIsing(PHYS["beta"] * m.delta0)
     for name, ising in (("lattice", None), ("valley", valley)):
-        delta, meta = scs.realization_delta(_settings(m, coupling, ising), size, pot)
+        delta, meta = scs.realization_delta(_settings(m, coupling, ising, twist_set), size, pot)
         out[name] = {"delta": delta, "z": meta["delta_zero_field_delta0"]}
-        twists = scs.twist_list("pi")
+        twists = scs.twist_list(twist_set)
         b = band.fermi_level_beta(m.lattice_params(0.0), size, potential=pot, twists=twists,
                                   window=WINDOW * m.delta0, ising=ising)
         out[name]["beta_eff"] = b.beta / m.delta0
@@ -92,6 +92,8 @@ def main():
     p.add_argument("--realizations", type=int, default=4)
     p.add_argument("--widths", default="0.7,1.0")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--twists", choices=("pi", "diagonal"), default="pi",
+                   help="twist set of each realization's Δ (the stage uses diagonal)")
     p.add_argument("--output", default="diag_disorder_beta.json")
     p.add_argument("--from-json", default=None,
                    help="reuse the realizations of an earlier run's JSON output")
@@ -122,7 +124,7 @@ def main():
     else:
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(args.workers, mp_context=ctx) as ex:
-            futs = [ex.submit(realization, w, k, args.size, coupling) for w, k in jobs]
+            futs = [ex.submit(realization, w, k, args.size, coupling, args.twists) for w, k in jobs]
             results = [f.result() for f in futs]
     clean = results[0]
     if clean is None:  # an output of the first version of this script: its clean row as is
@@ -170,7 +172,7 @@ def main():
                     "b2_lattice_vs_scba_beta_spectral", "c_valley_vs_scba",
                     "lattice_minus_valley"):
             print(f"   {key:28s} {row[key][0]:+.4f} +- {row[key][1]:.4f}")
-    rows["meta"] = {"size": args.size, "twists": "pi", "realizations": args.realizations,
+    rows["meta"] = {"size": args.size, "twists": args.twists, "realizations": args.realizations,
                     "window_delta0": WINDOW, "physical": PHYS,
                     "seconds": time.perf_counter() - start}
     with open(args.output, "w") as f:

@@ -23,7 +23,7 @@ import itertools
 import kwant
 import numpy as np
 
-from latticemirage import model
+from latticemirage import _eig4_numba, model
 
 _CHUNK = 1 << 15  # k points per chunk in `bloch_hamiltonian`
 
@@ -32,6 +32,7 @@ __all__ = [
     "bloch_gradient",
     "bloch_hamiltonian",
     "bloch_rows",
+    "combined_rows_eigenvalues",
     "fourier_blocks",
     "kwant_hamiltonian",
     "reciprocal_vectors",
@@ -264,6 +265,9 @@ def bloch_rows(blocks, k, prim_vecs=None):
 def _closed_form_rows(rows, rtol):
     """±E_± from traces and determinant of Hermitian 4x4 matrices in row layout.
 
+    The NumPy reference of the compiled kernel `latticemirage._eig4_numba` (tests compare
+    the two).
+
     Returns the eigenvalues, shape (n, 4), and a mask of the matrices whose
     spectrum is verified to be symmetric (``tr H = tr H^3 = 0`` to *rtol*).
     """
@@ -328,7 +332,8 @@ def symmetric_eigvalsh(h, rtol=1e-12):
     if h.shape[-2:] != (4, 4):
         return np.linalg.eigvalsh(h)
     flat = h.reshape(-1, 4, 4)
-    out, ok = _closed_form_rows(flat.reshape(-1, 16).T, rtol)
+    out, ok = _eig4_numba.closed_form_rows(np.ascontiguousarray(flat.reshape(-1, 16).T,
+                                                                dtype=complex), rtol)
     if not np.all(ok):
         out[~ok] = np.linalg.eigvalsh(flat[~ok])
     return out.reshape(*h.shape[:-2], 4)
@@ -348,9 +353,32 @@ def rows_eigenvalues(rows, rtol=1e-12):
     -------
     ndarray, shape (n, 4)
     """
-    ev, ok = _closed_form_rows(rows, rtol)
+    ev, ok = _eig4_numba.closed_form_rows(np.ascontiguousarray(rows, dtype=complex), rtol)
     if not np.all(ok):
         ev[~ok] = np.linalg.eigvalsh(rows[:, ~ok].T.reshape(-1, 4, 4))
+    return ev
+
+
+def combined_rows_eigenvalues(r0, r1, c1, r2, c2, rtol=1e-12):
+    """`rows_eigenvalues` of ``r0 + c1 r1 + c2 r2`` without forming the sum.
+
+    Parameters
+    ----------
+    r0, r1, r2 : ndarray, shape (16, n), complex
+        Row layout (`bloch_rows`).
+    c1, c2 : float
+    rtol : float
+
+    Returns
+    -------
+    ndarray, shape (n, 4)
+    """
+    args = [np.ascontiguousarray(r, dtype=complex) for r in (r0, r1, r2)]
+    ev, ok = _eig4_numba.closed_form_combined(args[0], args[1], float(c1), args[2], float(c2),
+                                              rtol)
+    if not np.all(ok):
+        bad = (args[0] + c1 * args[1] + c2 * args[2])[:, ~ok]
+        ev[~ok] = np.linalg.eigvalsh(bad.T.reshape(-1, 4, 4))
     return ev
 
 

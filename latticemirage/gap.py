@@ -101,6 +101,10 @@ class GapSolver:
         U in t.
     n_shell : int
         k points in the shell.
+    h0, h_field, h_pair : ndarray, shape (16, n_shell), complex
+        ``H_0``, ``h_B``, ``h_Δ`` on the shell in row layout (`bulk.bloch_rows`: row
+        ``4 i + j`` holds element ``(i, j)`` for all k contiguously), the layout of the
+        compiled eigenvalue kernel.
     """
 
     mapping: LatticeMapping = field(repr=False)
@@ -145,9 +149,9 @@ class GapSolver:
         blocks_d = bulk.fourier_blocks(fsyst, {**base, "delta": 1.0})
         bare = bulk.fourier_blocks(fsyst, {**base, "lam": 0.0})  # diag (xi, xi, -xi, -xi)
         k = _shell_points(bare, mesh, cutoff * d0)
-        h0 = bulk.bloch_hamiltonian(blocks0, k)
-        h_field = bulk.bloch_hamiltonian(blocks_b, k) - h0
-        h_pair = bulk.bloch_hamiltonian(blocks_d, k) - h0
+        h0 = bulk.bloch_rows(blocks0, k)
+        h_field = bulk.bloch_rows(blocks_b, k) - h0
+        h_pair = bulk.bloch_rows(blocks_d, k) - h0
         solver = cls(
             mapping=mapping,
             mesh=mesh,
@@ -176,8 +180,8 @@ class GapSolver:
 
     def _pair_sum(self, delta_t, temperature_t, field_t):
         """``S(Δ) = (1/N) sum_{k, n} (T/2) ln 2cosh(E/2T)`` per site, in t."""
-        h = self.h0 + field_t * self.h_field + delta_t * self.h_pair
-        e = np.abs(bulk.symmetric_eigvalsh(h))
+        e = np.abs(bulk.combined_rows_eigenvalues(self.h0, self.h_field, field_t,
+                                                  self.h_pair, delta_t))
         if temperature_t > 0:
             # (T/2) ln(2 cosh(E/2T)) = |E|/4 + (T/2) ln(1 + exp(-|E|/T)), overflow-free.
             omega = 0.25 * e + 0.5 * temperature_t * np.log1p(np.exp(-e / temperature_t))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latticemirage import bulk, model
+from latticemirage import _eig4_numba, bulk, model
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.formulas import mirage_formula
 
@@ -111,6 +111,21 @@ def test_closed_form_eigenvalues_equal_lapack(blocks):
     g = rng.normal(size=(50, 4, 4)) + 1j * rng.normal(size=(50, 4, 4))
     g = g + g.conj().swapaxes(-1, -2)
     np.testing.assert_allclose(bulk.symmetric_eigvalsh(g), np.linalg.eigvalsh(g), atol=TOL)
+
+
+def test_compiled_closed_form_equals_numpy_reference(blocks):
+    k = _random_k(3000, seed=9)
+    rows = bulk.bloch_rows(blocks, k)
+    ref, ok_ref = bulk._closed_form_rows(rows, 1e-12)
+    ev, ok = _eig4_numba.closed_form_rows(np.ascontiguousarray(rows), 1e-12)
+    assert ok_ref.all() and (ok == ok_ref).all()
+    # Same formulas, other evaluation order: round-off ~1e-16 * ||H||^2 / E, as above.
+    np.testing.assert_allclose(ev, ref, atol=1e-11)
+    # The combined form r0 + c1 r1 + c2 r2 equals the kernel on the formed sum.
+    r1, r2 = bulk.bloch_rows(blocks, k + 0.3), bulk.bloch_rows(blocks, 2 * k)
+    mixed = bulk.combined_rows_eigenvalues(rows, r1, 0.25, r2, -0.5)
+    np.testing.assert_allclose(mixed, bulk.rows_eigenvalues(rows + 0.25 * r1 - 0.5 * r2),
+                               atol=1e-11)
 
 
 @settings(max_examples=15, deadline=None)
