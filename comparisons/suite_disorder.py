@@ -196,6 +196,16 @@ def _cases(setup, res, params0):
     return cases
 
 
+def _pooled_dos(where, spec, extra_spec, folder, name, executor):
+    """DOS ratio of averages and its jackknife error over a gap study's realizations and
+    the extra KPM-only realizations of *extra_spec* (its own resumable study folder)."""
+    extra_where = folder / f"{name}-dos-v{study.FORMAT_VERSION}-{extra_spec.digest()}"
+    study.run_study(extra_where, extra_spec, executor=executor, progress=False)
+    parts = [study.read_dos(w) for w in (where, extra_where)]
+    return study.ratio_of_averages(np.concatenate([p[0] for p in parts]),
+                                   np.concatenate([p[1] for p in parts]))
+
+
 def units(setup):
     """Work units (progress ticks): clean gaps, one per study, SCBA curves, clean DOS."""
     res = setup.resolution
@@ -374,13 +384,23 @@ def run(setup, report, tick, *, executor=None):
             _, meta0 = read_table(where / "realizations" / "r00000.npz")
             sigma = float(meta0["kernel_width_delta0"])
             dsum = meta_avg.get("delta") or {"mean": imposed, "imposed": True}
+            dos, stderr = np.asarray(avg["dos"]), np.asarray(avg["stderr"])
+            n_dos = dict(res.dos_realizations).get(case.name, res.realizations)
+            if n_dos > res.realizations:
+                dos, stderr = _pooled_dos(where, spec, replace(
+                    spec, params=mapping.lattice_params(dsum["mean"]),
+                    realizations=n_dos - res.realizations, seed=setup.seed + 200 + k,
+                    self_consistent=None,
+                    meta={**spec.meta, "imposed_delta": "the mean self-consistent Delta(B) of "
+                          "the gap study's realizations (extra DOS realizations, KPM only)"}),
+                    folder, case.name, executor)
             results[case.name] = {
                 "case": case, "rate": rate, "gamma_qc": gamma_qc, "gamma_qc_err": gamma_err,
                 "beta_eff": rate["beta_eff"], "beta_eff_err": rate["beta_eff_err"],
                 "gamma_total": gamma_tot, "sigma": sigma, "delta": dsum,
-                "lattice": np.asarray(avg["dos"]), "stderr": np.asarray(avg["stderr"]),
+                "lattice": dos, "stderr": stderr, "dos_realizations": max(n_dos, res.realizations),
             }
-            tick(f"study {case.name} ({res.realizations} realizations)")
+            tick(f"study {case.name} ({res.realizations} realizations, {n_dos} for the DOS)")
     finally:
         if own:
             executor.shutdown()
@@ -546,7 +566,7 @@ def run(setup, report, tick, *, executor=None):
         # tell a filled dip from an intact one, so its pass would mean nothing.
         report.add(Check(
             f"disorder/{name}/depth_resolved", SIGMAS * sig, DEPTH_POWER, "D/D_clean",
-            f"3 x the KPM standard error of D/D_clean ({res.realizations} realizations x "
+            f"3 x the KPM standard error of D/D_clean ({r['dos_realizations']} realizations x "
             f"{res.vectors} vectors, D_clean = {r['D_lat_clean']:.3f}); above "
             f"{DEPTH_POWER:g} the depth checks cannot fail", quantity=Q_POWER,
             details={"D": r["D_lat"], "D_err": r["D_lat_err"], "D_clean": r["D_lat_clean"]}))

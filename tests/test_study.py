@@ -327,6 +327,18 @@ def test_average_is_the_ratio_of_the_realization_averages(reference):
     assert "jackknife" in meta["stderr"]
 
 
+def test_read_dos_gives_what_the_average_pools(reference):
+    # read_dos is what the validate stage pools across a gap study and its extra DOS
+    # realizations: its ratio of averages must be the study's own average.
+    sc, normal = study.read_dos(reference)
+    assert sc.shape == normal.shape == (6, 61)
+    cols, _ = study.read_table(reference / study.AVERAGE_FILE)
+    dos, err = study.ratio_of_averages(sc, normal)
+    # average.csv stores 12 significant digits (mirage_common.io).
+    np.testing.assert_allclose(dos, cols["dos"], rtol=1e-11)
+    np.testing.assert_allclose(err, cols["stderr"], rtol=1e-10)
+
+
 def test_ratio_of_averages_is_unbiased_where_the_mean_of_ratios_is_not():
     # N_n uniform in [0.5, 1.5], N_s = 2 N_n^2: <N_s>/<N_n> = 2 <N_n^2> = 13/6, while
     # <N_s/N_n> = 2. 4000 independent studies of R = 20 samples (the columns).

@@ -98,6 +98,7 @@ __all__ = [
     "open_study",
     "ratio_of_averages",
     "read_components",
+    "read_dos",
     "run_study",
     "study_status",
     "write_average",
@@ -599,6 +600,27 @@ def study_status(folder):
 
 # ----------------------------------------------------------------------------
 # Disorder average (issue 10, item 7): ratio of averages, jackknife error
+
+
+def read_dos(folder, spec=None):
+    """Per-realization KPM DOS of a finished study, in index order.
+
+    Returns
+    -------
+    dos_sc, dos_normal : ndarray, shape (realizations, n_energies)
+        ``N_s`` and ``N_n`` per orbital (1/Δ0) of each realization: what
+        `ratio_of_averages` pools, also across studies of one disorder kind.
+    """
+    spec = open_study(folder) if spec is None else spec
+    done = _done_indices(folder, spec)
+    if len(done) != spec.realizations:
+        raise StudyError(f"{folder}: {len(done)} of {spec.realizations} realizations done")
+    sc, normal = [], []
+    for i in range(spec.realizations):
+        cols, _ = read_table(_real_path(folder, i))
+        sc.append(cols["dos_sc"])
+        normal.append(cols["dos_normal"])
+    return np.asarray(sc), np.asarray(normal)
 
 
 def write_average(folder, spec=None):
