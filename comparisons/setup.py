@@ -276,9 +276,17 @@ class ValidationSetup:
                 "smooth_matched_width_t": self.smooth_matched_width,
             },
             "seed": self.seed,
-            "resolution": {k: (list(map(float, v)) if isinstance(v, tuple) else v)
-                           for k, v in res.__dict__.items()},
+            "resolution": {k: _plain(v) for k, v in res.__dict__.items()},
         }
+
+
+def _plain(value):
+    """A resolution field as JSON: numbers as floats, (name, count) pairs as a mapping."""
+    if not isinstance(value, tuple):
+        return value
+    if value and isinstance(value[0], tuple):
+        return {str(k): int(n) for k, n in value}
+    return list(map(float, value))
 
 
 def binned_fermi_surface(values, weights, bins_per_valley=30):

@@ -375,3 +375,22 @@ def test_diagonal_twists():
     assert scs.twist_list("diagonal") == ((0.0, 0.0), (np.pi, np.pi))
     with pytest.raises(ParameterError, match="twists"):
         scs.equivalent_mesh(8, "diagonal")
+
+
+def test_pf_ell_rule_follows_the_born_scaling_of_the_measured_rate():
+    # p_F l = p_F v_F / (2 Gamma_total) from the measured total rate. Born: Gamma ∝ W^2, so
+    # p_F l(W = 0.7) / p_F l(W = 1) = (1/0.7)^2 = 2.04; the measured rates carry ~1 % jackknife
+    # errors and a few % beyond-Born terms (|T|^2/V^2 - 1 = 0.02-0.04), hence 6 %.
+    from comparisons.setup import ValidationSetup
+
+    setup = ValidationSetup()
+    m = map_to_lattice(setup.disorder_physical())
+    pf = {}
+    for k, w in enumerate((0.7, 1.0)):
+        r = rates.measure_rates(m.lattice_params(0.0), AndersonDisorder(w), 100, 4,
+                                setup.seed + 1 + k, eta=0.01)
+        pf[w] = validity.pf_ell(m, r.gamma_total / m.delta0)
+    assert pf[0.7] / pf[1.0] == pytest.approx(1 / 0.7**2, rel=0.06)
+    # The validate point's two Anderson cases lie on both sides of the rule (issue 21).
+    assert pf[0.7] >= validity.MIN_PF_ELL > pf[1.0]
+    assert validity.pf_ell(m, 0.0) == np.inf
