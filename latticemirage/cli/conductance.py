@@ -1,20 +1,20 @@
 """``mirage lattice conductance``: tunneling/Andreev conductance of an NS junction.
 
-Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal
-smearing of the conductance); barrier and exchange field in t (the lattice
-hopping). A ferromagnetic normal lead: ``--exchange H`` (t, ``|H| < E_F``, the pocket
-depth, so that both spins keep a Fermi surface) along ``--exchange-angle THETA,PHI``
-(radians: polar angle from z, out of plane, and azimuth from x, along the interface;
-THETA may be a sweep ``start:stop:num`` at one field, then one curve per angle); the
-spin-resolved columns are along that direction. With ``--units physical``
-(`mirage_common.unitargs`, the same options as ``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV, ``--field`` in tesla
-(sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV, with the scale from
-``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material`` preset; they are
-converted to the reduced units by `mirage_common.units.PhysicalScale` before anything
-else, the table gains ``bias_mV`` and ``field_T`` beside ``energy`` and ``field``, and the
-metadata state the scale and the preset. The junction is
-`latticemirage.transport.ns_junction`; every result file carries the lattice
-parameters, the measured normal-state transmission per mode and the conventions.
+Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal smearing
+of the conductance); barrier and exchange field in t (the lattice hopping). A
+ferromagnetic normal lead: ``--exchange H`` (t, ``|H| < E_F``, the pocket depth, so that
+both spins keep a Fermi surface) along ``--exchange-angle THETA,PHI`` (radians: polar
+angle from z, out of plane, and azimuth from x, along the interface; THETA may be a
+sweep ``start:stop:num`` at one field, then one curve per angle); the spin-resolved
+columns are along that direction. With ``--units physical`` (`mirage_common.unitargs`,
+the same options as ``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV,
+``--field`` in tesla (sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV,
+with the scale from ``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material``
+preset; they are converted to the reduced units by `mirage_common.units.PhysicalScale`
+before anything else, the table gains ``bias_mV`` and ``field_T`` beside ``energy`` and
+``field``, and the metadata state the scale and the preset. The junction is
+`latticemirage.transport.ns_junction`; every result file carries the lattice parameters,
+the measured normal-state transmission per mode and the conventions.
 Bad input raises `ParameterError` before any computation (exit 2, nothing written).
 """
 
