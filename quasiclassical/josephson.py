@@ -5,12 +5,14 @@ Geometry and model
 Two homogeneous Ising superconductors (left ``x < 0``, right ``x > 0``) meet at a
 spin-independent barrier of transparency :math:`\tau` (a delta potential; the normal
 region is short compared with the coherence length, "short junction"). Each side is the
-clean bulk of `quasiclassical.eilenberger` (its conventions hold here: Nambu outer x spin
-inner, Eq. (8) gauge, energies in :math:`\Delta_0`): gap :math:`\Delta` (the same on both
-sides), Ising field :math:`s\beta` in valley :math:`s = \pm 1`, in-plane Zeeman energy
-:math:`B_{L,R}` at angle :math:`\phi_{L,R}` from x. The phase difference :math:`\varphi`
-sits on the right side's gap, :math:`\Delta_R = \Delta e^{i\varphi}` (in the Eq. (1)
-language), i.e. every right-side matrix is rotated by :math:`U = e^{i\varphi\tau_3/2}`:
+clean bulk of `quasiclassical.eilenberger` (its conventions hold here: Nambu outer x
+spin inner, Eq. (8) gauge, energies in :math:`\Delta_0`): gap :math:`\Delta` (the same
+on both sides unless ``delta_right`` is given, e.g. each side's self-consistent gap at
+its own field, `self_consistent_gaps`), Ising field :math:`s\beta` in valley
+:math:`s = \pm 1`, in-plane Zeeman energy :math:`B_{L,R}` at angle :math:`\phi_{L,R}`
+from x. The phase difference :math:`\varphi` sits on the right side's gap,
+:math:`\Delta_R = \Delta e^{i\varphi}` (in the Eq. (1) language), i.e. every right-side
+matrix is rotated by :math:`U = e^{i\varphi\tau_3/2}`:
 :math:`\hat g_R(\varphi) = U \hat g_R(0) U^\dagger`.
 
 Each valley is its own set of channels (transverse momentum and the valley are conserved
@@ -114,6 +116,7 @@ __all__ = [
     "kulik_omelyanchuk",
     "matching_matrix",
     "phase_rotation",
+    "self_consistent_gaps",
 ]
 
 _TAU3 = np.asarray(kron(TAU[3], SIGMA[0]))
@@ -157,6 +160,8 @@ class JunctionParams:
         ``Z (1 ± p)`` (`spin_transparencies`). No effect at tau = 1 (Z = 0).
     polarization_axis : tuple of 3 floats
         The unit vector n.
+    delta_right : float, optional
+        Gap of the right side, Delta0 (> 0; default: *delta*, then the gap of both sides).
     """
 
     beta: float = 0.0
@@ -169,9 +174,14 @@ class JunctionParams:
     temperature: float = 0.1
     polarization: float = 0.0
     polarization_axis: tuple = (0.0, 0.0, 1.0)
+    delta_right: float | None = None
 
     def __post_init__(self):
         check_nonnegative("beta", self.beta)
+        if self.delta_right is not None:
+            check_finite("delta_right", self.delta_right)
+            if not self.delta_right > 0:
+                raise ParameterError("delta_right", f"must be > 0, got {self.delta_right!r}")
         check_nonnegative("field_left", self.field_left)
         check_nonnegative("field_right", self.field_right)
         check_finite("angle_left", self.angle_left)
@@ -203,6 +213,11 @@ class JunctionParams:
         return tuple(1.0 / (1.0 + z2 * (1 + s * self.polarization) ** 2) for s in (1, -1))
 
     @property
+    def gap_right(self):
+        """Gap of the right side, Delta0 (*delta_right*, or *delta* when not given)."""
+        return self.delta if self.delta_right is None else self.delta_right
+
+    @property
     def z(self):
         """Barrier strength Z with tau = 1/(1 + Z^2)."""
         return math.sqrt(1.0 / self.transparency - 1.0)
@@ -215,9 +230,9 @@ def phase_rotation(phase):
 
 def _m(params, energy, valley, side, phase):
     """Eilenberger matrix of one side, shape energy.shape + (4, 4)."""
-    field, angle = ((params.field_left, params.angle_left) if side == "left"
-                    else (params.field_right, params.angle_right))
-    m = bare_matrix(energy, valley * params.beta, params.delta, field, angle)
+    field, angle, gap = ((params.field_left, params.angle_left, params.delta) if side == "left"
+                         else (params.field_right, params.angle_right, params.gap_right))
+    m = bare_matrix(energy, valley * params.beta, gap, field, angle)
     if side == "right":
         u = phase_rotation(phase)
         m = u @ m @ u.conj().T
@@ -438,7 +453,8 @@ def bound_states(params, phases, *, e_max=None, points=2001):
         Every root whose matching-matrix residual is below `MATCH_TOL` (verified).
     """
     if e_max is None:
-        e_max = params.delta + params.beta + max(params.field_left, params.field_right) + 1.0
+        e_max = (max(params.delta, params.gap_right) + params.beta
+                 + max(params.field_left, params.field_right) + 1.0)
     # An even point count keeps E = 0 off the grid (the nodes are symmetric about it).
     grid = np.linspace(-e_max, e_max, points + (points % 2 == 1))
     rows = []
@@ -520,7 +536,8 @@ def current_phase(params, phases, *, cutoff=None, method="auto"):
         raise ParameterError("method", "Nazarov's formula needs a spin-independent barrier "
                                        "(polarization = 0)")
     phases = np.atleast_1d(np.asarray(phases, float))
-    scale = max(params.delta, params.beta, params.field_left, params.field_right)
+    scale = max(params.delta, params.gap_right, params.beta, params.field_left,
+                params.field_right)
     grid = matsubara_grid(params.temperature, cutoff or _CUTOFF * scale)
     if method == "matching" or (method == "auto" and params.polarization != 0):
         return _current_matching(params, phases, grid)
@@ -540,6 +557,44 @@ def current_phase(params, phases, *, cutoff=None, method="auto"):
             i_channel = -np.sum(grid.weights * tr) / (2 * np.pi)
             current[p] += 0.5 * i_channel * np.pi / tau  # valley average, eIR_N/Delta0
     return current
+
+
+def self_consistent_gaps(beta, field_left, field_right, temperature):
+    """Each side's own bulk gap Delta(B, T) from `quasiclassical.gap.solve_gap` (clean).
+
+    Parameters
+    ----------
+    beta : float
+        Ising field, Delta0.
+    field_left, field_right : float
+        In-plane Zeeman energies, Delta0 (the gap does not depend on the field's angle).
+    temperature : float
+        T / T_c0.
+
+    Returns
+    -------
+    (delta_left, delta_right) : (float, float)
+        Delta0; one solve when the fields are equal.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``field-left``/``field-right`` where the gap vanishes (normal state).
+    """
+    from quasiclassical.gap import solve_gap
+    from quasiclassical.params import QCParams
+
+    def gap(field):
+        return solve_gap(QCParams(beta=beta, field=field, temperature=temperature)).delta
+
+    left = gap(field_left)
+    right = left if field_right == field_left else gap(field_right)
+    for name, field, value in (("field-left", field_left, left),
+                               ("field-right", field_right, right)):
+        if not value > 0:
+            raise ParameterError(name, f"the self-consistent gap vanishes at B = {field:g} "
+                                 f"Delta0, T = {temperature:g} T_c0 (normal state): no junction")
+    return left, right
 
 
 def beenakker_energy(delta, transparency, phase):

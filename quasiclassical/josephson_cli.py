@@ -9,12 +9,17 @@ solutions of each side matched at a barrier of transparency tau). Example::
 ``--output``: bound states of both valleys, one row per state and phase, columns
 ``phase,energy,spin_x,spin_y,spin_z,valley`` (`mirage_common.junction_cli`);
 ``--current``: ``e I R_N / Delta0`` (valley average) from the Matsubara sum.
+``--self-consistent``: each side's clean bulk gap from `quasiclassical.gap.solve_gap` at
+its own field and ``--temperature`` (instead of ``--delta``).
 """
+
+import dataclasses
 
 from mirage_common.junction_cli import (
     add_junction_options,
     bisector,
     check_outputs,
+    delta_from_args,
     diode,
     phases_from_args,
     plot_junction,
@@ -32,12 +37,22 @@ def _run(args):
     check_outputs(args)
     phases = phases_from_args(args)
     axis = polarization_axis(args)
-    params = qj.JunctionParams(beta=args.beta, delta=args.delta, field_left=args.field_left,
+    delta = delta_from_args(args)
+    params = qj.JunctionParams(beta=args.beta, delta=delta, field_left=args.field_left,
                                field_right=args.field_right, angle_left=args.angle_left,
                                angle_right=args.angle_right, transparency=args.transparency,
                                temperature=args.temperature, polarization=args.polarization,
                                polarization_axis=axis)
-    meta = {"beta_delta0": args.beta, "delta_delta0": args.delta,
+    gap_meta = {"delta_source": "given (--delta)"}
+    if args.self_consistent:
+        # A side whose gap vanishes is refused (ParameterError naming its field).
+        d_left, d_right = qj.self_consistent_gaps(args.beta, args.field_left, args.field_right,
+                                                  args.temperature)
+        params = dataclasses.replace(params, delta=d_left, delta_right=d_right)
+        gap_meta = {"delta_source": "self-consistent (quasiclassical.gap.solve_gap, clean) at "
+                                    "each side's field and --temperature"}
+    meta = {"beta_delta0": args.beta, **gap_meta, "delta_delta0": params.delta,
+            "delta_left_delta0": params.delta, "delta_right_delta0": params.gap_right,
             "field_left_delta0": args.field_left, "field_right_delta0": args.field_right,
             "angle_left_rad": args.angle_left, "angle_right_rad": args.angle_right,
             "transparency": args.transparency, "temperature_tc0": args.temperature,
@@ -61,6 +76,8 @@ def _run(args):
                       f"angles {args.angle_left:.3g}, {args.angle_right:.3g} rad",
                       states, currents)
     summary = []
+    if args.self_consistent:
+        summary.append(f"Delta_L = {params.delta:.5g}, Delta_R = {params.gap_right:.5g} (Delta0)")
     if states is not None:
         summary.append(f"{len(states[0])} bound states")
     if currents is not None:

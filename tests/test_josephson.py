@@ -317,3 +317,121 @@ def test_lattice_junction_ldos_peaks_at_bound_states_and_no_spin_at_zero_field(b
     # B = 0: Kramers pairs K(k_x) <-> K'(-k_x) on the symmetric k grid cancel every spin
     # density; measured 1e-10 (decimation tolerance x the 1/η peak height).
     assert np.max(np.abs(res.spin)) < 1e-8 * np.max(res.ldos)
+
+
+# ----------------------------------------------------------------------------------------
+# unequal gaps and self-consistent gaps (--self-consistent --temperature)
+# ----------------------------------------------------------------------------------------
+
+
+def _andreev_unequal(delta_l, delta_r, phase):
+    """Transparent short junction: arccos(E/Δ_L) + arccos(E/Δ_R) = φ (Δ_L = Δ_R: Δcos(φ/2))."""
+    from scipy.optimize import brentq
+
+    low = min(delta_l, delta_r)
+    return brentq(lambda e: np.arccos(e / delta_l) + np.arccos(e / delta_r) - phase,
+                  -low, low, xtol=1e-14)
+
+
+def test_unequal_gaps_follow_the_andreev_condition(bcs_mapping):
+    phases = np.array([1.5, 2.5])
+    ref = np.array([_andreev_unequal(1.0, 0.6, p) for p in phases])
+    qc = qj.bound_states(qj.JunctionParams(delta=1.0, delta_right=0.6), phases)
+    lat = lj.bound_states(bcs_mapping, lj.SNSParams(delta=1.0, delta_right=0.6), 0.0, phases)
+    for p, e_ref in zip(phases, ref, strict=True):
+        for bs in (qc, lat):
+            e = np.sort(bs.energy[bs.phase == p])
+            assert len(e) == 8  # both valleys, both spins, at +E and -E
+            assert np.allclose(e, -e[::-1], atol=1e-12)  # particle-hole symmetry (brentq)
+        # Quasiclassical: the same equation solved another way (root tolerance 1e-13).
+        assert np.allclose(np.abs(qc.energy[qc.phase == p]), e_ref, rtol=1e-9)
+        # Lattice: O(Δ/E_F) corrections, measured 3e-5 (φ = 1.5) and 7.8e-4 (φ = 2.5).
+        assert np.allclose(np.abs(lat.energy[lat.phase == p]), e_ref, rtol=2e-3)
+    params = lj.SNSParams(delta=1.0, delta_right=0.6, temperature=0.1)
+    both = np.concatenate([-phases, phases])
+    green = lj.current_phase(bcs_mapping, params, both, [0.0]).current
+    free = lj.current_phase(bcs_mapping, params, both, [0.0], method="free-energy").current
+    assert np.allclose(green, free, rtol=1e-6)  # two routes; measured 5e-9
+    assert np.allclose(green[:2], -green[2:], rtol=1e-10)  # odd in φ: no diode at B = 0
+    qc_cur = qj.current_phase(qj.JunctionParams(delta=1.0, delta_right=0.6, temperature=0.1),
+                              phases)
+    # O(Δ/E_F) as in the module docstring: measured -0.7 % (φ = 1.5), -0.4 % (φ = 2.5).
+    assert np.allclose(green[2:], qc_cur, rtol=0.6 / E_F)
+
+
+def test_self_consistent_gaps_of_each_side():
+    mapping = map_to_lattice(PhysicalParameters(beta=7.0, field=0.0, delta=1.0))
+    lat_l, lat_r, results = lj.self_consistent_gaps(mapping, 0.0, 2.0, 0.1, mesh=600)
+    qc_l, qc_r = qj.self_consistent_gaps(7.0, 0.0, 2.0, 0.1)
+    # T = 0.1 T_c0, B = 0: BCS, Δ(T)/Δ0 = 1 - O(e^{-Δ/T}) (measured 1 - 1.3e-8).
+    assert qc_l == pytest.approx(1.0, abs=1e-6)
+    # The field lowers the gap; Ising protection keeps it open (0.838 at B = 2 Δ0).
+    assert 0.5 < qc_r < qc_l
+    # Lattice (k mesh 600) vs quasiclassics: measured 3.5e-4 (B = 0) and 2.8e-3 (B = 2);
+    # at mesh 1000: 1e-3 and 4e-4 (mesh discretization, not monotonic).
+    assert lat_l == pytest.approx(qc_l, rel=1e-2)
+    assert lat_r == pytest.approx(qc_r, rel=1e-2)
+    assert all(r.converged for r in results)
+    # Pauli limit without Ising protection: B = 2 Δ0 > Δ0/√2 destroys the gap.
+    with pytest.raises(ParameterError, match="field-right"):
+        qj.self_consistent_gaps(0.0, 0.0, 2.0, 0.1)
+
+
+@pytest.mark.parametrize("side", ["qc", "lattice"])
+def test_josephson_cli_self_consistent_writes_each_sides_gap(tmp_path, side):
+    from comparisons.cli import main
+    from mirage_common.io import read_table
+
+    out = tmp_path / "cpr.json"
+    extra = ["--n-k", "1", "--gap-mesh", "300"] if side == "lattice" else []
+    code = main([side, "josephson", "--field-left", "0", "--field-right", "2",
+                 "--self-consistent", "--temperature", "0.2", "--phase=-2:2:3",
+                 "--current", str(out), *extra])
+    assert code == 0
+    cols, meta = read_table(out)
+    assert meta["delta_source"].startswith("self-consistent")
+    # BCS at 0.2 T_c0: 1 - 3e-4 (mesh 300 on the lattice: within 5 %, as test_conductance_cli)
+    assert meta["delta_left_delta0"] == pytest.approx(1.0, abs=0.05)
+    assert 0.5 < meta["delta_right_delta0"] < meta["delta_left_delta0"]
+    assert cols["current"][0] == pytest.approx(-cols["current"][2], rel=1e-9)  # odd in φ
+
+
+@pytest.mark.parametrize("side,args,name", [
+    ("qc", ["--delta", "1", "--self-consistent"], "delta"),
+    ("lattice", ["--delta", "1", "--self-consistent"], "delta"),
+    ("qc", ["--beta", "0", "--field-left", "2", "--self-consistent"], "field-left"),
+    ("lattice", ["--ldos", "x.csv", "--ldos-eta", "0"], "ldos-eta"),
+    ("lattice", ["--ldos", "x.csv", "--ldos-energy", "0:20:3"], "ldos-energy"),
+    ("lattice", ["--ldos", "x.txt"], "ldos"),
+])
+def test_josephson_cli_gap_and_ldos_bad_input_exits_2(tmp_path, capsys, side, args, name):
+    from comparisons.cli import main
+
+    out = tmp_path / "abs.csv"
+    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
+    assert main([side, "josephson", *args, "--output", str(out)]) == 2
+    assert name in capsys.readouterr().err
+    assert not out.exists()
+    assert not any(tmp_path.iterdir())
+
+
+def test_lattice_josephson_cli_ldos_table_is_the_library_result(tmp_path):
+    from comparisons.cli import main
+    from mirage_common.io import read_table
+
+    out = tmp_path / "ldos.csv"
+    code = main(["lattice", "josephson", "--beta", "7", "--field-left", "2", "--field-right",
+                 "2", "--angle-right", "1.5707963267948966", "--delta", "1", "--phase=0:2:2",
+                 "--n-k", "2", "--ldos", str(out), "--ldos-energy=-1:1:5", "--ldos-eta", "0.05"])
+    assert code == 0
+    cols, meta = read_table(out)
+    assert {"phase", "energy", "ldos", "spin_x", "spin_y", "spin_z"} <= set(cols)
+    assert "2 N_0" in meta["units"] and meta["eta_delta0"] == 0.05
+    mapping = map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0))
+    ref = lj.junction_ldos(mapping, lj.SNSParams(delta=1.0, field_left=2.0, field_right=2.0,
+                                                 angle_right=np.pi / 2, temperature=0.1),
+                           [0.0, 2.0], np.linspace(-1, 1, 5), n_k=2, eta=0.05)
+    # The same computation; the CSV keeps 12 significant digits (rounding 5e-12 relative).
+    assert cols["ldos"] == pytest.approx(ref.ldos.ravel(), rel=1e-10)
+    assert cols["spin_z"] == pytest.approx(ref.spin[..., 2].ravel(), rel=1e-10, abs=1e-12)
+    assert np.all(cols["ldos"] > 0)
