@@ -296,6 +296,8 @@ def k_window(mapping, e_max, exchange=0.0):
     phys = mapping.physical
     ratio = 1.0 + abs(e_max) / phys.e_fermi + abs(exchange) / (phys.e_fermi * phys.delta0)
     parabolic = PERIOD * mapping.p_fermi_max * math.sqrt(ratio) * 1.05
+    if exchange == 0:
+        return min(math.pi, parabolic)  # |E| < E_F/2: holds every mode (tested)
     # Deep pockets (large |h|) are trigonally warped beyond the parabolic estimate: take
     # the larger of it and the pocket's measured extent along x (same 5 % margin).
     params = mapping.lattice_params(0.0)
