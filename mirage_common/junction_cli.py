@@ -74,8 +74,10 @@ def add_junction_options(p, *, lattice):
         p.add_argument("--barrier", type=real(0, 100), default=0.0,
                        help="barrier potential on the interface row (t; default 0: transparent)")
     else:
-        p.add_argument("--length", type=integer(0, 0), default=0,
-                       help="normal region length: only 0 (short junction) quasiclassically")
+        p.add_argument("--length", type=real(0, 1000), default=0.0,
+                       help="length of a clean normal region along the channel, in units of "
+                            "hbar v_F / Δ0 (one channel: normal incidence; default 0 = short "
+                            "junction)")
         p.add_argument("--transparency", type=real(0, 1, low_open=True), default=1.0,
                        help="normal-state transmission per channel, 0 < tau <= 1 (default 1)")
     p.add_argument("--polarization", type=real(-1, 1, low_open=True, high_open=True),
