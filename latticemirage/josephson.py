@@ -9,8 +9,10 @@ lattice constants, folding K and K' onto ``k_x ≈ 0``)::
     left SC lead (b < 0) | barrier rows | normal rows (length) | right SC lead (b >= rows)
 
 * Both **leads** are the Ising superconductor of `latticemirage.model` (its own value
-  functions): the same μ, λ and gap Δ; in-plane Zeeman energies ``B_L``, ``B_R`` at angles
-  ``phi_L``, ``phi_R``. Semi-infinite: exact for any coherence length.
+  functions): the same μ and λ; gaps Δ_L = Δ and Δ_R (default Δ_L; e.g. each side's own
+  self-consistent gap at its field, `self_consistent_gaps`); in-plane Zeeman energies
+  ``B_L``, ``B_R`` at angles ``phi_L``, ``phi_R``. Semi-infinite: exact for any coherence
+  length.
 * The **barrier rows** are the left superconductor with an extra potential ``barrier``
   (t; ``+`` electrons, ``-`` holes, as in `transport`); ``barrier = 0`` is transparent.
 * The **normal rows** (``length`` of them, 0 = short junction) are the normal metal of
@@ -77,6 +79,7 @@ __all__ = [
     "lead_gap",
     "matsubara_nodes",
     "normal_transmission",
+    "self_consistent_gaps",
     "sns_junction",
     "surface_green",
 ]
@@ -103,7 +106,7 @@ class SNSParams:
     Parameters
     ----------
     delta : float
-        Gap of both superconductors, Δ0 (> 0).
+        Gap of the left superconductor (and of the right one unless *delta_right*), Δ0 (> 0).
     field_left, field_right : float
         In-plane Zeeman energies, Δ0 (>= 0).
     angle_left, angle_right : float
@@ -119,6 +122,8 @@ class SNSParams:
         for electrons and ``-U (1 + p n·σ^*)`` for holes (as `quasiclassical.josephson`).
     polarization_axis : tuple of 3 floats
         The unit vector n.
+    delta_right : float, optional
+        Gap of the right superconductor, Δ0 (> 0; default: *delta*).
     """
 
     delta: float = 1.0
@@ -131,11 +136,16 @@ class SNSParams:
     temperature: float = 0.1
     polarization: float = 0.0
     polarization_axis: tuple = (0.0, 0.0, 1.0)
+    delta_right: float | None = None
 
     def __post_init__(self):
         check_finite("delta", self.delta)
         if not self.delta > 0:
             raise ParameterError("delta", f"must be > 0, got {self.delta!r}")
+        if self.delta_right is not None:
+            check_finite("delta_right", self.delta_right)
+            if not self.delta_right > 0:
+                raise ParameterError("delta_right", f"must be > 0, got {self.delta_right!r}")
         for name in ("field_left", "field_right", "barrier"):
             check_nonnegative(name, getattr(self, name))
         for name in ("angle_left", "angle_right"):
@@ -155,14 +165,61 @@ class SNSParams:
             raise ParameterError("polarization-axis",
                                  f"must be a unit 3-vector, got {self.polarization_axis!r}")
 
+    @property
+    def gap_right(self):
+        """Δ_R in Δ0 (*delta_right*, or *delta* when not given)."""
+        return self.delta if self.delta_right is None else self.delta_right
+
+
+def self_consistent_gaps(mapping, field_left, field_right, temperature, *, mesh=1000):
+    """Each side's own bulk gap Δ(B, T) from the lattice gap solver (`latticemirage.gap`).
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+        Supplies μ, λ, Δ0 and T_c0 (its own field is ignored).
+    field_left, field_right : float
+        In-plane Zeeman energies, Δ0 (the bulk gap does not depend on the field's angle:
+        spin rotations about z are a symmetry of the Ising superconductor).
+    temperature : float
+        T / T_c0.
+    mesh : int
+        k mesh of `latticemirage.gap.GapSolver`.
+
+    Returns
+    -------
+    (delta_left, delta_right, results) : (float, float, tuple of GapResult)
+        Gaps in Δ0; one solve when the two fields are equal.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``field-left``/``field-right`` where the gap vanishes (normal state: no
+        Josephson junction), or ``temperature``.
+    """
+    from latticemirage.gap import GapSolver
+
+    solver = GapSolver.build(mapping, mesh=mesh)
+    left = solver.solve(temperature=temperature, field=field_left)
+    right = left if field_right == field_left else solver.solve(temperature=temperature,
+                                                               field=field_right)
+    for name, res in (("field-left", left), ("field-right", right)):
+        if not res.converged:
+            raise RuntimeError(f"self-consistent gap did not converge: {res}")
+        if not res.delta > 0:
+            raise ParameterError(name, f"the self-consistent gap vanishes at B = {res.field:g} "
+                                 f"Δ0, T = {res.temperature:g} T_c0 (normal state): no junction")
+    return left.delta, right.delta, (left, right)
+
 
 @functools.lru_cache(maxsize=8)
 def sns_junction(length=0, barrier_rows=1):
     """Finalized S-(I)-N-S junction wrapped around the transverse period (parameter ``k_x``).
 
-    Parameters (Kwant ``params``): ``t, mu, lam, delta`` (both sides), ``B_L, phi_L``,
-    ``B_R, phi_R`` (fields, t and rad), ``barrier`` (t), ``pol_x, pol_y, pol_z`` (the
-    barrier's polarization p n), ``k_x``. The right lead's gap is
+    Parameters (Kwant ``params``): ``t, mu, lam, delta`` (left gap; ``delta = 0`` makes
+    both sides normal), ``ratio_R`` (Δ_R / Δ_L), ``B_L, phi_L``, ``B_R, phi_R`` (fields,
+    t and rad), ``barrier`` (t), ``pol_x, pol_y, pol_z`` (the barrier's polarization
+    p n), ``k_x``. The right lead's gap is
     real here: the phase is applied by `junction_matrices` as a gauge rotation.
     Lead 0 is the left superconductor, lead 1 the right one.
     """
@@ -176,8 +233,8 @@ def sns_junction(length=0, barrier_rows=1):
     def left_onsite(site, mu, B_L, phi_L, delta):
         return model.onsite(site, mu, B_L, phi_L, delta)
 
-    def right_onsite(site, mu, B_R, phi_R, delta):
-        return model.onsite(site, mu, B_R, phi_R, delta)
+    def right_onsite(site, mu, B_R, phi_R, delta, ratio_R):
+        return model.onsite(site, mu, B_R, phi_R, delta * ratio_R)
 
     def barrier_onsite(site, mu, B_L, phi_L, delta, barrier, pol_x, pol_y, pol_z):
         ns = pol_x * _PAULI[0] + pol_y * _PAULI[1] + pol_z * _PAULI[2]
@@ -222,6 +279,7 @@ def kwant_params(mapping, params):
     d0 = mapping.physical.delta0
     base = mapping.lattice_params(params.delta)
     return {"t": base["t"], "mu": base["mu"], "lam": base["lam"], "delta": base["delta"],
+            "ratio_R": params.gap_right / params.delta,
             "B_L": params.field_left * d0, "phi_L": params.angle_left,
             "B_R": params.field_right * d0, "phi_R": params.angle_right,
             "barrier": params.barrier,

@@ -20,8 +20,13 @@ primitive vector ``p_2 = (1/2, sqrt(3)/2)``::
   transparent interface.
 * The **normal lead** is the same lattice at the same μ with Δ = 0, no Ising SOC
   and no in-plane Zeeman field (a normal metal whose own Zeeman energy is
-  negligible), with an optional exchange field ``exchange`` (t) along the spin
-  axis ``n`` (a ferromagnetic lead): ``H_e = xi - exchange (n·σ)``. Its
+  negligible), with an optional exchange field ``exchange`` = h (t) along the spin
+  axis ``n`` (a ferromagnetic lead): ``H_e = xi - h (n·σ)``. The axis is one of
+  x, y, z, the field direction, or any direction (polar angle θ from z, azimuth
+  φ from x, radians: `exchange_axis`). With the hole pockets of the model the
+  spin ``+n`` pocket is ``E_F - h`` deep and the ``-n`` pocket ``E_F + h``: for
+  ``h >= E_F`` only the ``-n`` band crosses the Fermi level (a half metal; the
+  library accepts ``|h| < MAX_EXCHANGE E_F``, the CLI only ``|h| < E_F``). Its
   hopping is `model.hopping` at ``lam = 0`` and its onsite term is
   `model.onsite` at ``B = delta = 0`` plus the exchange term. It therefore
   conserves charge (τ_z) and spin along ``n``, and Kwant's ``conservation_law``
@@ -89,6 +94,7 @@ from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 
 __all__ = [
+    "MAX_EXCHANGE",
     "MAX_MODES",
     "MIN_TRANSMISSION",
     "PERIOD",
@@ -96,8 +102,10 @@ __all__ = [
     "btk_conductance",
     "check_mode_count",
     "check_transmission",
+    "exchange_axis",
     "junction_params",
     "k_window",
+    "magnetization_sweep",
     "ns_conductance",
     "ns_junction",
     "reflection_blocks",
@@ -118,6 +126,11 @@ _PAULI = (
 # reflection probabilities are 1 - T with T lost in round-off (~1e-16 per mode).
 MIN_TRANSMISSION = 1e-13
 _ENERGY_NUDGE = 1e-9  # t; shift off an exact lead band edge where Kwant cannot sort modes
+#: Largest ``|exchange|`` of the normal lead, in units of the pocket depth E_F: beyond E_F
+#: the lead is a half metal; up to 2 E_F its -n pocket (3 E_F deep) stays a near-circular
+#: pocket about K, K' that the folded window of `k_window` holds (tested: no modes at
+#: the window's edge).
+MAX_EXCHANGE = 2.0
 
 
 def spin_axis_vector(axis, phi=0.0):
@@ -133,6 +146,38 @@ def spin_axis_vector(axis, phi=0.0):
     if axis not in table:
         raise ParameterError("spin-axis", f"must be x, y, z or field, got {axis!r}")
     return table[axis]
+
+
+def exchange_axis(theta, phi):
+    """Unit vector of the exchange field (spin axis of the normal lead) from its angles.
+
+    Parameters
+    ----------
+    theta : float
+        Polar angle from z (out of plane), radians.
+    phi : float
+        Azimuth from x (in plane; x runs along the interface), radians.
+
+    Returns
+    -------
+    tuple of three floats
+        ``(sin θ cos φ, sin θ sin φ, cos θ)``.
+    """
+    for name, value in (("exchange-angle", theta), ("exchange-angle", phi)):
+        check_finite(name, value)
+    return (math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta))
+
+
+def _axis_vector(spin_axis, phi):
+    """`spin_axis_vector` of a name, or a given 3-vector checked to be a unit vector."""
+    if isinstance(spin_axis, str):
+        return spin_axis_vector(spin_axis, phi)
+    axis = np.asarray(spin_axis, dtype=float)
+    if (axis.shape != (3,) or not np.all(np.isfinite(axis))
+            or not math.isclose(float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9)):
+        raise ParameterError("spin-axis", f"must be x, y, z, field or a unit 3-vector, "
+                             f"got {spin_axis!r}")
+    return tuple(float(c) for c in axis)
 
 
 def _n_sigma(axis):
@@ -232,21 +277,57 @@ def junction_params(mapping, *, delta, barrier, exchange=0.0, field_=None):
     return {**m.lattice_params(delta), "barrier": float(barrier), "exchange": float(exchange)}
 
 
-def k_window(mapping, e_max):
+def k_window(mapping, e_max, exchange=0.0):
     """Half-width of the folded ``k_x`` window holding every normal-lead mode for ``|E| <= e_max``.
 
     The normal lead's pockets (no SOC, no field) have radius ``p(E) <= p_F,max
-    sqrt(1 + |E|/E_F)`` about K, K' (parabolic top of the band; 5 % margin for
-    its warping), and the fold multiplies transverse momenta by ``PERIOD``.
+    sqrt(1 + (|E| + |h|)/E_F)`` about K, K' (parabolic top of the band; 5 % margin
+    for its warping; the exchange field h deepens one spin's pocket by h), and the
+    fold multiplies transverse momenta by ``PERIOD``.
 
     Parameters
     ----------
     mapping : LatticeMapping
     e_max : float
         Largest ``|E|``, Δ0.
+    exchange : float
+        Exchange field h of the normal lead, t (default 0).
     """
-    ratio = 1.0 + abs(e_max) / mapping.physical.e_fermi
-    return min(math.pi, PERIOD * mapping.p_fermi_max * math.sqrt(ratio) * 1.05)
+    phys = mapping.physical
+    ratio = 1.0 + abs(e_max) / phys.e_fermi + abs(exchange) / (phys.e_fermi * phys.delta0)
+    parabolic = PERIOD * mapping.p_fermi_max * math.sqrt(ratio) * 1.05
+    if exchange == 0:
+        return min(math.pi, parabolic)  # |E| < E_F/2: holds every mode (tested)
+    # Deep pockets (large |h|) are trigonally warped beyond the parabolic estimate: take
+    # the larger of it and the pocket's measured extent along x (same 5 % margin).
+    params = mapping.lattice_params(0.0)
+    depth = (abs(e_max) * phys.delta0 + abs(exchange)) / params["t"]
+    extent = PERIOD * _pocket_extent_x(params["mu"] / params["t"], depth) * 1.05
+    return min(math.pi, max(parabolic, extent))
+
+
+def _pocket_extent_x(mu, depth, n_angles=720):
+    """Largest ``|k_x - K_x|`` (1/a) of ``{k : xi(k) > -depth}`` about K (t = 1).
+
+    ``xi(k) = -2 sum_j cos(k·a_j) - mu`` (`model.hopping` at ``lam = 0``) has its
+    maximum ``3 - mu`` at K; the region is star-shaped about K for ``depth < mu - 2``
+    (the M point), so the boundary is found by bisection of the radius per direction.
+    """
+    if not depth + 3 - mu < 1:  # beyond the van Hove level at M: no closed pocket
+        return math.pi
+    angles = np.linspace(0, 2 * np.pi, n_angles, endpoint=False)
+    u = np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    lo, hi = np.zeros(n_angles), np.full(n_angles, 2 * np.pi / 3)  # |K - M| = 2π/3
+
+    def xi(r):
+        k = model.VALLEY_K + r[:, None] * u
+        return -2 * np.cos(k @ model.BOND_VECTORS.T).sum(axis=-1) - mu
+
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        inside = xi(mid) > -depth
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    return float(np.max(np.abs(hi * u[:, 0])))
 
 
 def reflection_blocks(smatrix):
@@ -510,10 +591,12 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
     barrier : float
         Barrier height on the barrier rows, t (>= 0).
     barrier_rows : int
-    spin_axis : str
-        ``"z"``, ``"x"``, ``"y"`` or ``"field"``: spin quantization axis of the normal lead.
+    spin_axis : str or tuple of three floats
+        ``"z"``, ``"x"``, ``"y"``, ``"field"`` or a unit vector (`exchange_axis`): spin
+        quantization axis of the normal lead, and the direction of its exchange field.
     exchange : float
-        Exchange field of the normal lead along the spin axis, t.
+        Exchange field h of the normal lead along the spin axis, t (``|h| <
+        MAX_EXCHANGE E_F``; ``|h| >= E_F`` is a half metal, only ``-n`` electrons).
     n_k : int
         Transverse momenta (midpoint rule over the window of `k_window`).
     solver : str
@@ -539,9 +622,11 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
     check_nonnegative("delta", delta)
     check_nonnegative("barrier", barrier)
     check_finite("exchange", exchange)
-    if abs(exchange) >= mapping.physical.e_fermi * mapping.delta0:
-        raise ParameterError("exchange", "must stay below the pocket depth E_F (t) so that both "
-                             f"spins of the lead have modes, got {exchange!r} t")
+    e_f_t = mapping.physical.e_fermi * mapping.delta0
+    if abs(exchange) >= MAX_EXCHANGE * e_f_t:
+        raise ParameterError("exchange", f"|exchange| must stay below {MAX_EXCHANGE:g} E_F = "
+                             f"{MAX_EXCHANGE * e_f_t:g} t (the folded window holds the lead's "
+                             f"pockets up to there), got {exchange!r} t")
     if int(n_k) != n_k or n_k < 2:
         raise ParameterError("n-k", f"must be an integer >= 2, got {n_k!r}")
     _solver(solver)
@@ -551,9 +636,9 @@ def ns_conductance(mapping, energies, *, delta=None, fields=None, barrier=0.0, b
         raise ParameterError("delta", f"one gap or one per field ({len(fields)}), got {delta!r}")
     for b in fields:  # validates each field against the mapping's limits
         dataclasses.replace(mapping.physical, field=float(b))
-    axis = spin_axis_vector(spin_axis, mapping.physical.phi)
+    axis = _axis_vector(spin_axis, mapping.physical.phi)
     ns_junction(barrier_rows, axis)  # validates barrier_rows and the axis before any work
-    half = k_window(mapping, float(np.abs(energies).max()))
+    half = k_window(mapping, float(np.abs(energies).max()), exchange)
     k_points = -half + (np.arange(n_k) + 0.5) * (2 * half / n_k)
     sc = tuple(tuple(sorted(junction_params(mapping, delta=d, barrier=barrier,
                                             exchange=exchange, field_=b).items()))
@@ -595,6 +680,41 @@ def check_transmission(mapping, *, barrier, barrier_rows=1, spin_axis="z", excha
                              f"normal transmission {mean:.3g} per mode, zero to machine precision: "
                              "nothing to measure; lower the barrier")
     return mean
+
+
+def magnetization_sweep(mapping, energies, thetas, phis, *, exchange, **kwargs):
+    """The NS junction with a ferromagnetic lead, for several magnetization directions.
+
+    One `ns_conductance` per direction ``(theta, phi)`` (polar angle from z, azimuth
+    from x, radians; `exchange_axis`) at the mapping's field: the equal- and
+    opposite-spin Andreev reflection along the magnetization vs its angle.
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+    energies : array_like, shape (n,)
+        Δ0.
+    thetas, phis : array_like, shape (m,)
+        Directions, radians (broadcast against each other).
+    exchange : float
+        Exchange field h, t.
+    **kwargs
+        Passed to `ns_conductance` (``delta``, ``barrier``, ``n_k``, ...; not
+        ``spin_axis`` or ``fields``).
+
+    Returns
+    -------
+    list of TransportResult
+        One per direction, in order.
+    """
+    for name in ("spin_axis", "fields"):
+        if name in kwargs:
+            raise TypeError(f"magnetization_sweep sets {name} itself")
+    thetas, phis = np.broadcast_arrays(np.atleast_1d(np.asarray(thetas, float)),
+                                       np.atleast_1d(np.asarray(phis, float)))
+    axes = [exchange_axis(float(t), float(p)) for t, p in zip(thetas, phis, strict=True)]
+    return [ns_conductance(mapping, energies, spin_axis=a, exchange=exchange, **kwargs)[0]
+            for a in axes]
 
 
 def btk_conductance(energies, delta, tau):

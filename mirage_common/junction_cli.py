@@ -12,7 +12,11 @@ temperature in T_c0) and write the same two tables:
   critical currents ``I_c+ = max I``, ``I_c- = min I`` and the diode efficiency
   ``η = (I_c+ - |I_c-|) / (I_c+ + |I_c-|)`` on the phase grid.
 
-Everything is checked before any computation (exit 2 naming the option, nothing written).
+``--self-consistent`` replaces ``--delta``: each side's own bulk gap Δ(B, T) at its field
+and ``--temperature`` from that side's gap solver (lattice or quasiclassical); the bound
+states then use the two gaps, and energies stay in Δ0 (the zero-field, zero-temperature
+gap). Everything is checked before any computation (exit 2 naming the option, nothing
+written); a side whose self-consistent gap vanishes is refused naming its field.
 """
 
 import math
@@ -29,6 +33,7 @@ __all__ = [
     "add_junction_options",
     "bisector",
     "check_outputs",
+    "delta_from_args",
     "diode",
     "phases_from_args",
     "plot_junction",
@@ -49,8 +54,11 @@ def add_junction_options(p, *, lattice):
     """The shared options; *lattice* selects ``--barrier``/``--length`` vs ``--transparency``."""
     p.add_argument("--beta", type=real(0), default=7.0,
                    help="Ising SOC (Δ0; default 7)")
-    p.add_argument("--delta", type=real(0, low_open=True), default=1.0,
-                   help="gap of both superconductors (Δ0; default 1)")
+    p.add_argument("--delta", type=real(0, low_open=True), default=None,
+                   help="gap of both superconductors (Δ0; default 1 unless --self-consistent)")
+    p.add_argument("--self-consistent", action="store_true",
+                   help="each side's own bulk gap Δ(B, T) at its field and --temperature "
+                        "(instead of --delta)")
     p.add_argument("--field-left", type=real(0), default=2.0,
                    help="in-plane Zeeman energy of the left superconductor (Δ0; default 2)")
     p.add_argument("--field-right", type=real(0), default=2.0,
@@ -66,8 +74,10 @@ def add_junction_options(p, *, lattice):
         p.add_argument("--barrier", type=real(0, 100), default=0.0,
                        help="barrier potential on the interface row (t; default 0: transparent)")
     else:
-        p.add_argument("--length", type=integer(0, 0), default=0,
-                       help="normal region length: only 0 (short junction) quasiclassically")
+        p.add_argument("--length", type=real(0, 1000), default=0.0,
+                       help="length of a clean normal region along the channel, in units of "
+                            "hbar v_F / Δ0 (one channel: normal incidence; default 0 = short "
+                            "junction)")
         p.add_argument("--transparency", type=real(0, 1, low_open=True), default=1.0,
                        help="normal-state transmission per channel, 0 < tau <= 1 (default 1)")
     p.add_argument("--polarization", type=real(-1, 1, low_open=True, high_open=True),
@@ -89,6 +99,17 @@ def add_junction_options(p, *, lattice):
                    help="current-phase relation (.csv, .json or .npz): phase,current")
     p.add_argument("--plot", default=None,
                    help="PNG: E(phi) coloured by the spin along the field bisector, and I(phi)")
+
+
+def delta_from_args(args):
+    """The given gap (Δ0), 1 by default; ``--delta`` with ``--self-consistent`` is refused.
+
+    With ``--self-consistent`` the returned 1.0 only stands in for validating the other
+    options; the command then solves each side's gap.
+    """
+    if args.self_consistent and args.delta is not None:
+        raise ParameterError("delta", "give either --delta or --self-consistent, not both")
+    return 1.0 if args.delta is None else float(args.delta)
 
 
 def phases_from_args(args):
@@ -113,7 +134,8 @@ def polarization_axis(args):
 
 def check_outputs(args):
     """At least one output; each writable with a supported extension (before any work)."""
-    if args.output is None and args.current is None and args.plot is None:
+    ldos = getattr(args, "ldos", None)  # lattice only
+    if args.output is None and args.current is None and args.plot is None and ldos is None:
         raise ParameterError("output", "give --output, --current or --plot (nothing to write)")
     for option in ("output", "current"):
         path = getattr(args, option)

@@ -5,12 +5,14 @@ Geometry and model
 Two homogeneous Ising superconductors (left ``x < 0``, right ``x > 0``) meet at a
 spin-independent barrier of transparency :math:`\tau` (a delta potential; the normal
 region is short compared with the coherence length, "short junction"). Each side is the
-clean bulk of `quasiclassical.eilenberger` (its conventions hold here: Nambu outer x spin
-inner, Eq. (8) gauge, energies in :math:`\Delta_0`): gap :math:`\Delta` (the same on both
-sides), Ising field :math:`s\beta` in valley :math:`s = \pm 1`, in-plane Zeeman energy
-:math:`B_{L,R}` at angle :math:`\phi_{L,R}` from x. The phase difference :math:`\varphi`
-sits on the right side's gap, :math:`\Delta_R = \Delta e^{i\varphi}` (in the Eq. (1)
-language), i.e. every right-side matrix is rotated by :math:`U = e^{i\varphi\tau_3/2}`:
+clean bulk of `quasiclassical.eilenberger` (its conventions hold here: Nambu outer x
+spin inner, Eq. (8) gauge, energies in :math:`\Delta_0`): gap :math:`\Delta` (the same
+on both sides unless ``delta_right`` is given, e.g. each side's self-consistent gap at
+its own field, `self_consistent_gaps`), Ising field :math:`s\beta` in valley
+:math:`s = \pm 1`, in-plane Zeeman energy :math:`B_{L,R}` at angle :math:`\phi_{L,R}`
+from x. The phase difference :math:`\varphi` sits on the right side's gap,
+:math:`\Delta_R = \Delta e^{i\varphi}` (in the Eq. (1) language), i.e. every right-side
+matrix is rotated by :math:`U = e^{i\varphi\tau_3/2}`:
 :math:`\hat g_R(\varphi) = U \hat g_R(0) U^\dagger`.
 
 Each valley is its own set of channels (transverse momentum and the valley are conserved
@@ -82,14 +84,35 @@ singular value, `_roots_scan`) and the current comes from the matching (Jost) de
 right side's rotate with U, so the phase dependence is exact), normalized by the
 spin-averaged transparency. Without polarization it equals Nazarov's current (tested).
 
+Normal region of finite length (one channel)
+--------------------------------------------
+``length`` L > 0 puts a clean normal metal (Δ = 0, no Ising field, no Zeeman field:
+:math:`M_N = E\tau_3`) between the barrier (at x = 0) and the right superconductor (from
+x = L). L is measured along the channel's direction of motion in units of
+:math:`\hbar v_F/\Delta_0` (for a channel at angle θ to the junction's normal,
+:math:`L = d\,\Delta_0/(\hbar v_F\cos\theta)`): every channel of the junction is then
+this one 1D problem, so the angle average over a 2D Fermi surface is not done here; the
+results are those of one channel (and of normal incidence). The envelopes cross N freely,
+:math:`a(0) = e^{-iM_NL}a(L)` and :math:`b(0) = e^{+iM_NL}b(L)`, so the right side's
+decaying solutions enter the matching at the barrier multiplied by these propagators
+(which commute with U: the phase dependence stays exact). Nazarov's form needs the
+isotropic bulk :math:`\hat g` at the barrier, so for L > 0 the bound states come from the
+scan of the matching matrix and the current from its determinant, as for a polarized
+barrier (at :math:`i\omega_n` the propagators are real exponentials, normalized per
+column). Checks: Kulik's condition :math:`2EL - 2\arccos(E/\Delta) = \pm\varphi
+\pmod{2\pi}` at B = 0, τ = 1 (any β: the Ising field alone leaves the singlet
+unchanged), L → 0 equals the short junction, and the lattice at normal incidence with
+the same length in these units (tests/test_josephson.py).
+
 Spin of a state
 ---------------
 ``spin`` is the expectation value of :math:`\boldsymbol\sigma` of the state's electron
 part, normalized to its electron weight (so within [-1, 1]):
 :math:`\int(a_e^\dagger\boldsymbol\sigma a_e + b_e^\dagger\boldsymbol\sigma b_e)\,dx /
 \int(|a_e|^2 + |b_e|^2)\,dx` (the :math:`2k_F` cross terms average out), with the
-exponential integrals done in closed form. For a degenerate pair of states (no spin
-splitting) it is the spin of an arbitrary member of the pair.
+exponential integrals done in closed form (for L > 0 plus L times the envelopes'
+constant weight in N). For a degenerate pair of states (no spin splitting) it is the spin
+of an arbitrary member of the pair.
 """
 
 import math
@@ -114,6 +137,7 @@ __all__ = [
     "kulik_omelyanchuk",
     "matching_matrix",
     "phase_rotation",
+    "self_consistent_gaps",
 ]
 
 _TAU3 = np.asarray(kron(TAU[3], SIGMA[0]))
@@ -157,6 +181,12 @@ class JunctionParams:
         ``Z (1 ± p)`` (`spin_transparencies`). No effect at tau = 1 (Z = 0).
     polarization_axis : tuple of 3 floats
         The unit vector n.
+    delta_right : float, optional
+        Gap of the right side, Delta0 (> 0; default: *delta*, then the gap of both sides).
+    length : float
+        Length of a clean normal region between the barrier and the right side, along the
+        channel, in units of ``hbar v_F / Delta0`` (>= 0; 0: short junction). See
+        "Normal region of finite length" in the module docstring.
     """
 
     beta: float = 0.0
@@ -169,9 +199,16 @@ class JunctionParams:
     temperature: float = 0.1
     polarization: float = 0.0
     polarization_axis: tuple = (0.0, 0.0, 1.0)
+    delta_right: float | None = None
+    length: float = 0.0
 
     def __post_init__(self):
         check_nonnegative("beta", self.beta)
+        check_nonnegative("length", self.length)
+        if self.delta_right is not None:
+            check_finite("delta_right", self.delta_right)
+            if not self.delta_right > 0:
+                raise ParameterError("delta_right", f"must be > 0, got {self.delta_right!r}")
         check_nonnegative("field_left", self.field_left)
         check_nonnegative("field_right", self.field_right)
         check_finite("angle_left", self.angle_left)
@@ -203,6 +240,11 @@ class JunctionParams:
         return tuple(1.0 / (1.0 + z2 * (1 + s * self.polarization) ** 2) for s in (1, -1))
 
     @property
+    def gap_right(self):
+        """Gap of the right side, Delta0 (*delta_right*, or *delta* when not given)."""
+        return self.delta if self.delta_right is None else self.delta_right
+
+    @property
     def z(self):
         """Barrier strength Z with tau = 1/(1 + Z^2)."""
         return math.sqrt(1.0 / self.transparency - 1.0)
@@ -215,9 +257,9 @@ def phase_rotation(phase):
 
 def _m(params, energy, valley, side, phase):
     """Eilenberger matrix of one side, shape energy.shape + (4, 4)."""
-    field, angle = ((params.field_left, params.angle_left) if side == "left"
-                    else (params.field_right, params.angle_right))
-    m = bare_matrix(energy, valley * params.beta, params.delta, field, angle)
+    field, angle, gap = ((params.field_left, params.angle_left, params.delta) if side == "left"
+                         else (params.field_right, params.angle_right, params.gap_right))
+    m = bare_matrix(energy, valley * params.beta, gap, field, angle)
     if side == "right":
         u = phase_rotation(phase)
         m = u @ m @ u.conj().T
@@ -259,6 +301,29 @@ def barrier_matrix(params):
     return params.z * out
 
 
+def _propagators(params, energy):
+    """``(P_a, P_b)`` = ``exp(-/+ i E tau_3 L)`` as diagonals, shape energy.shape + (4,).
+
+    Each is scaled by a constant per energy so that its largest entry has modulus 1 at
+    imaginary energies (no overflow; a factor per column, removed by normalization).
+    """
+    energy = np.asarray(energy, complex)[..., None]
+    s = np.diag(_TAU3).real
+    arg_a = -1j * energy * s * params.length
+    arg_b = -arg_a
+    return (np.exp(arg_a - np.max(arg_a.real, axis=-1, keepdims=True)),
+            np.exp(arg_b - np.max(arg_b.real, axis=-1, keepdims=True)))
+
+
+def _barrier_bases(params, energy, parts):
+    """The four bases of *parts* at the barrier: the right side's propagated through N."""
+    va, vb, wa, wb = (p[2] for p in parts)
+    if params.length > 0:
+        pa, pb = _propagators(params, energy)
+        wa, wb = pa[..., :, None] * wa, pb[..., :, None] * wb
+    return va, vb, wa, wb
+
+
 def _match(va, vb, wa, wb, zhat):
     """Matching matrix (..., 8, 8) from the four bases (..., 4, 2) and the barrier (4, 4)."""
     eye = np.eye(4)
@@ -283,19 +348,26 @@ def matching_matrix(params, energy, valley, phase):
     parts = [("left", 1, *l_lo), ("left", -1, *l_hi), ("right", 1, *r_hi), ("right", -1, *r_lo)]
     if any(p[2].shape[1] != 2 for p in parts):
         raise ValueError(f"energy {energy!r} is not inside both sides' gaps")
-    va, vb, wa, wb = (p[2] for p in parts)
-    return _match(va, vb, wa, wb, barrier_matrix(params)), parts
+    return _match(*_barrier_bases(params, energy, parts), barrier_matrix(params)), parts
 
 
-def _expectation(parts, coeffs, op):
-    """Integral of psi^dag op psi over both sides (in units of v_F), op shape (4, 4)."""
+def _expectation(parts, coeffs, op, length=0.0):
+    """Integral of psi^dag op psi over both sides (in units of v_F), op shape (4, 4).
+
+    With a normal region of *length*: the right side's parts start at x = L, and N adds
+    ``L x`` the constant ``a^dag op a + b^dag op b`` of the freely propagating envelopes
+    (op commutes with the propagators; the 2 k_F cross terms average out).
+    """
     total = 0.0
     for k, (side, mover, vec, lam) in enumerate(parts):
         c = coeffs[2 * k: 2 * k + 2]
         # kappa_{jk} of exp(kappa x) in psi_j^* psi_k: i*mover*(lam_k - conj(lam_j)).
         kappa = 1j * mover * (lam[None, :] - lam.conj()[:, None])
         integral = 1.0 / kappa if side == "left" else -1.0 / kappa
-        total += np.einsum("j,jk,k->", c.conj(), (vec.conj().T @ op @ vec) * integral, c)
+        form = vec.conj().T @ op @ vec
+        total += np.einsum("j,jk,k->", c.conj(), form * integral, c)
+        if side == "right" and length > 0:
+            total += length * np.einsum("j,jk,k->", c.conj(), form, c)
     return total.real
 
 
@@ -310,11 +382,13 @@ def _spin(params, energy, valley, phase, member=0):
     a degenerate group of states (orthogonal to the others).
     """
     a, parts = matching_matrix(params, energy, valley, phase)
-    a = a / np.linalg.norm(a, axis=0)
-    _, s, vh = np.linalg.svd(a)
-    c = vh[-1 - member].conj()
-    weight = _expectation(parts, c, _ELECTRON)
-    spin = np.array([_expectation(parts, c, op) for op in _SPIN_OPS]) / weight
+    norms = np.linalg.norm(a, axis=0)
+    _, s, vh = np.linalg.svd(a / norms)
+    # Null vector of the column-normalized matrix -> coefficients of the raw bases (the
+    # columns' norms differ with a barrier: sqrt(2) on the left, sqrt(2 + 4Z^2) right).
+    c = vh[-1 - member].conj() / norms
+    weight = _expectation(parts, c, _ELECTRON, params.length)
+    spin = np.array([_expectation(parts, c, op, params.length) for op in _SPIN_OPS]) / weight
     return spin, s[-1 - member] / s[0]
 
 
@@ -391,10 +465,15 @@ def _roots_one(params, valley, phase, grid):
 
 def _scan_value(params, energy, valley, phase):
     """Smallest over largest singular value of the matching matrix with orthonormal bases."""
+    return _scan_values(params, energy, valley, phase)[-1]
+
+
+def _scan_values(params, energy, valley, phase):
+    """All singular values of the matching matrix with orthonormal bases, over the largest."""
     _, parts = matching_matrix(params, energy, valley, phase)
-    q = [np.linalg.qr(part[2])[0] for part in parts]
+    q = [np.linalg.qr(b)[0] for b in _barrier_bases(params, energy, parts)]
     sv = np.linalg.svd(_match(*q, barrier_matrix(params)), compute_uv=False)
-    return sv[-1] / sv[0]
+    return sv / sv[0]
 
 
 def _roots_scan(params, valley, phase, grid):
@@ -414,7 +493,10 @@ def _roots_scan(params, valley, phase, grid):
                                   bounds=(grid[i - 1], grid[i + 1]), method="bounded",
                                   options={"xatol": 1e-13})
             if res.fun < MATCH_TOL:
-                roots.append(float(res.x))
+                # A degenerate group (e.g. spin-degenerate at B = 0) has as many vanishing
+                # singular values as members: one root each.
+                small = _scan_values(params, float(res.x), valley, phase) < MATCH_TOL
+                roots.extend([float(res.x)] * max(1, int(np.sum(small))))
     return sorted(roots)
 
 
@@ -438,15 +520,16 @@ def bound_states(params, phases, *, e_max=None, points=2001):
         Every root whose matching-matrix residual is below `MATCH_TOL` (verified).
     """
     if e_max is None:
-        e_max = params.delta + params.beta + max(params.field_left, params.field_right) + 1.0
+        e_max = (max(params.delta, params.gap_right) + params.beta
+                 + max(params.field_left, params.field_right) + 1.0)
     # An even point count keeps E = 0 off the grid (the nodes are symmetric about it).
     grid = np.linspace(-e_max, e_max, points + (points % 2 == 1))
     rows = []
     for phase in np.atleast_1d(np.asarray(phases, float)):
         for valley in _VALLEYS:
-            if params.polarization == 0:
+            if params.polarization == 0 and params.length == 0:
                 roots = _roots_one(params, valley, phase, grid)
-            else:  # no Nazarov form for a spin-dependent barrier: scan the matching matrix
+            else:  # no Nazarov form (spin-dependent barrier or L > 0): scan the matching
                 roots = _roots_scan(params, valley, phase, grid[::2])
             for k, e in enumerate(roots):
                 # Members of a degenerate group (equal to round-off) take orthogonal null vectors.
@@ -485,9 +568,16 @@ def _current_matching(params, phases, grid):
         # (the decay rules of `matching_matrix`, the same at i omega).
         va, vb = _bases_matsubara(params, grid.omegas, valley, "left")
         lo_r, hi_r = _bases_matsubara(params, grid.omegas, valley, "right")
+        if params.length > 0:  # through N: a(0) = P_a a(L), b(0) = P_b b(L)
+            pa, pb = _propagators(params, 1j * grid.omegas)
         for p, phase in enumerate(phases):
             u = phase_rotation(phase)
             wa, wb = u @ hi_r, u @ lo_r
+            if params.length > 0:
+                # P commutes with U and tau_3; orthonormalizing the propagated columns
+                # changes |det A| by a phase-independent factor only.
+                wa = np.linalg.qr(pa[..., :, None] * wa)[0]
+                wb = np.linalg.qr(pb[..., :, None] * wb)[0]
             a = _match(va, vb, wa, wb, zhat)
             zero = np.zeros_like(va)
             da = _match(zero, zero, 0.5j * _TAU3 @ wa, 0.5j * _TAU3 @ wb, zhat)
@@ -516,13 +606,15 @@ def current_phase(params, phases, *, cutoff=None, method="auto"):
     """
     if method not in ("auto", "nazarov", "matching"):
         raise ParameterError("method", f"must be auto, nazarov or matching, got {method!r}")
-    if method == "nazarov" and params.polarization != 0:
+    if method == "nazarov" and (params.polarization != 0 or params.length > 0):
         raise ParameterError("method", "Nazarov's formula needs a spin-independent barrier "
-                                       "(polarization = 0)")
+                                       "(polarization = 0) and a short junction (length 0)")
     phases = np.atleast_1d(np.asarray(phases, float))
-    scale = max(params.delta, params.beta, params.field_left, params.field_right)
+    scale = max(params.delta, params.gap_right, params.beta, params.field_left,
+                params.field_right)
     grid = matsubara_grid(params.temperature, cutoff or _CUTOFF * scale)
-    if method == "matching" or (method == "auto" and params.polarization != 0):
+    if method == "matching" or (method == "auto" and (params.polarization != 0
+                                                       or params.length > 0)):
         return _current_matching(params, phases, grid)
     tau = params.transparency
     current = np.zeros(len(phases))
@@ -540,6 +632,44 @@ def current_phase(params, phases, *, cutoff=None, method="auto"):
             i_channel = -np.sum(grid.weights * tr) / (2 * np.pi)
             current[p] += 0.5 * i_channel * np.pi / tau  # valley average, eIR_N/Delta0
     return current
+
+
+def self_consistent_gaps(beta, field_left, field_right, temperature):
+    """Each side's own bulk gap Delta(B, T) from `quasiclassical.gap.solve_gap` (clean).
+
+    Parameters
+    ----------
+    beta : float
+        Ising field, Delta0.
+    field_left, field_right : float
+        In-plane Zeeman energies, Delta0 (the gap does not depend on the field's angle).
+    temperature : float
+        T / T_c0.
+
+    Returns
+    -------
+    (delta_left, delta_right) : (float, float)
+        Delta0; one solve when the fields are equal.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``field-left``/``field-right`` where the gap vanishes (normal state).
+    """
+    from quasiclassical.gap import solve_gap
+    from quasiclassical.params import QCParams
+
+    def gap(field):
+        return solve_gap(QCParams(beta=beta, field=field, temperature=temperature)).delta
+
+    left = gap(field_left)
+    right = left if field_right == field_left else gap(field_right)
+    for name, field, value in (("field-left", field_left, left),
+                               ("field-right", field_right, right)):
+        if not value > 0:
+            raise ParameterError(name, f"the self-consistent gap vanishes at B = {field:g} "
+                                 f"Delta0, T = {temperature:g} T_c0 (normal state): no junction")
+    return left, right
 
 
 def beenakker_energy(delta, transparency, phase):

@@ -1,16 +1,20 @@
 """``mirage lattice conductance``: tunneling/Andreev conductance of an NS junction.
 
-Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal
-smearing of the conductance); barrier and exchange field in t (the lattice
-hopping). With ``--units physical`` (`mirage_common.unitargs`, the same options as
-``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV, ``--field`` in tesla
-(sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV, with the scale from
-``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material`` preset; they are
-converted to the reduced units by `mirage_common.units.PhysicalScale` before anything
-else, the table gains ``bias_mV`` and ``field_T`` beside ``energy`` and ``field``, and the
-metadata state the scale and the preset. The junction is
-`latticemirage.transport.ns_junction`; every result file carries the lattice
-parameters, the measured normal-state transmission per mode and the conventions.
+Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal smearing
+of the conductance); barrier and exchange field in t (the lattice hopping). A
+ferromagnetic normal lead: ``--exchange H`` (t, ``|H| < E_F``, the pocket depth, so that
+both spins keep a Fermi surface) along ``--exchange-angle THETA,PHI`` (radians: polar
+angle from z, out of plane, and azimuth from x, along the interface; THETA may be a
+sweep ``start:stop:num`` at one field, then one curve per angle); the spin-resolved
+columns are along that direction. With ``--units physical`` (`mirage_common.unitargs`,
+the same options as ``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV,
+``--field`` in tesla (sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV,
+with the scale from ``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material``
+preset; they are converted to the reduced units by `mirage_common.units.PhysicalScale`
+before anything else, the table gains ``bias_mV`` and ``field_T`` beside ``energy`` and
+``field``, and the metadata state the scale and the preset. The junction is
+`latticemirage.transport.ns_junction`; every result file carries the lattice parameters,
+the measured normal-state transmission per mode and the conventions.
 Bad input raises `ParameterError` before any computation (exit 2, nothing written).
 """
 
@@ -44,6 +48,7 @@ from ._args import (
 __all__ = ["add_subcommands"]
 
 _COLUMNS = ("conductance", "normal_reflection", "andreev_opposite_spin", "andreev_equal_spin")
+_MAX_ANGLE = 4 * math.pi  # |angle| beyond two turns is a typo
 _THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e^-10)
 _STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
 
@@ -114,10 +119,37 @@ def _to_reduced(args):
     return red, scale, material, fields_T
 
 
-def _plot(path, energies, curves, fields, sweep, scale=None):
+def _exchange_directions(args):
+    """``[(theta, phi), ...]`` from ``--exchange-angle THETA,PHI`` (THETA may be a sweep), or None.
+
+    Checked before any work: two parts, finite, ``|angle| <= 4 pi``; not together with
+    an explicit ``--spin-axis`` (both set the lead's axis).
+    """
+    if args.exchange_angle is None:
+        return None
+    if args.spin_axis is not None:
+        raise ParameterError("exchange-angle", "sets the spin axis of the lead: give either "
+                             "--exchange-angle or --spin-axis, not both")
+    text = str(args.exchange_angle)
+    parts = text.rsplit(",", 1)
+    if len(parts) != 2:
+        raise ParameterError("exchange-angle", "expected THETA,PHI (radians; THETA may be "
+                             f"start:stop:num), got {text!r}")
+    from mirage_common.cliargs import parse_range
+
+    thetas = parse_range("exchange-angle", parts[0], low=-_MAX_ANGLE, high=_MAX_ANGLE)
+    phis = parse_range("exchange-angle", parts[1], low=-_MAX_ANGLE, high=_MAX_ANGLE)
+    if len(phis) != 1:
+        raise ParameterError("exchange-angle", f"PHI must be one value, got {parts[1]!r}")
+    return [(float(t), float(phis[0])) for t in thetas]
+
+
+def _plot(path, energies, curves, fields, sweep, scale=None, angles=None):
     """dI/dV(V) with its parts, or the dI/dV(V, B) map of a sweep; PNG written atomically.
 
-    *curves*: one dict of columns (`_COLUMNS`, on *energies*) per field.
+    *curves*: one dict of columns (`_COLUMNS`, on *energies*) per field, or per
+    magnetization angle if *angles* (polar angles, rad) are given: then the map is the
+    equal-spin Andreev reflection vs (V, θ).
     """
     import matplotlib
 
@@ -130,7 +162,15 @@ def _plot(path, energies, curves, fields, sweep, scale=None):
     else:
         xlabel, ylabel = r"bias $eV$ ($\Delta_0$)", r"in-plane Zeeman energy $B$ ($\Delta_0$)"
         funit = r"$\Delta_0$"
-    if sweep:
+    if angles is not None and len(angles) > 1:
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        a = np.array([c["andreev_equal_spin"] for c in curves])
+        mesh = ax.pcolormesh(energies, angles, a, shading="nearest", cmap="magma")
+        fig.colorbar(mesh, ax=ax, label="equal-spin Andreev reflection per mode")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(r"magnetization polar angle $\theta$ (rad)")
+        ax.set_title("lattice F/S junction: equal-spin Andreev reflection")
+    elif sweep:
         fig, ax = plt.subplots(figsize=(6, 4.5))
         g = np.array([c["conductance"] for c in curves])
         mesh = ax.pcolormesh(energies, fields, g, shading="nearest", cmap="viridis")
@@ -189,14 +229,22 @@ def _conductance(args):
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
     t_delta0 = args.temperature * tc0_over_delta0()
     wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
-    axis = transport.spin_axis_vector(args.spin_axis, phys.phi)
-    transport.ns_junction(args.barrier_rows, axis)  # validates --barrier-rows
     if abs(args.exchange) >= phys.e_fermi * phys.delta0:
-        raise ParameterError("exchange", f"must stay below E_F = {phys.e_fermi * phys.delta0:g} t")
+        raise ParameterError("exchange", f"|H| must stay below E_F = {phys.e_fermi * phys.delta0:g}"
+                             f" t (the pocket depth: both spins keep a Fermi surface), got "
+                             f"{args.exchange!r} t")
+    directions = _exchange_directions(args)
+    if directions is not None and len(directions) > 1 and len(fields) > 1:
+        raise ParameterError("exchange-angle", "an angle sweep needs a single --field")
+    if directions is None:
+        axes = [transport.spin_axis_vector(args.spin_axis or "z", phys.phi)]
+    else:
+        axes = [transport.exchange_axis(t, p) for t, p in directions]
+    transport.ns_junction(args.barrier_rows, axes[0])  # validates --barrier-rows
     mapping = map_to_lattice(phys)
     # Refuse a barrier that transmits nothing (before the real computation).
     transport.check_transmission(mapping, barrier=args.barrier, barrier_rows=args.barrier_rows,
-                                 spin_axis=args.spin_axis, exchange=args.exchange,
+                                 spin_axis=axes[0], exchange=args.exchange,
                                  solver=args.solver)
     gap_meta = {"delta_source": "given"}
     if args.self_consistent:
@@ -213,10 +261,11 @@ def _conductance(args):
         deltas = np.full(len(fields), delta_given)
     executor = None if workers == 1 else process_pool(workers)
     try:
-        results = transport.ns_conductance(
+        # One run per lead axis (one unless --exchange-angle sweeps θ; then one field).
+        results = [r for axis in axes for r in transport.ns_conductance(
             mapping, grid, delta=deltas, fields=fields, barrier=args.barrier,
-            barrier_rows=args.barrier_rows, spin_axis=args.spin_axis, exchange=args.exchange,
-            n_k=n_k, solver=args.solver, executor=executor)
+            barrier_rows=args.barrier_rows, spin_axis=axis, exchange=args.exchange,
+            n_k=n_k, solver=args.solver, executor=executor)]
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -226,8 +275,13 @@ def _conductance(args):
     def keep(values):  # the computed grid -> the requested energies
         return values if grid is wanted else np.interp(wanted, grid, values)
 
-    cols = {"field": np.repeat(fields, len(wanted)), "energy": np.tile(wanted, len(fields)),
-            "delta": np.repeat(deltas, len(wanted))}
+    row_fields = np.array([r.field for r in results])
+    cols = {"field": np.repeat(row_fields, len(wanted)),
+            "energy": np.tile(wanted, len(results)),
+            "delta": np.repeat([r.delta for r in results], len(wanted))}
+    if directions is not None:
+        cols["exchange_theta"] = np.repeat([d[0] for d in directions], len(wanted))
+        cols["exchange_phi"] = np.repeat([d[1] for d in directions], len(wanted))
     for name in _COLUMNS:
         cols[name] = np.concatenate([keep(getattr(r, name)) for r in results])
     for name in ("andreev_equal_spin", "andreev_opposite_spin"):
@@ -260,8 +314,12 @@ def _conductance(args):
         "temperature_delta0": t_delta0,
         "barrier_t": args.barrier,
         "barrier_rows": args.barrier_rows,
-        "spin_axis": list(axis),
+        "spin_axis": [list(a) for a in axes] if len(axes) > 1 else list(axes[0]),
         "exchange_t": args.exchange,
+        "exchange_angle_rad": None if directions is None else {
+            "theta": [d[0] for d in directions], "phi": directions[0][1],
+            "convention": "theta: polar angle from z (out of plane); phi: azimuth from x "
+                          "(along the interface); transport along (1/2, sqrt(3)/2)"},
         "n_k": n_k,
         "computed_energies": {"points": len(grid), "step_delta0": float(grid[1] - grid[0]),
                               "range_delta0": [float(grid[0]), float(grid[-1])],
@@ -271,11 +329,11 @@ def _conductance(args):
         "solver": args.solver if args.solver != "default"
         else f"default ({default_solver.smodule.__name__})",
         "kwant_default_solver": default_solver.smodule.__name__,
-        "normal_transmission": transmissions if len(fields) > 1 else transmissions[0],
+        "normal_transmission": transmissions if len(results) > 1 else transmissions[0],
         "mirage_eps0_delta0": formula.eps0,
         "mirage_width_delta0": formula.width,
         "units": "energy, field in Delta0; conductance G_NS/G_N; reflections per incident "
-                 "electron mode",
+                 "electron mode; exchange in t; exchange_theta, exchange_phi in rad",
         "conventions": (
             "G_NS = sum_k (N - R_ee + R_he), normalized by the same junction at Delta = 0; "
             "spin resolved along spin_axis of the normal lead: plus/minus = incident spin "
@@ -284,8 +342,8 @@ def _conductance(args):
             "convolved with -df/dE"),
     }
     if scale is not None:
-        cols = {"field_T": np.repeat(fields_T, len(wanted)),
-                "bias_mV": np.tile(scale.energy_to_meV(wanted), len(fields)), **cols}
+        cols = {"field_T": np.repeat(np.resize(fields_T, len(results)), len(wanted)),
+                "bias_mV": np.tile(scale.energy_to_meV(wanted), len(results)), **cols}
         meta.update(physical_metadata(
             scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
             "energy and delta also in reduced units (Delta0)"))
@@ -299,8 +357,9 @@ def _conductance(args):
     write_table(args.output, cols, meta)
     if args.plot is not None:
         curves = [{name: keep(getattr(r, name)) for name in _COLUMNS} for r in results]
-        _plot(args.plot, wanted, curves, fields, len(fields) > 1, scale)
-    print(f"wrote {args.output} ({len(fields)} field(s) x {len(wanted)} energies, "
+        _plot(args.plot, wanted, curves, fields, len(fields) > 1, scale,
+              None if directions is None else [d[0] for d in directions])
+    print(f"wrote {args.output} ({len(results)} curve(s) x {len(wanted)} energies, "
           f"mean normal transmission {transmissions[0]['mean']:.4g})")
     return 0
 
@@ -328,10 +387,17 @@ def add_subcommands(sub):
                         "normal transmission ≈ 0.04 per mode)")
     p.add_argument("--barrier-rows", type=integer(1), default=1,
                    help="rows of the barrier (default 1)")
-    p.add_argument("--spin-axis", choices=("z", "x", "y", "field"), default="z",
-                   help="spin quantization axis of the normal lead (default z)")
+    p.add_argument("--spin-axis", choices=("z", "x", "y", "field"), default=None,
+                   help="spin quantization axis of the normal lead (default z; or set it "
+                        "with --exchange-angle)")
     p.add_argument("--exchange", type=real(), default=0.0,
-                   help="exchange field of the normal lead along the spin axis (t; default 0)")
+                   help="exchange field H of a ferromagnetic normal lead along its spin axis "
+                        "(t, the lattice hopping; |H| < E_F, the pocket depth; default 0)")
+    p.add_argument("--exchange-angle", default=None, metavar="THETA,PHI",
+                   help="direction of the exchange field and spin axis of the lead: polar angle "
+                        "from z (out of plane) and azimuth from x (along the interface), "
+                        "radians; THETA may be a sweep start:stop:num at one field (a negative "
+                        "start needs --exchange-angle=...)")
     p.add_argument("--emin", type=real(), default=-10.0, help="lowest bias energy (Δ0, or mV)")
     p.add_argument("--emax", type=real(), default=10.0, help="highest bias energy (Δ0, or mV)")
     p.add_argument("--points", type=integer(2), default=401,
