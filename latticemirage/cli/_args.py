@@ -20,7 +20,7 @@ from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
 __all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
-           "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
+           "check_estimate", "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
            "note_time", "parse_values", "physical_from_args", "positive_int", "real"]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
@@ -80,6 +80,13 @@ def physical_from_args(args, **overrides):
         if exc.name == "e_fermi" and "e_fermi" not in kwargs and "delta0" in kwargs:
             raise ParameterError("delta0-t", str(exc).split(": ", 1)[1]) from None
         raise
+
+
+def check_estimate(estimate):
+    """Refuse a run whose `latticemirage.estimates.Estimate` exceeds the memory (naming its
+    option, ``--memory-limit`` overrides); say how long it takes when that is long."""
+    check_memory(estimate.option, estimate.nbytes, estimate.what)
+    note_time(estimate.seconds, "from measured per-unit figures, latticemirage.estimates")
 
 
 def check_output(path, suffixes=SUPPORTED_FORMATS):
