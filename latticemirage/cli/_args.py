@@ -9,6 +9,7 @@ CLI package has no import cycle.
 import numpy as np
 
 from mirage_common.cliargs import (
+    check_distinct_outputs,
     check_memory,
     check_output_file,
     integer,
@@ -20,7 +21,7 @@ from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
 __all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
-           "check_estimate", "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
+           "check_distinct_outputs", "check_estimate", "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
            "note_time", "parse_values", "physical_from_args", "positive_int", "real"]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any

@@ -15,6 +15,8 @@ from mirage_common.io import write_table
 from ._args import (
     MAX_MESH,
     add_physical,
+    check_distinct_outputs,
+    check_estimate,
     check_memory,
     check_output,
     integer,
@@ -40,6 +42,12 @@ def _spectrum(args):
     n_kwant = positive_int("kwant-points", args.kwant_points)
     if n_kwant < 2:
         raise ParameterError("kwant-points", f"must be >= 2, got {n_kwant}")
+    check_distinct_outputs({"output": args.output, "plot": args.plot,
+                            "kwant-plot": args.kwant_plot})
+    if args.kwant_plot is not None:
+        from latticemirage import estimates
+
+        check_estimate(estimates.kwant_plot(n_kwant))
     phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
