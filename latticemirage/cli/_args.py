@@ -6,6 +6,8 @@ the user typed. Imported by the subcommand modules, never importing them, so the
 CLI package has no import cycle.
 """
 
+import contextlib
+
 import numpy as np
 
 from mirage_common.cliargs import (
@@ -20,9 +22,26 @@ from mirage_common.cliargs import (
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
-__all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
-           "check_distinct_outputs", "check_estimate", "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
-           "note_time", "parse_values", "physical_from_args", "positive_int", "real"]
+__all__ = [
+    "MAX_MESH",
+    "add_disorder_arguments",
+    "add_mapping_scales",
+    "add_physical",
+    "check_distinct_outputs",
+    "check_estimate",
+    "check_green_window",
+    "check_memory",
+    "check_output",
+    "check_smooth_size",
+    "disorder_from_args",
+    "integer",
+    "note_time",
+    "option_named",
+    "parse_values",
+    "physical_from_args",
+    "positive_int",
+    "real",
+]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
 #: energy scale of the model needs (the default meshes are 1000 and 4000).
@@ -88,6 +107,43 @@ def check_estimate(estimate):
     option, ``--memory-limit`` overrides); say how long it takes when that is long."""
     check_memory(estimate.option, estimate.nbytes, estimate.what)
     note_time(estimate.seconds, "from measured per-unit figures, latticemirage.estimates")
+
+
+@contextlib.contextmanager
+def option_named(internal, option, message=None):
+    """Within the block, a `ParameterError` about the library's *internal* name is re-raised
+    naming the *option* the user typed (``mesh`` of the gap solver -> ``gap-mesh``), with
+    *message* instead of the library's (which speaks of its own parameter)."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.name != internal:
+            raise
+        raise ParameterError(option, message or str(exc).split(": ", 1)[1]) from None
+
+
+def check_green_window(phys, energies, *, eta, delta,
+                       hint="lower |E|, raise --e-fermi, or pass --no-components", **kwargs):
+    """`latticemirage.green.check_inputs` for ``--emin/--emax``, naming them, not ``xi_cut``.
+
+    The Green's-function components integrate over the shell ``|ξ| < ξ_c = 0.8 E_F``, which
+    must hold every energy plus the band splittings; ξ_c is no option, so a window too wide
+    for it is reported against the end of ``--emin/--emax`` the user made too large.
+    """
+    from latticemirage import green
+
+    try:
+        return green.check_inputs(phys, energies, eta=eta, delta=delta, **kwargs)
+    except ParameterError as exc:
+        if exc.name != "xi_cut":
+            raise
+    energies = np.asarray(energies, dtype=float)
+    option = "emax" if abs(energies[-1]) >= abs(energies[0]) else "emin"
+    reach = float(np.abs(energies).max()) + phys.beta + phys.field + delta + 2 * eta
+    xi_c = green.DEFAULT_XI_CUT_FRACTION * phys.e_fermi
+    raise ParameterError(option, f"max|E| + β + B + Δ + 2 eta = {reach:.4g} Δ0 must stay below "
+                                 f"the Green's-function shell ξ_c = 0.8 E_F = {xi_c:.4g} Δ0; "
+                                 f"{hint}")
 
 
 def check_output(path, suffixes=SUPPORTED_FORMATS):

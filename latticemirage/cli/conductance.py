@@ -36,6 +36,7 @@ from ._args import (
     check_estimate,
     check_output,
     integer,
+    option_named,
     parse_values,
     physical_from_args,
     positive_int,
@@ -225,7 +226,11 @@ def _conductance(args):
     if args.self_consistent:
         from latticemirage.gap import GapSolver
 
-        solver = GapSolver.build(mapping, mesh=positive_int("gap-mesh", args.gap_mesh))
+        gap_mesh = positive_int("gap-mesh", args.gap_mesh)
+        with option_named("mesh", "gap-mesh", f"the {gap_mesh} x {gap_mesh} k mesh holds no "
+                                              "k point in the pairing shell; increase "
+                                              "--gap-mesh"):
+            solver = GapSolver.build(mapping, mesh=gap_mesh)
         gaps = solver.curve(fields, temperature=args.temperature)
         if not all(g.converged for g in gaps):
             raise RuntimeError(f"self-consistent gap did not converge: {gaps}")
