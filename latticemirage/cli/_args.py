@@ -41,6 +41,7 @@ __all__ = [
     "physical_from_args",
     "positive_int",
     "real",
+    "refuse_zero_disorder",
 ]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
@@ -213,6 +214,23 @@ def disorder_from_args(args):
     if args.kind == "anderson":
         return dis.AndersonDisorder(args.width)
     return dis.SmoothDisorder(args.amplitude, args.correlation_length)
+
+
+def refuse_zero_disorder(args, command):
+    """Refuse a disorder of zero strength in a command that measures scattering.
+
+    Without disorder there is no scattering: every rate is exactly 0 and the intervalley
+    share Γ_inter/Γ_tot is 0/0, so a measurement would report round-off (a "share" of
+    0.495 ± 0 was printed before). Names the option that makes it zero.
+    """
+    zero = {"point": (("concentration", args.concentration), ("strength", args.strength)),
+            "anderson": (("width", args.width),),
+            "smooth": (("amplitude", args.amplitude),)}[args.kind]
+    for name, value in zero:
+        if value == 0:
+            raise ParameterError(name, f"--{name} 0 is no disorder: no scattering, every rate is "
+                                       f"exactly 0 and the intervalley share 0/0 is undefined, so "
+                                       f"{command} has nothing to measure; give --{name} > 0")
 
 
 def check_smooth_size(disorder, size):
