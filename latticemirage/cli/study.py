@@ -67,7 +67,7 @@ from latticemirage.cli._args import (
 )
 from mirage_common.cliargs import check_output_folder
 from mirage_common.errors import ParameterError
-from mirage_common.parallel import available_cores, executor_from_options
+from mirage_common.parallel import available_cores, check_mpi_launcher, executor_from_options
 
 __all__ = ["add_subcommands", "spec_from_args"]
 
@@ -422,6 +422,8 @@ def _main(args):
     if args.workers is not None and args.workers < 1:
         raise ParameterError("workers", f"must be a positive integer, got {args.workers!r}")
     folder = check_output_folder("output", args.output)
+    if args.mpi and not args.scheduler:  # the launcher, before the spec's clean solves
+        check_mpi_launcher()
     spec = spec_from_args(args)
     _check_resume(Path(args.output), spec)
     executor, close = executor_from_options(args.workers, args.scheduler, args.mpi)
