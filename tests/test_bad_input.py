@@ -36,6 +36,7 @@ DIS = ["lattice", "disorder", *PT, "--size", "10", "--realizations", "1", "--mom
 SMOOTH = ["lattice", "disorder", "--kind", "smooth", "--amplitude", "0.1",
           "--correlation-length", "2"]
 RA = ["lattice", "rates", *PT, "--size", "10"]
+CO = ["lattice", "conductance"]
 
 
 # (arguments, exit code, option named in the message); {d} is the test's folder, holding
@@ -153,6 +154,56 @@ CASES = [
       "--output", "{d}/x.json"], 2, "realizations"),
     ([*Q, "--memory-limit", "0", "--output", "{d}/x.csv"], 2, "memory-limit"),
     ([*Q, "--memory-limit", "nan", "--output", "{d}/x.csv"], 2, "memory-limit"),
+    # 4. (issue #26) every command estimates its size before allocating: the NS junction's
+    # energies, momenta, thermal grid (a tiny T is a fine grid), barrier and gap mesh; Kwant's
+    # band plot; the Green's-function polar mesh
+    ([*CO, "--points", "1000000000", "--output", "{d}/x.csv"], 2, "points"),
+    ([*CO, "--n-k", "1000000000", "--output", "{d}/x.csv"], 2, "n-k"),
+    ([*CO, "--temperature", "1e-4", "--output", "{d}/x.csv"], 2, "temperature"),
+    ([*CO, "--temperature", "1e-9", "--output", "{d}/x.csv"], 2, "temperature"),
+    ([*CO, "--barrier-rows", "100000", "--output", "{d}/x.csv"], 2, "barrier-rows"),
+    ([*CO, "--self-consistent", "--gap-mesh", "90000", "--memory-limit", "100",
+      "--output", "{d}/x.csv"], 2, "gap-mesh"),
+    ([*CO, "--field", "0:6:1000", "--n-k", "100000", "--memory-limit", "1",
+      "--output", "{d}/x.csv"], 2, "n-k"),
+    ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "100000", "--output", "{d}/x.csv"],
+     2, "kwant-points"),
+    ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "3000", "--memory-limit", "10",
+      "--output", "{d}/x.csv"], 2, "kwant-points"),
+    ([*LD, "--n-theta", "100000", "--output", "{d}/x.csv"], 2, "n-theta"),
+    ([*LD, "--n-radial", "100000", "--output", "{d}/x.csv"], 2, "n-radial"),
+    # 5. messages name the options typed, not internals (xi_cut, energies)
+    ([*LD, "--emax", "30", "--output", "{d}/x.csv"], 2, "emax"),
+    ([*LD, "--emin=-30", "--output", "{d}/x.csv"], 2, "emin"),
+    ([*LD, "--n-energies", "1", "--output", "{d}/x.csv"], 2, "n-energies"),
+    (["lattice", "selfenergy", *PT, "--emax", "30", "--output", "{d}/x.csv"], 2, "emax"),
+    # 6. nonsense refused: a k mesh that holds no Fermi-level state (was NaN with exit 0),
+    # zero disorder where a rate is measured (was a "share" of round-off), one file for two
+    # figures
+    ([*LD, "--mesh", "1", "--output", "{d}/x.csv"], 2, "mesh"),
+    ([*LD, "--mesh", "2", "--output", "{d}/x.csv"], 2, "mesh"),
+    ([*LD, "--mesh", "4", "--output", "{d}/x.csv"], 2, "mesh"),
+    (["lattice", "rates", "--kind", "anderson", "--width", "0", "--output", "{d}/x.json"],
+     2, "width"),
+    (["lattice", "rates", "--kind", "point", "--concentration", "0", "--strength", "1"],
+     2, "concentration"),
+    (["lattice", "rates", "--kind", "point", "--concentration", "0.1", "--strength", "0"],
+     2, "strength"),
+    (["lattice", "rates", "--kind", "smooth", "--amplitude", "0", "--correlation-length", "2"],
+     2, "amplitude"),
+    (["lattice", "selfenergy", "--kind", "anderson", "--width", "0", "--output", "{d}/x.csv"],
+     2, "width"),
+    ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/p.png", "--output", "{d}/x.csv"],
+     2, "kwant-plot"),
+    ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/sub/../p.png", "--output", "{d}/x.csv"],
+     2, "kwant-plot"),
+    # 7. a folder the permission bits call writable but where no file can be made (/proc
+    # even for root): found by creating a temporary file there, before computing
+    *([([*cmd, "--output", "/proc/x.csv"], 2, "output") for cmd in (Q, LD, LS, CO)]
+      + [([*DIS, "--output", "/proc/study"], 2, "output"),
+         (["validate", "--quick", "--output", "/proc/rep"], 2, "output"),
+         ([*LS, "--plot", "/proc/p.png", "--output", "{d}/x.csv"], 2, "plot")]
+      if os.path.isdir("/proc/self") else []),
 ]
 
 
@@ -198,22 +249,38 @@ class _Computing(Exception):
 def no_computing(monkeypatch):
     """Every computation of every command raises `_Computing` (not caught by `main`)."""
     import comparisons.validate
+    import latticemirage.disorder.band
     import latticemirage.disorder.rates
+    import latticemirage.disorder.selfenergy
     import latticemirage.disorder.study
     import latticemirage.dos
     import latticemirage.gap
+    import latticemirage.green
+    import latticemirage.josephson
+    import latticemirage.plots
     import latticemirage.spectrum
+    import latticemirage.transport
     import quasiclassical.cli
+    import quasiclassical.josephson
+    import quasiclassical.tunneling_cli
 
     def computing(*args, **kwargs):
         raise _Computing("a hostile call reached the computation")
 
     for module, names in (
         (quasiclassical.cli, ("solve_gap", "density_of_states", "critical_field_line")),
+        (quasiclassical.tunneling_cli, ("tunneling_conductance_params",)),
+        (quasiclassical.josephson, ("bound_states", "current_phase")),
         (latticemirage.dos, ("clean_dos",)),
+        (latticemirage.green, ("valley_green",)),
         (latticemirage.spectrum, ("fermi_zoom", "band_path")),
+        (latticemirage.plots, ("plot_kwant_valleys",)),
+        (latticemirage.transport, ("ns_conductance",)),
+        (latticemirage.josephson, ("bound_states", "current_phase")),
         (latticemirage.disorder.study, ("run_study",)),
         (latticemirage.disorder.rates, ("measure_rates",)),
+        (latticemirage.disorder.selfenergy, ("measure_selfenergy",)),
+        (latticemirage.disorder.band, ("measure_beta",)),
         (comparisons.validate, ("run_validation",)),
     ):
         for name in names:
@@ -472,3 +539,101 @@ def test_abandoned_empty_study_does_not_block_the_corrected_call(monkeypatch, tm
     (folder / study.REAL_DIR / "r00000.npz").write_bytes(b"")
     assert main([*DIS[:-8], "--size", "14", *DIS[-6:], "--output", str(folder)]) == 2
     assert "different parameters" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ names of internal meshes
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["lattice", "dos", "--mesh", "20", "--gap-mesh", "2"], "gap-mesh"),
+    (["lattice", "disorder", "--kind", "anderson", "--width", "0.3", "--size", "2",
+      "--realizations", "2", "--self-consistent", "--moments", "50", "--allow-unresolved",
+      "--quiet"], "size"),
+])
+def test_a_mesh_without_pairing_shell_names_the_option_typed(tmp_path, capsys, args, option):
+    """The gap solver's own ``mesh`` error, raised by a real (cheap) build, names --gap-mesh
+    or --size: the disorder command has no mesh option at all."""
+    out = tmp_path / ("st" if "disorder" in args else "x.csv")
+    assert main([*args, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mirage: error: {option}: ") and "pairing shell" in err, err
+    assert "mesh:" not in err.replace("gap-mesh:", "") and f"--{option}" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ the MPI launcher
+
+
+def _fake_mpiexec(folder, banner):
+    """An ``mpiexec`` that prints *banner* for --version and fails like Open MPI's otherwise."""
+    folder.mkdir()
+    script = folder / "mpiexec"
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{banner}'; exit 0; fi\n"
+                      "echo \"unknown option $1\" >&2; exit 1\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("command", [
+    [*DIS, "--mpi"],
+    ["validate", "--full-scale", "--mpi"],
+])
+def test_mpi_with_another_vendors_mpiexec_on_path_is_refused(tmp_path, command):
+    """Open MPI's mpiexec first on PATH for an MPICH build: exit 2 naming both, nothing made.
+
+    Run as a subprocess (importing mpi4py.MPI initializes MPI, which this test process
+    should not do), with an environment free of launcher variables."""
+    mpi4py = pytest.importorskip("mpi4py")
+    del mpi4py
+    vendor = subprocess.run([sys.executable, "-c", "from mpi4py import MPI; "
+                             "print(MPI.get_vendor()[0])"], capture_output=True, text=True,
+                            timeout=120, check=False).stdout.strip()
+    if vendor not in ("MPICH", "Open MPI"):
+        pytest.skip(f"mpi4py built on {vendor or 'no importable MPI'}")
+    banner = "mpiexec (OpenRTE) 4.1.4" if vendor == "MPICH" else "HYDRA build details:"
+    fake = _fake_mpiexec(tmp_path / "bin", banner)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
+    env["PATH"] = os.pathsep.join([str(fake.parent), "/usr/bin", "/bin"])
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *command, "--output",
+                          str(out)], env=env, capture_output=True, text=True, timeout=300,
+                         check=False, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert run.stderr.startswith("mirage: error: mpi: ") and "Traceback" not in run.stderr
+    assert str(fake) in run.stderr and vendor in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]  # no study, no report
+
+
+def test_mpi_rank_of_another_vendors_launcher_is_refused(tmp_path):
+    """Started by Open MPI's mpiexec (its variables) while mpi4py uses MPICH: refused by name
+    before mpi4py.MPI is imported in the process (MPICH would abort in MPI_Init)."""
+    pytest.importorskip("mpi4py")
+    vendor = subprocess.run([sys.executable, "-c", "from mpi4py import MPI; "
+                             "print(MPI.get_vendor()[0])"], capture_output=True, text=True,
+                            timeout=120, check=False).stdout.strip()
+    if vendor != "MPICH":
+        pytest.skip(f"mpi4py built on {vendor or 'no importable MPI'}, not MPICH")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
+    env.update(OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="1")
+    out = tmp_path / "st"
+    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *DIS, "--mpi", "--output",
+                          str(out)], env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "started by an mpiexec of Open MPI" in run.stderr and "MPICH" in run.stderr
+    assert not out.exists()
+
+
+def test_launcher_family_reads_the_version_banners(tmp_path):
+    from mirage_common.parallel import launcher_family
+
+    for i, (banner, family) in enumerate([
+        ("mpiexec (OpenRTE) 4.1.4", "Open MPI"), ("mpiexec (Open MPI) 5.0.3", "Open MPI"),
+        ("HYDRA build details:\n    Version: 4.2.0", "MPICH"),
+        ("Intel(R) MPI Library for Linux* OS, Version 2021.10\nHYDRA", "Intel MPI"),
+        ("something else", None),
+    ]):
+        assert launcher_family(_fake_mpiexec(tmp_path / str(i), banner)) == family
+    assert launcher_family(tmp_path / "missing") is None
