@@ -22,8 +22,6 @@ from comparisons.cli import _leaf_parsers, build_parser, main
 from mirage_common.cliargs import ABSURD, MAX_SWEEP, integer, parse_range, real
 from mirage_common.errors import ParameterError
 
-ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root writes into read-only folders
-
 Q = ["qc", "dos", "--beta", "7", "--field", "2", "--temperature", "0.1"]
 QG = ["qc", "gap", "--beta", "7", "--field", "0:6:3", "--temperature", "0.1"]
 QB = ["qc", "bc2", "--beta", "7", "--temperature", "0.5:0.9:2"]
@@ -216,76 +214,8 @@ def _ids():
     return out
 
 
-@pytest.fixture
-def hostile_dir(tmp_path, monkeypatch):
-    (tmp_path / "dir.csv").mkdir()
-    (tmp_path / "dir.json").mkdir()
-    (tmp_path / "afile").write_text("a file, not a folder\n")
-    (tmp_path / "nonempty").mkdir()
-    (tmp_path / "nonempty" / "notes.txt").write_text("the user's\n")
-    (tmp_path / "ro").mkdir()
-    (tmp_path / "ro").chmod(0o555)
-    if ROOT:  # root may write anyway: let the access check see the folder as a user would
-        real_access = os.access
-
-        def access(path, mode, **kwargs):
-            inside = os.path.abspath(path).startswith(str(tmp_path / "ro"))
-            return False if inside and mode & os.W_OK else real_access(path, mode, **kwargs)
-
-        monkeypatch.setattr(os, "access", access)
-    yield tmp_path
-    (tmp_path / "ro").chmod(0o755)
-
-
 def _tree(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-
-
-class _Computing(Exception):
-    """Raised by the patched computations: a hostile call got past the checks."""
-
-
-@pytest.fixture
-def no_computing(monkeypatch):
-    """Every computation of every command raises `_Computing` (not caught by `main`)."""
-    import comparisons.validate
-    import latticemirage.disorder.band
-    import latticemirage.disorder.rates
-    import latticemirage.disorder.selfenergy
-    import latticemirage.disorder.study
-    import latticemirage.dos
-    import latticemirage.gap
-    import latticemirage.green
-    import latticemirage.josephson
-    import latticemirage.plots
-    import latticemirage.spectrum
-    import latticemirage.transport
-    import quasiclassical.cli
-    import quasiclassical.josephson
-    import quasiclassical.tunneling_cli
-
-    def computing(*args, **kwargs):
-        raise _Computing("a hostile call reached the computation")
-
-    for module, names in (
-        (quasiclassical.cli, ("solve_gap", "density_of_states", "critical_field_line")),
-        (quasiclassical.tunneling_cli, ("tunneling_conductance_params",)),
-        (quasiclassical.josephson, ("bound_states", "current_phase")),
-        (latticemirage.dos, ("clean_dos",)),
-        (latticemirage.green, ("valley_green",)),
-        (latticemirage.spectrum, ("fermi_zoom", "band_path")),
-        (latticemirage.plots, ("plot_kwant_valleys",)),
-        (latticemirage.transport, ("ns_conductance",)),
-        (latticemirage.josephson, ("bound_states", "current_phase")),
-        (latticemirage.disorder.study, ("run_study",)),
-        (latticemirage.disorder.rates, ("measure_rates",)),
-        (latticemirage.disorder.selfenergy, ("measure_selfenergy",)),
-        (latticemirage.disorder.band, ("measure_beta",)),
-        (comparisons.validate, ("run_validation",)),
-    ):
-        for name in names:
-            monkeypatch.setattr(module, name, computing)
-    monkeypatch.setattr(latticemirage.gap.GapSolver, "build", computing)
 
 
 @pytest.mark.parametrize(("args", "code", "option"), CASES, ids=_ids())
