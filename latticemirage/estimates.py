@@ -18,8 +18,14 @@ on the load. ``docs/performance.md`` lists the measurements.
 import math
 from dataclasses import dataclass
 
-__all__ = ["GAP_BYTES_PER_K", "Estimate", "conductance", "conductance_grid_size", "kwant_plot",
-           "valley_green"]
+__all__ = [
+    "GAP_BYTES_PER_K",
+    "Estimate",
+    "conductance",
+    "conductance_grid_size",
+    "kwant_plot",
+    "valley_green",
+]
 
 #: Memory of the self-consistent gap's pairing shell per full-mesh k point (measured:
 #: 186 MB above the 120 MB start-up at mesh 2000; `latticemirage.gap.GapSolver`).
@@ -129,8 +135,17 @@ def conductance_grid_size(emin, emax, points, temperature_delta0, *, step_kt=0.2
     return float(n), "temperature" if thermal < spacing else "points"
 
 
-def conductance(n_energies, n_k, n_fields, barrier_rows, *, workers=1, smeared=False,
-                energy_option="points", gap_mesh=None):
+def conductance(
+    n_energies,
+    n_k,
+    n_fields,
+    barrier_rows,
+    *,
+    workers=1,
+    smeared=False,
+    energy_option="points",
+    gap_mesh=None,
+):
     """Memory and time of `latticemirage.transport.ns_conductance` (batched solver).
 
     Parameters
@@ -157,19 +172,35 @@ def conductance(n_energies, n_k, n_fields, barrier_rows, *, workers=1, smeared=F
     m = ORBITALS_PER_ROW * barrier_rows
     per_energy = _COND_LEAD_BYTES + _COND_REGION_BYTES * m * m
     parts = [
-        (workers * n_energies * per_energy, "barrier-rows" if m > 30 else energy_option,
-         f"{workers} worker(s) x {n_energies:.3g} energies x "
-         f"{per_energy / 1e3:.3g} kB ({barrier_rows} barrier row(s))"),
-        (n_k * n_fields * n_energies * _COND_RESULT_BYTES, "n-k",
-         f"{n_k} k x {n_fields} field(s) x {n_energies:.3g} energies x "
-         f"{_COND_RESULT_BYTES:g} B of results"),
+        (
+            workers * n_energies * per_energy,
+            "barrier-rows" if m > 30 else energy_option,
+            f"{workers} worker(s) x {n_energies:.3g} energies x "
+            f"{per_energy / 1e3:.3g} kB ({barrier_rows} barrier row(s))",
+        ),
+        (
+            n_k * n_fields * n_energies * _COND_RESULT_BYTES,
+            "n-k",
+            f"{n_k} k x {n_fields} field(s) x {n_energies:.3g} energies x "
+            f"{_COND_RESULT_BYTES:g} B of results",
+        ),
     ]
     if gap_mesh is not None:
-        parts.append((GAP_BYTES_PER_K * float(gap_mesh) ** 2, "gap-mesh",
-                      f"gap-mesh^2 x {GAP_BYTES_PER_K:g} B for the self-consistent gap"))
+        parts.append(
+            (
+                GAP_BYTES_PER_K * float(gap_mesh) ** 2,
+                "gap-mesh",
+                f"gap-mesh^2 x {GAP_BYTES_PER_K:g} B for the self-consistent gap",
+            )
+        )
     if smeared:
-        parts.append((_SMEAR_BYTES * n_energies**2, energy_option,
-                      f"thermal smearing: {n_energies:.3g}^2 x {_SMEAR_BYTES:g} B"))
+        parts.append(
+            (
+                _SMEAR_BYTES * n_energies**2,
+                energy_option,
+                f"thermal smearing: {n_energies:.3g}^2 x {_SMEAR_BYTES:g} B",
+            )
+        )
     seconds = n_energies * n_k * n_fields * (_COND_SECONDS + _COND_SECONDS_PER_M3 * m**3)
     return Estimate.from_parts(parts, seconds / max(1, min(workers, 2)))
 
@@ -177,16 +208,27 @@ def conductance(n_energies, n_k, n_fields, barrier_rows, *, workers=1, smeared=F
 def kwant_plot(n_k):
     """Memory and time of `latticemirage.plots.plot_kwant_valleys` (two windows of n_k^2)."""
     points = 2.0 * n_k * n_k
-    return Estimate(_KWANT_PLOT_BASE + _KWANT_PLOT_BYTES * points,
-                    _KWANT_PLOT_SECONDS * points, "kwant-points",
-                    f"2 windows x {n_k}^2 k points x {_KWANT_PLOT_BYTES / 1e3:g} kB")
+    return Estimate(
+        _KWANT_PLOT_BASE + _KWANT_PLOT_BYTES * points,
+        _KWANT_PLOT_SECONDS * points,
+        "kwant-points",
+        f"2 windows x {n_k}^2 k points x {_KWANT_PLOT_BYTES / 1e3:g} kB",
+    )
 
 
 def valley_green(n_theta, n_radial, n_energies):
     """Memory and time of `latticemirage.green.valley_green`."""
     k = float(n_theta) * (n_radial + 1)
-    parts = [(_GREEN_BYTES_PER_K * k, "n-theta" if n_theta >= n_radial else "n-radial",
-              f"{n_theta} rays x {n_radial + 1} radial steps x {_GREEN_BYTES_PER_K / 1e3:g} kB"),
-             (_GREEN_BYTES_PER_ENERGY * n_energies, "n-energies",
-              f"{n_energies} energies x {_GREEN_BYTES_PER_ENERGY / 1e3:g} kB")]
+    parts = [
+        (
+            _GREEN_BYTES_PER_K * k,
+            "n-theta" if n_theta >= n_radial else "n-radial",
+            f"{n_theta} rays x {n_radial + 1} radial steps x {_GREEN_BYTES_PER_K / 1e3:g} kB",
+        ),
+        (
+            _GREEN_BYTES_PER_ENERGY * n_energies,
+            "n-energies",
+            f"{n_energies} energies x {_GREEN_BYTES_PER_ENERGY / 1e3:g} kB",
+        ),
+    ]
     return Estimate.from_parts(parts, _GREEN_SECONDS_PER_K * k)

@@ -34,19 +34,54 @@ _EXAMPLES = 15  # per command: 14 commands x 15 calls, the module in ~40 s
 _SKIP_COMMANDS = ("mirage fit", "mirage doctor")
 _SKIP_OPTIONS = {"--help", "--debug", "--version"}
 
-_NUMBERS = ["0", "1", "-1", "2", "0.5", "3", "1e-9", "1e9", "1000000000", "nan", "inf",
-            "-inf", "1e308", "-1e308", "", "abc", "0x10", "1,5", "0:1:3", "1:0:0", "0:6:1e9",
-            "0,nan", "-3.14:3.14:5"]
-_PATHS = ["{d}/out.csv", "{d}/out.json", "{d}/out.png", "{d}/afile/x.csv", "{d}/ro/x.csv",
-          "{d}/dir.csv", "{d}/out.txt", "{d}/afile", "{d}/ro", "{d}/nonempty", ""]
-_PATH_OPTIONS = {"--output", "-o", "--plot", "--kwant-plot", "--current", "--status",
-                 "--scheduler"}
+_NUMBERS = [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "0.5",
+    "3",
+    "1e-9",
+    "1e9",
+    "1000000000",
+    "nan",
+    "inf",
+    "-inf",
+    "1e308",
+    "-1e308",
+    "",
+    "abc",
+    "0x10",
+    "1,5",
+    "0:1:3",
+    "1:0:0",
+    "0:6:1e9",
+    "0,nan",
+    "-3.14:3.14:5",
+]
+_PATHS = [
+    "{d}/out.csv",
+    "{d}/out.json",
+    "{d}/out.png",
+    "{d}/afile/x.csv",
+    "{d}/ro/x.csv",
+    "{d}/dir.csv",
+    "{d}/out.txt",
+    "{d}/afile",
+    "{d}/ro",
+    "{d}/nonempty",
+    "",
+]
+_PATH_OPTIONS = {"--output", "-o", "--plot", "--kwant-plot", "--current", "--status", "--scheduler"}
 
 
 def _commands():
     parser = build_parser(["--help"])
-    return {leaf.prog: leaf for leaf in _leaf_parsers(parser)
-            if leaf.add_help and leaf.prog not in _SKIP_COMMANDS}
+    return {
+        leaf.prog: leaf
+        for leaf in _leaf_parsers(parser)
+        if leaf.add_help and leaf.prog not in _SKIP_COMMANDS
+    }
 
 
 COMMANDS = _commands()
@@ -68,22 +103,40 @@ def _option_strategy(action):
 
 def _argv_strategy(prog):
     leaf = COMMANDS[prog]
-    actions = [a for a in leaf._actions
-               if a.option_strings and not set(a.option_strings) & _SKIP_OPTIONS
-               and a.help is not argparse.SUPPRESS]
+    actions = [
+        a
+        for a in leaf._actions
+        if a.option_strings
+        and not set(a.option_strings) & _SKIP_OPTIONS
+        and a.help is not argparse.SUPPRESS
+    ]
     words = prog.split()[1:]
     # Always an output in the test folder (a command that needs one then gets past that
     # check) and a tiny memory limit, so that an accepted size is refused by its estimate
     # rather than computed; the drawn options come after and may override both.
     base = [*words, "--memory-limit", "0.05"]
     if any("--output" in a.option_strings for a in actions):
-        base += ["--output", "{d}/base" + (".json" if prog.endswith("rates") else
-                                           "" if prog.endswith(("disorder", "validate"))
-                                           else ".csv")]
-    return st.lists(st.sampled_from(actions).flatmap(_option_strategy), min_size=1,
-                    max_size=4).map(lambda pairs: base + [
-                        w for name, value in pairs for w in
-                        ([name] if value is None else [f"{name}={value}"])])
+        base += [
+            "--output",
+            "{d}/base"
+            + (
+                ".json"
+                if prog.endswith("rates")
+                else ""
+                if prog.endswith(("disorder", "validate"))
+                else ".csv"
+            ),
+        ]
+    return st.lists(st.sampled_from(actions).flatmap(_option_strategy), min_size=1, max_size=4).map(
+        lambda pairs: (
+            base
+            + [
+                w
+                for name, value in pairs
+                for w in ([name] if value is None else [f"{name}={value}"])
+            ]
+        )
+    )
 
 
 def _tree(folder):
@@ -94,9 +147,13 @@ def _tree(folder):
 def test_generated_calls_exit_0_or_2_cleanly(prog, hostile_dir, no_computing, capsys):
     from conftest import _Computing
 
-    @settings(max_examples=_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(argv=_argv_strategy(prog))
     def run(argv):
         argv = [a.format(d=hostile_dir) for a in argv]
@@ -112,8 +169,10 @@ def test_generated_calls_exit_0_or_2_cleanly(prog, hostile_dir, no_computing, ca
         assert "Traceback" not in err, (argv, err)
         assert elapsed < CALL_SECONDS, (argv, elapsed)
         if code == 2:
-            assert sum(line.startswith("mirage: error:") for line in err.splitlines()) == 1, \
-                (argv, err)
+            assert sum(line.startswith("mirage: error:") for line in err.splitlines()) == 1, (
+                argv,
+                err,
+            )
             assert _tree(hostile_dir) == before, argv
         else:  # remove what an accepted call made (the stub stops before any result file)
             for path in sorted(hostile_dir.rglob("*"), reverse=True):
