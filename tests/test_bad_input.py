@@ -35,6 +35,7 @@ SMOOTH = ["lattice", "disorder", "--kind", "smooth", "--amplitude", "0.1",
           "--correlation-length", "2"]
 RA = ["lattice", "rates", *PT, "--size", "10"]
 CO = ["lattice", "conductance"]
+QT = ["qc", "tunneling", "--beta", "7", "--temperature", "0.1"]
 
 
 # (arguments, exit code, option named in the message); {d} is the test's folder, holding
@@ -170,6 +171,8 @@ CASES = [
       "--output", "{d}/x.csv"], 2, "kwant-points"),
     ([*LD, "--n-theta", "100000", "--output", "{d}/x.csv"], 2, "n-theta"),
     ([*LD, "--n-radial", "100000", "--output", "{d}/x.csv"], 2, "n-radial"),
+    ([*QT, "--field", "0:1:1000000", "--output", "{d}/x.csv"], 2, "field"),
+    ([*QT, "--field", "0:1:20000", "--memory-limit", "1", "--output", "{d}/x.csv"], 2, "field"),
     # 5. messages name the options typed, not internals (xi_cut, energies)
     ([*LD, "--emax", "30", "--output", "{d}/x.csv"], 2, "emax"),
     ([*LD, "--emin=-30", "--output", "{d}/x.csv"], 2, "emin"),
@@ -567,3 +570,50 @@ def test_launcher_family_reads_the_version_banners(tmp_path):
     ]):
         assert launcher_family(_fake_mpiexec(tmp_path / str(i), banner)) == family
     assert launcher_family(tmp_path / "missing") is None
+
+
+# ------------------------------------------------------------------ the estimates themselves
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.003, 0.05, 0.5])
+@pytest.mark.parametrize("points", [2, 41, 401])
+def test_conductance_grid_is_counted_exactly_before_it_is_made(temperature, points):
+    """The estimate's grid size is the length of the grid `_energy_grid` then makes."""
+    from latticemirage.cli import conductance
+
+    args = argparse.Namespace(points=points, emin=-3.0, emax=5.0)
+    seen = []
+    _, grid = conductance._energy_grid(args, temperature, 50.0,
+                                       lambda n, option: seen.append((n, option)))
+    assert seen[0][0] == len(grid)
+    thermal = temperature > 0 and conductance._STEP_KT * temperature < 8.0 / (points - 1)
+    assert seen[0][1] == ("temperature" if thermal else "points")
+
+
+def test_estimates_grow_with_every_size_and_name_the_largest_part():
+    from latticemirage import estimates
+
+    base = estimates.conductance(401, 48, 1, 1)
+    for bigger in (estimates.conductance(4010, 48, 1, 1), estimates.conductance(401, 480, 1, 1),
+                   estimates.conductance(401, 48, 10, 1), estimates.conductance(401, 48, 1, 5)):
+        assert bigger.nbytes > base.nbytes and bigger.seconds > base.seconds
+    assert estimates.conductance(401, 48, 1, 100).option == "barrier-rows"
+    assert estimates.conductance(401, 10**7, 1, 1).option == "n-k"
+    assert estimates.conductance(1e6, 48, 1, 1, smeared=True,
+                                 energy_option="temperature").option == "temperature"
+    assert estimates.valley_green(10**5, 480, 11).option == "n-theta"
+    assert estimates.valley_green(360, 10**5, 11).option == "n-radial"
+    assert estimates.kwant_plot(100).nbytes > estimates.kwant_plot(31).nbytes
+    with pytest.raises(ValueError, match="an estimate is >= 0"):
+        estimates.Estimate(-1.0, 0.0, "points", "")
+
+
+def test_two_outputs_naming_one_file_are_refused(tmp_path):
+    from mirage_common.cliargs import check_distinct_outputs
+
+    check_distinct_outputs({"output": tmp_path / "a.csv", "plot": tmp_path / "a.png",
+                            "kwant-plot": None})
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ParameterError, match=r"^kwant-plot: .* is also the file of --plot"):
+        check_distinct_outputs({"plot": tmp_path / "a.png",
+                                "kwant-plot": tmp_path / "sub" / ".." / "a.png"})
