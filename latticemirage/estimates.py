@@ -60,11 +60,14 @@ _COND_SECONDS_PER_M3 = 5.0e-7
 _KWANT_PLOT_BASE = 4.0e7
 _KWANT_PLOT_BYTES = 4.0e3
 _KWANT_PLOT_SECONDS = 1.6e-3
+#: Seconds of the figure itself (the 3-D axes and the PNG; 8.2 s at 31 x 31 x 2 points).
+_KWANT_PLOT_BASE_SECONDS = 6.0
 
 # --- valley-resolved Green's functions (`green.valley_green`) --------------------------------
 #: Bytes per polar k point (rays x radial steps; 160 MB at 360 x 480, 11 energies) and per
 #: energy (23 MB more for 2001 energies than for 11); seconds per polar k point (48-80 s at
 #: 360 x 480).
+_GREEN_BASE = 4.0e7  # the band blocks and ray bounds (59 MB at 120 x 160, 11 energies)
 _GREEN_BYTES_PER_K = 1.1e3
 _GREEN_BYTES_PER_ENERGY = 1.2e4
 _GREEN_SECONDS_PER_K = 5.0e-4
@@ -210,7 +213,7 @@ def kwant_plot(n_k):
     points = 2.0 * n_k * n_k
     return Estimate(
         _KWANT_PLOT_BASE + _KWANT_PLOT_BYTES * points,
-        _KWANT_PLOT_SECONDS * points,
+        _KWANT_PLOT_BASE_SECONDS + _KWANT_PLOT_SECONDS * points,
         "kwant-points",
         f"2 windows x {n_k}^2 k points x {_KWANT_PLOT_BYTES / 1e3:g} kB",
     )
@@ -221,9 +224,10 @@ def valley_green(n_theta, n_radial, n_energies):
     k = float(n_theta) * (n_radial + 1)
     parts = [
         (
-            _GREEN_BYTES_PER_K * k,
+            _GREEN_BASE + _GREEN_BYTES_PER_K * k,
             "n-theta" if n_theta >= n_radial else "n-radial",
-            f"{n_theta} rays x {n_radial + 1} radial steps x {_GREEN_BYTES_PER_K / 1e3:g} kB",
+            f"{_GREEN_BASE / 1e6:g} MB + {n_theta} rays x {n_radial + 1} radial steps x "
+            f"{_GREEN_BYTES_PER_K / 1e3:g} kB",
         ),
         (
             _GREEN_BYTES_PER_ENERGY * n_energies,
