@@ -23,6 +23,7 @@ __all__ = [
     "Estimate",
     "conductance",
     "conductance_grid_size",
+    "josephson_seconds",
     "kwant_plot",
     "valley_green",
 ]
@@ -236,3 +237,22 @@ def valley_green(n_theta, n_radial, n_energies):
         ),
     ]
     return Estimate.from_parts(parts, _GREEN_SECONDS_PER_K * k)
+
+
+# --- Josephson junction (`josephson.bound_states`, `josephson.current_phase`) -------------
+#: Seconds per phase of the bound-state search (37 s for 5 phases, of which ~6 s start-up)
+#: and per (transverse momentum, phase) of the current (14.7 s at 2 k, 36.3 s at 8 k, both
+#: with 5 phases: 3.6 s per k, taken as 0.72 s per k and phase), ``mirage lattice josephson``
+#: at length 0, measured 2026-12-07 (load ~9).
+_JJ_SECONDS_PER_PHASE = 6.0
+_JJ_SECONDS_PER_K_PHASE = 0.72
+
+
+def josephson_seconds(n_phases, n_k, *, states=True, current=True):
+    """Run time (s) of ``mirage lattice josephson`` at length 0 (a lower bound when longer)."""
+    seconds = 0.0
+    if states:
+        seconds += _JJ_SECONDS_PER_PHASE * n_phases
+    if current:
+        seconds += _JJ_SECONDS_PER_K_PHASE * n_k * n_phases
+    return seconds
