@@ -192,8 +192,6 @@ CASES = [
      2, "strength"),
     (["lattice", "rates", "--kind", "smooth", "--amplitude", "0", "--correlation-length", "2"],
      2, "amplitude"),
-    (["lattice", "selfenergy", "--kind", "anderson", "--width", "0", "--output", "{d}/x.csv"],
-     2, "width"),
     ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/p.png", "--output", "{d}/x.csv"],
      2, "kwant-plot"),
     ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/sub/../p.png", "--output", "{d}/x.csv"],

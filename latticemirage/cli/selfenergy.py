@@ -33,7 +33,6 @@ from ._args import (
     integer,
     positive_int,
     real,
-    refuse_zero_disorder,
 )
 
 __all__ = ["add_subcommands"]
@@ -86,7 +85,6 @@ def _main(args):
 
     check_output(args.output)
     disorder = disorder_from_args(args)
-    refuse_zero_disorder(args, "mirage lattice selfenergy")  # Σ = 0, the SCBA rates 0/0
     size = positive_int("size", args.size)
     if size < 4:
         raise ParameterError("size", f"must be >= 4, got {size}")
