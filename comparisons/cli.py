@@ -98,6 +98,13 @@ class MirageParser(argparse.ArgumentParser):
     def error(self, message):
         """Bad value of one option: the one-line ``mirage: error: OPTION: ...`` of every
         refused input (as for `ParameterError`); other usage errors as argparse has them."""
+        required = re.fullmatch(r"the following arguments are required: (.*)", message, re.S)
+        names = [next((o for o in item.split("/") if o.startswith("--")), item)
+                 for item in required[1].split(", ")] if required else []
+        if names and names[0].startswith("--"):  # one line naming the first missing option
+            more = f" (also {', '.join(names[1:])})" if names[1:] else ""
+            self.exit(EXIT_BAD_INPUT, f"mirage: error: {names[0][2:]}: is required{more} "
+                                      f"(see {self.prog} --help)\n")
         match = re.fullmatch(r"argument (\S+): (.*)", message, re.S)
         longs = [o for o in match[1].split("/") if o.startswith("--")] if match else []
         if not longs:

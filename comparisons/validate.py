@@ -43,7 +43,7 @@ from comparisons.report import Report
 from comparisons.setup import FULL, QUICK, ValidationSetup
 from mirage_common.cliargs import check_output_folder, integer
 from mirage_common.errors import ParameterError
-from mirage_common.parallel import executor_from_options
+from mirage_common.parallel import check_mpi_launcher, executor_from_options
 
 __all__ = ["Progress", "add_parser", "run_validation"]
 
@@ -143,6 +143,8 @@ def _run(args):
         raise ParameterError("scheduler" if args.scheduler else "mpi",
                              "only with --full-scale (the default suite runs locally)")
     output = _check_output(args.output)
+    if args.mpi and not args.scheduler:  # the launcher, before any process or folder
+        check_mpi_launcher(command="validate --full-scale")
     setup = ValidationSetup(resolution=QUICK if args.quick else FULL)
     stages = ("clean", "gap", "disorder", "components", "tunneling", "junction")
     if args.full_scale:

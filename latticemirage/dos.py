@@ -77,8 +77,10 @@ __all__ = [
     "block_size",
     "candidate_blocks",
     "check_mesh",
+    "check_mesh_resolves",
     "clean_dos",
     "lorentzian_broaden",
+    "min_mesh",
     "triangle_dos",
 ]
 
@@ -99,6 +101,43 @@ def check_mesh(mesh):
     if isinstance(mesh, bool) or int(mesh) != mesh or mesh < 1:
         raise ParameterError("mesh", f"must be a positive integer, got {mesh!r}")
     return int(mesh)
+
+
+#: Length of a reciprocal primitive vector of the triangular lattice, 4 pi / sqrt(3) (1/a):
+#: a mesh of N points per direction has the k spacing RECIPROCAL_LENGTH / N.
+RECIPROCAL_LENGTH = 4 * math.pi / math.sqrt(3)
+
+
+def min_mesh(mapping):
+    """Smallest k mesh per direction whose spacing is at most the smallest pocket radius.
+
+    A coarser mesh may hold no k point inside the Fermi pockets at all: the normal DOS at
+    E_F it measures is zero or that of a single point, and N_s/N_n is NaN or meaningless
+    (mesh 1, 2 and 4 gave NaN, 3 and 6 a flat 1.0004 with no gap at the default
+    parameters). One spacing per radius is a necessary condition, not a converged one
+    (the defaults are 1000-4000).
+
+    Parameters
+    ----------
+    mapping : LatticeMapping
+
+    Returns
+    -------
+    int
+        ``ceil(RECIPROCAL_LENGTH / p_F,min)``.
+    """
+    return math.ceil(RECIPROCAL_LENGTH / mapping.p_fermi_min)
+
+
+def check_mesh_resolves(mapping, mesh, name="mesh"):
+    """Refuse a mesh below `min_mesh` (`ParameterError` naming *name*)."""
+    low = min_mesh(mapping)
+    if mesh < low:
+        raise ParameterError(name, f"must be >= {low} so that the k spacing 4π/(√3 mesh) stays "
+                                   f"below the smallest pocket radius p_F = "
+                                   f"{mapping.p_fermi_min:.3g}/a (a coarser mesh holds no Fermi-"
+                                   f"level states: N_s/N_n would be 0/0), got {mesh}")
+    return mesh
 
 
 @dataclass(frozen=True, eq=False)
@@ -626,7 +665,7 @@ def clean_dos(
         the mirage gap (``eta > δ/2`` for B > 0); ``energies`` outside the pockets
         (``|E| >= E_F``) or unevenly spaced with ``eta == 0``; ``delta`` missing.
     """
-    mesh = check_mesh(mesh)
+    mesh = check_mesh_resolves(mapping, check_mesh(mesh))
     check_nonnegative("eta", eta)
     phys = mapping.physical
     if delta is None:
@@ -694,6 +733,9 @@ def clean_dos(
             "N_s(E)/N_n(0), BdG DOS of all bands, N_n at Delta = 0 on the same mesh "
             f"averaged over |E| <= {_NORMAL_WINDOW_DELTA0} Delta0"
         )
+    if not (np.isfinite(n_normal) and n_normal > 0):  # a guard: min_mesh should prevent it
+        raise ParameterError("mesh", f"the mesh {mesh} finds no normal-state states at E_F "
+                                     f"(N_n(0) = {n_normal!r}); use a finer mesh")
     if eta == 0:
         curves = {name: r.dos for name, r in results.items()}
         method = "linear triangle (tetrahedron), unbroadened, bin averages"

@@ -9,10 +9,13 @@ Everything here runs before any computation, so a refused call writes nothing:
 - `parse_range`: ``START:STOP:NUM`` or a single number, with the same bounds; NUM
   is checked before any array is made.
 - `check_output_file` / `check_output_folder`: the output path is writable (not a
-  directory, its folder exists or can be made, is a folder and writable). The
+  directory, its folder exists or can be made, is a folder, and a temporary file can
+  really be created and removed there: permissions, a read-only file system, ACLs and
+  quotas are all found before the computation, not after it). The
   overwrite policy of ``mirage``: an existing result file is replaced, and a note
   saying so goes to stderr before the computation starts, so that a run can still be
-  stopped (Ctrl-C) while nothing has been replaced.
+  stopped (Ctrl-C) while nothing has been replaced. `check_distinct_outputs` refuses
+  two output options naming one file (one result would overwrite the other).
 - `check_memory`: an estimate of the memory a run needs against what the machine
   has (``MemAvailable``); ``--memory-limit GB`` (every leaf subcommand has it) sets
   another limit, for a run whose work goes to a bigger machine.
@@ -24,6 +27,7 @@ import contextvars
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from mirage_common.errors import ParameterError
@@ -33,6 +37,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_SWEEP",
     "available_memory",
+    "check_distinct_outputs",
     "check_memory",
     "check_output_file",
     "check_output_folder",
@@ -197,6 +202,23 @@ def _check_parent(option, path):
     if not os.access(anchor, os.W_OK | os.X_OK):
         raise ParameterError(option, f"cannot write {str(path)!r}: folder {str(anchor)!r} is "
                                      "not writable")
+    _probe(option, anchor, path)
+
+
+def _probe(option, folder, path):
+    """Create and remove a temporary file in *folder*, where *path* will be written.
+
+    `os.access` trusts the permission bits; a read-only file system, an ACL, a quota or
+    a full disk show only when a file is made. The result files are written the same
+    way (a temporary file beside the target, then a rename), so this is the real test.
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".mirage-probe-", dir=folder)
+    except OSError as exc:
+        raise ParameterError(option, f"cannot write {str(path)!r}: creating a file in folder "
+                                     f"{str(folder)!r} fails ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def check_output_file(option, path, suffixes=None):
@@ -257,6 +279,7 @@ def check_output_folder(option, path, *, reusable=None):
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             raise ParameterError(option, f"folder {str(path)!r} is not writable")
+        _probe(option, path, path)
         if reusable is not None and any(path.iterdir()) and not reusable(path):
             raise ParameterError(option, f"folder {str(path)!r} is not empty and does not hold "
                                          "an earlier result of this command; give a new or "
@@ -264,6 +287,26 @@ def check_output_folder(option, path, *, reusable=None):
     else:
         _check_parent(option, path)
     return path
+
+
+def check_distinct_outputs(paths):
+    """Refuse two output options that name the same file (one would overwrite the other).
+
+    Parameters
+    ----------
+    paths : dict
+        ``{option: path or None}``, options as the user typed them, without dashes, in
+        the order of the command's help; the later option of a clash is named.
+    """
+    seen = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ParameterError(option, f"{str(path)!r} is also the file of --{seen[key]}; "
+                                         "give each output its own file")
+        seen[key] = option
 
 
 # ---------------------------------------------------------------------------- memory

@@ -80,6 +80,7 @@ __all__ = [
     "electron_dos",
     "electron_g0",
     "fermi_window",
+    "run_estimate",
     "thermal_smear",
     "tunneling_conductance",
     "tunneling_conductance_params",
@@ -201,6 +202,29 @@ def _windowed(energies, values, biases, kt, kernel):
     for k, (a, b) in enumerate(zip(lo, hi, strict=True)):
         out[..., k] = (values[..., a:b] @ (kernel(energies[a:b] - biases[k]) * weights[a:b])).real
     return out
+
+
+#: Memory per (field, bias) of a tunneling sweep: each field's result keeps its DOS grid and
+#: columns (measured 2026-12-07, ``mirage qc tunneling`` with 1201 biases: peak RSS 125 MB
+#: for 2 fields, 152 MB for 6, i.e. 6.8 MB per field) and seconds per (field, bias) (10.8 s
+#: against 8.1 s for 4 more fields: 0.67 s per field of 1201 biases, on the loaded 2-core
+#: reference machine).
+_SWEEP_BYTES = 5.7e3
+_SWEEP_SECONDS = 5.6e-4
+
+
+def run_estimate(n_fields, n_biases):
+    """Peak memory (bytes) and run time (s) of a sweep of *n_fields* fields x *n_biases* biases.
+
+    From measured figures (the constants above); the command line refuses a sweep whose
+    memory exceeds what the machine has before any field is solved.
+
+    Returns
+    -------
+    nbytes, seconds : float
+    """
+    cells = float(n_fields) * float(n_biases)
+    return _SWEEP_BYTES * cells, _SWEEP_SECONDS * cells
 
 
 def dos_grid(biases, kt, eta, *, points_per_width=POINTS_PER_WIDTH, name="eta"):

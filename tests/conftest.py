@@ -1,5 +1,7 @@
 """Fixtures shared by the test modules (module scope: each module builds its own, as before)."""
 
+import os
+
 import pytest
 
 from latticemirage import bulk
@@ -17,3 +19,80 @@ def paper(fsyst):
     """The paper's Fig. 1(b,c) point: β = 7, B = 2, Δ = 1 (Δ0 units), default mapping
     (E_F = 30 Δ0)."""
     return map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0), fsyst=fsyst)
+
+
+# ---------------------------------------------------------------- hostile command lines
+# Shared by tests/test_bad_input.py (the table of hostile calls) and tests/test_cli_fuzz.py.
+
+ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root writes into read-only folders
+
+
+@pytest.fixture
+def hostile_dir(tmp_path, monkeypatch):
+    (tmp_path / "dir.csv").mkdir()
+    (tmp_path / "dir.json").mkdir()
+    (tmp_path / "afile").write_text("a file, not a folder\n")
+    (tmp_path / "nonempty").mkdir()
+    (tmp_path / "nonempty" / "notes.txt").write_text("the user's\n")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o555)
+    if ROOT:  # root may write anyway: let the access check see the folder as a user would
+        real_access = os.access
+
+        def access(path, mode, **kwargs):
+            inside = os.path.abspath(path).startswith(str(tmp_path / "ro"))
+            return False if inside and mode & os.W_OK else real_access(path, mode, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+    yield tmp_path
+    (tmp_path / "ro").chmod(0o755)
+
+
+
+class _Computing(Exception):
+    """Raised by the patched computations: a hostile call got past the checks."""
+
+
+@pytest.fixture
+def no_computing(monkeypatch):
+    """Every computation of every command raises `_Computing` (not caught by `main`)."""
+    import comparisons.validate
+    import latticemirage.disorder.band
+    import latticemirage.disorder.rates
+    import latticemirage.disorder.selfenergy
+    import latticemirage.disorder.study
+    import latticemirage.dos
+    import latticemirage.gap
+    import latticemirage.green
+    import latticemirage.josephson
+    import latticemirage.plots
+    import latticemirage.spectrum
+    import latticemirage.transport
+    import quasiclassical.cli
+    import quasiclassical.josephson
+    import quasiclassical.tunneling_cli
+
+    def computing(*args, **kwargs):
+        raise _Computing("a hostile call reached the computation")
+
+    for module, names in (
+        (quasiclassical.cli, ("solve_gap", "density_of_states", "critical_field_line")),
+        (quasiclassical.tunneling_cli, ("tunneling_conductance_params",)),
+        (quasiclassical.josephson, ("bound_states", "current_phase")),
+        (latticemirage.dos, ("clean_dos",)),
+        (latticemirage.green, ("valley_green",)),
+        (latticemirage.spectrum, ("fermi_zoom", "band_path")),
+        (latticemirage.plots, ("plot_kwant_valleys",)),
+        (latticemirage.transport, ("ns_conductance",)),
+        (latticemirage.josephson, ("bound_states", "current_phase")),
+        (latticemirage.disorder.study, ("run_study",)),
+        (latticemirage.disorder.rates, ("measure_rates",)),
+        (latticemirage.disorder.selfenergy, ("measure_selfenergy",)),
+        (latticemirage.disorder.band, ("measure_beta",)),
+        (comparisons.validate, ("run_validation",)),
+    ):
+        for name in names:
+            monkeypatch.setattr(module, name, computing)
+    monkeypatch.setattr(latticemirage.gap.GapSolver, "build", computing)
+
+

@@ -22,8 +22,6 @@ from comparisons.cli import _leaf_parsers, build_parser, main
 from mirage_common.cliargs import ABSURD, MAX_SWEEP, integer, parse_range, real
 from mirage_common.errors import ParameterError
 
-ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root writes into read-only folders
-
 Q = ["qc", "dos", "--beta", "7", "--field", "2", "--temperature", "0.1"]
 QG = ["qc", "gap", "--beta", "7", "--field", "0:6:3", "--temperature", "0.1"]
 QB = ["qc", "bc2", "--beta", "7", "--temperature", "0.5:0.9:2"]
@@ -36,6 +34,8 @@ DIS = ["lattice", "disorder", *PT, "--size", "10", "--realizations", "1", "--mom
 SMOOTH = ["lattice", "disorder", "--kind", "smooth", "--amplitude", "0.1",
           "--correlation-length", "2"]
 RA = ["lattice", "rates", *PT, "--size", "10"]
+CO = ["lattice", "conductance"]
+QT = ["qc", "tunneling", "--beta", "7", "--temperature", "0.1"]
 
 
 # (arguments, exit code, option named in the message); {d} is the test's folder, holding
@@ -153,6 +153,56 @@ CASES = [
       "--output", "{d}/x.json"], 2, "realizations"),
     ([*Q, "--memory-limit", "0", "--output", "{d}/x.csv"], 2, "memory-limit"),
     ([*Q, "--memory-limit", "nan", "--output", "{d}/x.csv"], 2, "memory-limit"),
+    # 4. (issue #26) every command estimates its size before allocating: the NS junction's
+    # energies, momenta, thermal grid (a tiny T is a fine grid), barrier and gap mesh; Kwant's
+    # band plot; the Green's-function polar mesh
+    ([*CO, "--points", "1000000000", "--output", "{d}/x.csv"], 2, "points"),
+    ([*CO, "--n-k", "1000000000", "--output", "{d}/x.csv"], 2, "n-k"),
+    ([*CO, "--temperature", "1e-4", "--output", "{d}/x.csv"], 2, "temperature"),
+    ([*CO, "--temperature", "1e-9", "--output", "{d}/x.csv"], 2, "temperature"),
+    ([*CO, "--barrier-rows", "100000", "--output", "{d}/x.csv"], 2, "barrier-rows"),
+    ([*CO, "--self-consistent", "--gap-mesh", "90000", "--memory-limit", "100",
+      "--output", "{d}/x.csv"], 2, "gap-mesh"),
+    ([*CO, "--field", "0:6:1000", "--n-k", "100000", "--memory-limit", "1",
+      "--output", "{d}/x.csv"], 2, "n-k"),
+    ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "100000", "--output", "{d}/x.csv"],
+     2, "kwant-points"),
+    ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "3000", "--memory-limit", "10",
+      "--output", "{d}/x.csv"], 2, "kwant-points"),
+    ([*LD, "--n-theta", "100000", "--output", "{d}/x.csv"], 2, "n-theta"),
+    ([*LD, "--n-radial", "100000", "--output", "{d}/x.csv"], 2, "n-radial"),
+    ([*QT, "--field", "0:1:1000000", "--output", "{d}/x.csv"], 2, "field"),
+    ([*QT, "--field", "0:1:20000", "--memory-limit", "1", "--output", "{d}/x.csv"], 2, "field"),
+    # 5. messages name the options typed, not internals (xi_cut, energies)
+    ([*LD, "--emax", "30", "--output", "{d}/x.csv"], 2, "emax"),
+    ([*LD, "--emin=-30", "--output", "{d}/x.csv"], 2, "emin"),
+    ([*LD, "--n-energies", "1", "--output", "{d}/x.csv"], 2, "n-energies"),
+    (["lattice", "selfenergy", *PT, "--emax", "30", "--output", "{d}/x.csv"], 2, "emax"),
+    # 6. nonsense refused: a k mesh that holds no Fermi-level state (was NaN with exit 0),
+    # zero disorder where a rate is measured (was a "share" of round-off), one file for two
+    # figures
+    ([*LD, "--mesh", "1", "--output", "{d}/x.csv"], 2, "mesh"),
+    ([*LD, "--mesh", "2", "--output", "{d}/x.csv"], 2, "mesh"),
+    ([*LD, "--mesh", "4", "--output", "{d}/x.csv"], 2, "mesh"),
+    (["lattice", "rates", "--kind", "anderson", "--width", "0", "--output", "{d}/x.json"],
+     2, "width"),
+    (["lattice", "rates", "--kind", "point", "--concentration", "0", "--strength", "1"],
+     2, "concentration"),
+    (["lattice", "rates", "--kind", "point", "--concentration", "0.1", "--strength", "0"],
+     2, "strength"),
+    (["lattice", "rates", "--kind", "smooth", "--amplitude", "0", "--correlation-length", "2"],
+     2, "amplitude"),
+    ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/p.png", "--output", "{d}/x.csv"],
+     2, "kwant-plot"),
+    ([*LS, "--plot", "{d}/p.png", "--kwant-plot", "{d}/sub/../p.png", "--output", "{d}/x.csv"],
+     2, "kwant-plot"),
+    # 7. a folder the permission bits call writable but where no file can be made (/proc
+    # even for root): found by creating a temporary file there, before computing
+    *([([*cmd, "--output", "/proc/x.csv"], 2, "output") for cmd in (Q, LD, LS, CO)]
+      + [([*DIS, "--output", "/proc/study"], 2, "output"),
+         (["validate", "--quick", "--output", "/proc/rep"], 2, "output"),
+         ([*LS, "--plot", "/proc/p.png", "--output", "{d}/x.csv"], 2, "plot")]
+      if os.path.isdir("/proc/self") else []),
 ]
 
 
@@ -165,60 +215,8 @@ def _ids():
     return out
 
 
-@pytest.fixture
-def hostile_dir(tmp_path, monkeypatch):
-    (tmp_path / "dir.csv").mkdir()
-    (tmp_path / "dir.json").mkdir()
-    (tmp_path / "afile").write_text("a file, not a folder\n")
-    (tmp_path / "nonempty").mkdir()
-    (tmp_path / "nonempty" / "notes.txt").write_text("the user's\n")
-    (tmp_path / "ro").mkdir()
-    (tmp_path / "ro").chmod(0o555)
-    if ROOT:  # root may write anyway: let the access check see the folder as a user would
-        real_access = os.access
-
-        def access(path, mode, **kwargs):
-            inside = os.path.abspath(path).startswith(str(tmp_path / "ro"))
-            return False if inside and mode & os.W_OK else real_access(path, mode, **kwargs)
-
-        monkeypatch.setattr(os, "access", access)
-    yield tmp_path
-    (tmp_path / "ro").chmod(0o755)
-
-
 def _tree(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-
-
-class _Computing(Exception):
-    """Raised by the patched computations: a hostile call got past the checks."""
-
-
-@pytest.fixture
-def no_computing(monkeypatch):
-    """Every computation of every command raises `_Computing` (not caught by `main`)."""
-    import comparisons.validate
-    import latticemirage.disorder.rates
-    import latticemirage.disorder.study
-    import latticemirage.dos
-    import latticemirage.gap
-    import latticemirage.spectrum
-    import quasiclassical.cli
-
-    def computing(*args, **kwargs):
-        raise _Computing("a hostile call reached the computation")
-
-    for module, names in (
-        (quasiclassical.cli, ("solve_gap", "density_of_states", "critical_field_line")),
-        (latticemirage.dos, ("clean_dos",)),
-        (latticemirage.spectrum, ("fermi_zoom", "band_path")),
-        (latticemirage.disorder.study, ("run_study",)),
-        (latticemirage.disorder.rates, ("measure_rates",)),
-        (comparisons.validate, ("run_validation",)),
-    ):
-        for name in names:
-            monkeypatch.setattr(module, name, computing)
-    monkeypatch.setattr(latticemirage.gap.GapSolver, "build", computing)
 
 
 @pytest.mark.parametrize(("args", "code", "option"), CASES, ids=_ids())
@@ -472,3 +470,148 @@ def test_abandoned_empty_study_does_not_block_the_corrected_call(monkeypatch, tm
     (folder / study.REAL_DIR / "r00000.npz").write_bytes(b"")
     assert main([*DIS[:-8], "--size", "14", *DIS[-6:], "--output", str(folder)]) == 2
     assert "different parameters" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ names of internal meshes
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["lattice", "dos", "--mesh", "20", "--gap-mesh", "2"], "gap-mesh"),
+    (["lattice", "disorder", "--kind", "anderson", "--width", "0.3", "--size", "2",
+      "--realizations", "2", "--self-consistent", "--moments", "50", "--allow-unresolved",
+      "--quiet"], "size"),
+])
+def test_a_mesh_without_pairing_shell_names_the_option_typed(tmp_path, capsys, args, option):
+    """The gap solver's own ``mesh`` error, raised by a real (cheap) build, names --gap-mesh
+    or --size: the disorder command has no mesh option at all."""
+    out = tmp_path / ("st" if "disorder" in args else "x.csv")
+    assert main([*args, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mirage: error: {option}: ") and "pairing shell" in err, err
+    assert "mesh:" not in err.replace("gap-mesh:", "") and f"--{option}" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ the MPI launcher
+
+
+def _fake_mpiexec(folder, banner):
+    """An ``mpiexec`` that prints *banner* for --version and fails like Open MPI's otherwise."""
+    folder.mkdir()
+    script = folder / "mpiexec"
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{banner}'; exit 0; fi\n"
+                      "echo \"unknown option $1\" >&2; exit 1\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("command", [
+    [*DIS, "--mpi"],
+    ["validate", "--full-scale", "--mpi"],
+])
+def test_mpi_with_another_vendors_mpiexec_on_path_is_refused(tmp_path, command):
+    """Open MPI's mpiexec first on PATH for an MPICH build: exit 2 naming both, nothing made.
+
+    Run as a subprocess (importing mpi4py.MPI initializes MPI, which this test process
+    should not do), with an environment free of launcher variables."""
+    mpi4py = pytest.importorskip("mpi4py")
+    del mpi4py
+    vendor = subprocess.run([sys.executable, "-c", "from mpi4py import MPI; "
+                             "print(MPI.get_vendor()[0])"], capture_output=True, text=True,
+                            timeout=120, check=False).stdout.strip()
+    if vendor not in ("MPICH", "Open MPI"):
+        pytest.skip(f"mpi4py built on {vendor or 'no importable MPI'}")
+    banner = "mpiexec (OpenRTE) 4.1.4" if vendor == "MPICH" else "HYDRA build details:"
+    fake = _fake_mpiexec(tmp_path / "bin", banner)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
+    env["PATH"] = os.pathsep.join([str(fake.parent), "/usr/bin", "/bin"])
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *command, "--output",
+                          str(out)], env=env, capture_output=True, text=True, timeout=300,
+                         check=False, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert run.stderr.startswith("mirage: error: mpi: ") and "Traceback" not in run.stderr
+    assert str(fake) in run.stderr and vendor in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]  # no study, no report
+
+
+def test_mpi_rank_of_another_vendors_launcher_is_refused(tmp_path):
+    """Started by Open MPI's mpiexec (its variables) while mpi4py uses MPICH: refused by name
+    before mpi4py.MPI is imported in the process (MPICH would abort in MPI_Init)."""
+    pytest.importorskip("mpi4py")
+    vendor = subprocess.run([sys.executable, "-c", "from mpi4py import MPI; "
+                             "print(MPI.get_vendor()[0])"], capture_output=True, text=True,
+                            timeout=120, check=False).stdout.strip()
+    if vendor != "MPICH":
+        pytest.skip(f"mpi4py built on {vendor or 'no importable MPI'}, not MPICH")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
+    env.update(OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="1")
+    out = tmp_path / "st"
+    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *DIS, "--mpi", "--output",
+                          str(out)], env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "started by an mpiexec of Open MPI" in run.stderr and "MPICH" in run.stderr
+    assert not out.exists()
+
+
+def test_launcher_family_reads_the_version_banners(tmp_path):
+    from mirage_common.parallel import launcher_family
+
+    for i, (banner, family) in enumerate([
+        ("mpiexec (OpenRTE) 4.1.4", "Open MPI"), ("mpiexec (Open MPI) 5.0.3", "Open MPI"),
+        ("HYDRA build details:\n    Version: 4.2.0", "MPICH"),
+        ("Intel(R) MPI Library for Linux* OS, Version 2021.10\nHYDRA", "Intel MPI"),
+        ("something else", None),
+    ]):
+        assert launcher_family(_fake_mpiexec(tmp_path / str(i), banner)) == family
+    assert launcher_family(tmp_path / "missing") is None
+
+
+# ------------------------------------------------------------------ the estimates themselves
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.003, 0.05, 0.5])
+@pytest.mark.parametrize("points", [2, 41, 401])
+def test_conductance_grid_is_counted_exactly_before_it_is_made(temperature, points):
+    """The estimate's grid size is the length of the grid `_energy_grid` then makes."""
+    from latticemirage.cli import conductance
+
+    args = argparse.Namespace(points=points, emin=-3.0, emax=5.0)
+    seen = []
+    _, grid = conductance._energy_grid(args, temperature, 50.0,
+                                       lambda n, option: seen.append((n, option)))
+    assert seen[0][0] == len(grid)
+    thermal = temperature > 0 and conductance._STEP_KT * temperature < 8.0 / (points - 1)
+    assert seen[0][1] == ("temperature" if thermal else "points")
+
+
+def test_estimates_grow_with_every_size_and_name_the_largest_part():
+    from latticemirage import estimates
+
+    base = estimates.conductance(401, 48, 1, 1)
+    for bigger in (estimates.conductance(4010, 48, 1, 1), estimates.conductance(401, 480, 1, 1),
+                   estimates.conductance(401, 48, 10, 1), estimates.conductance(401, 48, 1, 5)):
+        assert bigger.nbytes > base.nbytes and bigger.seconds > base.seconds
+    assert estimates.conductance(401, 48, 1, 100).option == "barrier-rows"
+    assert estimates.conductance(401, 10**7, 1, 1).option == "n-k"
+    assert estimates.conductance(1e6, 48, 1, 1, smeared=True,
+                                 energy_option="temperature").option == "temperature"
+    assert estimates.valley_green(10**5, 480, 11).option == "n-theta"
+    assert estimates.valley_green(360, 10**5, 11).option == "n-radial"
+    assert estimates.kwant_plot(100).nbytes > estimates.kwant_plot(31).nbytes
+    with pytest.raises(ValueError, match="an estimate is >= 0"):
+        estimates.Estimate(-1.0, 0.0, "points", "")
+
+
+def test_two_outputs_naming_one_file_are_refused(tmp_path):
+    from mirage_common.cliargs import check_distinct_outputs
+
+    check_distinct_outputs({"output": tmp_path / "a.csv", "plot": tmp_path / "a.png",
+                            "kwant-plot": None})
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ParameterError, match=r"^kwant-plot: .* is also the file of --plot"):
+        check_distinct_outputs({"plot": tmp_path / "a.png",
+                                "kwant-plot": tmp_path / "sub" / ".." / "a.png"})

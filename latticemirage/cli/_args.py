@@ -6,9 +6,12 @@ the user typed. Imported by the subcommand modules, never importing them, so the
 CLI package has no import cycle.
 """
 
+import contextlib
+
 import numpy as np
 
 from mirage_common.cliargs import (
+    check_distinct_outputs,
     check_memory,
     check_output_file,
     integer,
@@ -19,9 +22,27 @@ from mirage_common.cliargs import (
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS
 
-__all__ = ["MAX_MESH", "add_disorder_arguments", "add_mapping_scales", "add_physical",
-           "check_memory", "check_output", "check_smooth_size", "disorder_from_args", "integer",
-           "note_time", "parse_values", "physical_from_args", "positive_int", "real"]
+__all__ = [
+    "MAX_MESH",
+    "add_disorder_arguments",
+    "add_mapping_scales",
+    "add_physical",
+    "check_distinct_outputs",
+    "check_estimate",
+    "check_green_window",
+    "check_memory",
+    "check_output",
+    "check_smooth_size",
+    "disorder_from_args",
+    "integer",
+    "note_time",
+    "option_named",
+    "parse_values",
+    "physical_from_args",
+    "positive_int",
+    "real",
+    "refuse_zero_disorder",
+]
 
 #: Largest k mesh per direction: 1e10 k points, hours of work and far finer than any
 #: energy scale of the model needs (the default meshes are 1000 and 4000).
@@ -80,6 +101,50 @@ def physical_from_args(args, **overrides):
         if exc.name == "e_fermi" and "e_fermi" not in kwargs and "delta0" in kwargs:
             raise ParameterError("delta0-t", str(exc).split(": ", 1)[1]) from None
         raise
+
+
+def check_estimate(estimate):
+    """Refuse a run whose `latticemirage.estimates.Estimate` exceeds the memory (naming its
+    option, ``--memory-limit`` overrides); say how long it takes when that is long."""
+    check_memory(estimate.option, estimate.nbytes, estimate.what)
+    note_time(estimate.seconds, "from measured per-unit figures, latticemirage.estimates")
+
+
+@contextlib.contextmanager
+def option_named(internal, option, message=None):
+    """Within the block, a `ParameterError` about the library's *internal* name is re-raised
+    naming the *option* the user typed (``mesh`` of the gap solver -> ``gap-mesh``), with
+    *message* instead of the library's (which speaks of its own parameter)."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.name != internal:
+            raise
+        raise ParameterError(option, message or str(exc).split(": ", 1)[1]) from None
+
+
+def check_green_window(phys, energies, *, eta, delta,
+                       hint="lower |E|, raise --e-fermi, or pass --no-components", **kwargs):
+    """`latticemirage.green.check_inputs` for ``--emin/--emax``, naming them, not ``xi_cut``.
+
+    The Green's-function components integrate over the shell ``|ξ| < ξ_c = 0.8 E_F``, which
+    must hold every energy plus the band splittings; ξ_c is no option, so a window too wide
+    for it is reported against the end of ``--emin/--emax`` the user made too large.
+    """
+    from latticemirage import green
+
+    try:
+        return green.check_inputs(phys, energies, eta=eta, delta=delta, **kwargs)
+    except ParameterError as exc:
+        if exc.name != "xi_cut":
+            raise
+    energies = np.asarray(energies, dtype=float)
+    option = "emax" if abs(energies[-1]) >= abs(energies[0]) else "emin"
+    reach = float(np.abs(energies).max()) + phys.beta + phys.field + delta + 2 * eta
+    xi_c = green.DEFAULT_XI_CUT_FRACTION * phys.e_fermi
+    raise ParameterError(option, f"max|E| + β + B + Δ + 2 eta = {reach:.4g} Δ0 must stay below "
+                                 f"the Green's-function shell ξ_c = 0.8 E_F = {xi_c:.4g} Δ0; "
+                                 f"{hint}")
 
 
 def check_output(path, suffixes=SUPPORTED_FORMATS):
@@ -149,6 +214,23 @@ def disorder_from_args(args):
     if args.kind == "anderson":
         return dis.AndersonDisorder(args.width)
     return dis.SmoothDisorder(args.amplitude, args.correlation_length)
+
+
+def refuse_zero_disorder(args, command):
+    """Refuse a disorder of zero strength in a command that measures scattering.
+
+    Without disorder there is no scattering: every rate is exactly 0 and the intervalley
+    share Γ_inter/Γ_tot is 0/0, so a measurement would report round-off (a "share" of
+    0.495 ± 0 was printed before). Names the option that makes it zero.
+    """
+    zero = {"point": (("concentration", args.concentration), ("strength", args.strength)),
+            "anderson": (("width", args.width),),
+            "smooth": (("amplitude", args.amplitude),)}[args.kind]
+    for name, value in zero:
+        if value == 0:
+            raise ParameterError(name, f"--{name} 0 is no disorder: no scattering, every rate is "
+                                       f"exactly 0 and the intervalley share 0/0 is undefined, so "
+                                       f"{command} has nothing to measure; give --{name} > 0")
 
 
 def check_smooth_size(disorder, size):

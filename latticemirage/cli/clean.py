@@ -15,10 +15,14 @@ from mirage_common.io import write_table
 from ._args import (
     MAX_MESH,
     add_physical,
+    check_distinct_outputs,
+    check_estimate,
+    check_green_window,
     check_memory,
     check_output,
     integer,
     note_time,
+    option_named,
     parse_values,
     physical_from_args,
     positive_int,
@@ -40,6 +44,12 @@ def _spectrum(args):
     n_kwant = positive_int("kwant-points", args.kwant_points)
     if n_kwant < 2:
         raise ParameterError("kwant-points", f"must be >= 2, got {n_kwant}")
+    check_distinct_outputs({"output": args.output, "plot": args.plot,
+                            "kwant-plot": args.kwant_plot})
+    if args.kwant_plot is not None:
+        from latticemirage import estimates
+
+        check_estimate(estimates.kwant_plot(n_kwant))
     phys = physical_from_args(args)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
@@ -80,7 +90,10 @@ def _spectrum(args):
 def _solve_gap(mapping, args, fsyst):
     from latticemirage.gap import GapSolver
 
-    solver = GapSolver.build(mapping, mesh=args.gap_mesh, fsyst=fsyst)
+    with option_named("mesh", "gap-mesh", f"the {args.gap_mesh} x {args.gap_mesh} k mesh "
+                                          "holds no k point in the pairing shell; increase "
+                                          "--gap-mesh"):
+        solver = GapSolver.build(mapping, mesh=args.gap_mesh, fsyst=fsyst)
     result = solver.solve()
     if not result.converged:
         raise RuntimeError(f"self-consistent gap did not converge: {result}")
@@ -109,31 +122,37 @@ def _check_dos_memory(args, n_e, *, solve):
 
 def _dos(args):
     from latticemirage import bulk
-    from latticemirage.dos import check_mesh, clean_dos
+    from latticemirage.dos import check_mesh, check_mesh_resolves, clean_dos
     from latticemirage.mapping import map_to_lattice
 
     check_output(args.output)
     mesh = check_mesh(args.mesh)
     n_e = positive_int("n-energies", args.n_energies)
+    if n_e < 2:
+        raise ParameterError("n-energies", f"must be >= 2 (a DOS curve), got {n_e}")
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if args.eta < 0:
         raise ParameterError("eta", f"must be >= 0, got {args.eta!r}")
     phys = physical_from_args(args)
     _check_dos_memory(args, n_e, solve=phys.delta is None)
-    energies = np.linspace(args.emin, args.emax, n_e)
     if not args.no_components:
-        from latticemirage import green
+        from latticemirage import estimates, green
 
         if args.eta == 0:
             raise ParameterError("eta", "the Green's function components need eta > 0 "
                                  "(use --no-components for the unbroadened DOS alone)")
+        green.check_polar_mesh(args.n_theta, args.n_radial)
+        check_estimate(estimates.valley_green(args.n_theta, args.n_radial, n_e))
+    energies = np.linspace(args.emin, args.emax, n_e)
+    if not args.no_components:
         # The self-consistent gap never exceeds Δ0 = 1 (its B = 0, T = 0 value).
-        green.check_inputs(phys, energies, eta=args.eta,
+        check_green_window(phys, energies, eta=args.eta,
                            delta=1.0 if phys.delta is None else phys.delta,
                            n_theta=args.n_theta, n_radial=args.n_radial)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
+    check_mesh_resolves(mapping, mesh)  # before the gap is solved
     gap_meta = {"delta_source": "given"}
     if phys.delta is None:
         result, solver = _solve_gap(mapping, args, fsyst)
@@ -225,7 +244,7 @@ def add_subcommands(sub):
                    help="k mesh of the self-consistent gap (default 1000)")
     p.add_argument("--emin", type=real(), default=-10.0, help="lowest energy (Δ0)")
     p.add_argument("--emax", type=real(), default=10.0, help="highest energy (Δ0)")
-    p.add_argument("--n-energies", "--points", dest="n_energies", type=integer(1), default=2001,
+    p.add_argument("--n-energies", "--points", dest="n_energies", type=integer(2), default=2001,
                    help="number of energies (default 2001; --points as in `mirage qc dos`)")
     p.add_argument("--no-components", action="store_true",
                    help="write only the DOS, not the valley-resolved Green's function "

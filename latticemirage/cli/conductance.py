@@ -37,8 +37,10 @@ from mirage_common.unitargs import (
 from ._args import (
     MAX_MESH,
     add_physical,
+    check_estimate,
     check_output,
     integer,
+    option_named,
     parse_values,
     physical_from_args,
     positive_int,
@@ -53,7 +55,7 @@ _THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e
 _STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
 
 
-def _energy_grid(args, temperature_delta0, e_limit):
+def _energy_grid(args, temperature_delta0, e_limit, check=None):
     """Requested energies and the grid the zero-temperature conductance is computed on.
 
     At T = 0 the two are the same. At T > 0 the curve is computed on a finer grid
@@ -64,17 +66,31 @@ def _energy_grid(args, temperature_delta0, e_limit):
     coarse grid that happens to sample them (e.g. E = Δ on a 0.05 grid) would
     overweight. In the validate BCS control the smeared L1 error was 0.029 with
     step k_B T/2 and 0.0125 with k_B T/4.
+
+    *check*, if given, is called as ``check(n_grid, option)`` with the size of the
+    computed grid and the option that sets it, before any array is made (the memory
+    estimate: a tiny ``--temperature`` means a very fine grid).
     """
+    from latticemirage.estimates import conductance_grid_size
+
     n = positive_int("points", args.points)
     if not args.emax > args.emin:
         raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
     if n < 2:
         raise ParameterError("points", "need at least 2 energies")
+    pad = _THERMAL_PAD * temperature_delta0
+    if max(abs(args.emin - pad), abs(args.emax + pad)) >= e_limit:
+        raise ParameterError("emax", f"|E| (with the thermal padding of {_THERMAL_PAD:g} k_B T) "
+                             f"must stay below E_F/2 = {e_limit:g} Δ0")
+    n_grid, option = conductance_grid_size(args.emin, args.emax, n, temperature_delta0,
+                                           step_kt=_STEP_KT, pad_kt=_THERMAL_PAD)
+    if check is not None:
+        check(n_grid, option)
     wanted = np.linspace(args.emin, args.emax, n)
     if temperature_delta0 > 0:
         step = min(wanted[1] - wanted[0], _STEP_KT * temperature_delta0)
-        lo = args.emin - _THERMAL_PAD * temperature_delta0
-        hi = args.emax + _THERMAL_PAD * temperature_delta0
+        lo = args.emin - pad
+        hi = args.emax + pad
         grid = lo + step * (np.arange(math.ceil((hi - lo) / step)) + 0.5)
     else:
         grid = wanted
@@ -196,7 +212,7 @@ def _plot(path, energies, curves, fields, sweep, scale=None, angles=None):
 
 
 def _conductance(args):
-    from latticemirage import plots, transport
+    from latticemirage import estimates, plots, transport
     from latticemirage.mapping import map_to_lattice, tc0_over_delta0
 
     check_output(args.output)
@@ -228,7 +244,6 @@ def _conductance(args):
                              f"{scale.tesla_per_reduced_field:.4g} T)") from None
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
     t_delta0 = args.temperature * tc0_over_delta0()
-    wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
     if abs(args.exchange) >= phys.e_fermi * phys.delta0:
         raise ParameterError("exchange", f"|H| must stay below E_F = {phys.e_fermi * phys.delta0:g}"
                              f" t (the pocket depth: both spins keep a Fermi surface), got "
@@ -240,6 +255,15 @@ def _conductance(args):
         axes = [transport.spin_axis_vector(args.spin_axis or "z", phys.phi)]
     else:
         axes = [transport.exchange_axis(t, p) for t, p in directions]
+
+    def check_size(n_grid, option):  # before the grid, the junction or any solve is made
+        est = estimates.conductance(
+            n_grid, n_k, len(fields) * len(axes), args.barrier_rows, workers=workers,
+            smeared=t_delta0 > 0, energy_option=option,
+            gap_mesh=args.gap_mesh if args.self_consistent else None)
+        check_estimate(est)
+
+    wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi, check_size)
     transport.ns_junction(args.barrier_rows, axes[0])  # validates --barrier-rows
     mapping = map_to_lattice(phys)
     # Refuse a barrier that transmits nothing (before the real computation).
@@ -250,7 +274,11 @@ def _conductance(args):
     if args.self_consistent:
         from latticemirage.gap import GapSolver
 
-        solver = GapSolver.build(mapping, mesh=positive_int("gap-mesh", args.gap_mesh))
+        gap_mesh = positive_int("gap-mesh", args.gap_mesh)
+        with option_named("mesh", "gap-mesh", f"the {gap_mesh} x {gap_mesh} k mesh holds no "
+                                              "k point in the pairing shell; increase "
+                                              "--gap-mesh"):
+            solver = GapSolver.build(mapping, mesh=gap_mesh)
         gaps = solver.curve(fields, temperature=args.temperature)
         if not all(g.converged for g in gaps):
             raise RuntimeError(f"self-consistent gap did not converge: {gaps}")

@@ -44,6 +44,7 @@ from ._args import (
     add_mapping_scales,
     check_memory,
     integer,
+    note_time,
     physical_from_args,
     real,
 )
@@ -85,6 +86,14 @@ def _run(args):
     points = max(_FREQUENCIES, 400)
     check_memory("length", _MATRICES * points * n * n * 16,
                  f"{_MATRICES} x {points} dense {n}x{n} complex matrices")
+    from latticemirage.estimates import josephson_seconds
+
+    states_wanted = args.output is not None or args.plot is not None
+    current_wanted = args.current is not None or args.plot is not None
+    note_time(josephson_seconds(len(phases), args.n_k, states=states_wanted,
+                                current=current_wanted),
+              f"{len(phases)} phases, {args.n_k} k; measured per phase and k, "
+              "latticemirage.estimates")
     if not abs(args.k_x) <= math.pi:
         raise ParameterError("k-x", f"must lie in [-pi, pi], got {args.k_x!r}")
     mapping = map_to_lattice(phys)

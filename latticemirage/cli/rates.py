@@ -80,6 +80,7 @@ def _main(args):
         check_smooth_size,
         disorder_from_args,
         physical_from_args,
+        refuse_zero_disorder,
     )
     from latticemirage.disorder import rates
     from latticemirage.mapping import map_to_lattice
@@ -87,6 +88,7 @@ def _main(args):
     from mirage_common.version import __version__
 
     disorder = disorder_from_args(args)
+    refuse_zero_disorder(args, "mirage lattice rates")
     if args.output is not None:
         check_output(args.output, (".json",))
     if args.seed < 0:

@@ -25,6 +25,7 @@ from mirage_common.errors import ParameterError
 from ._args import (
     add_disorder_arguments,
     add_mapping_scales,
+    check_green_window,
     check_memory,
     check_output,
     check_smooth_size,
@@ -104,7 +105,8 @@ def _main(args):
                  "per site")
     phys = physical_from_args(args)
     energies = np.linspace(args.emin, args.emax, n_e)
-    green.check_inputs(phys, energies, eta=args.eta, delta=phys.delta)
+    check_green_window(phys, energies, eta=args.eta, delta=phys.delta,
+                       hint="lower |E| or raise --e-fermi")
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
         check_smooth_size(disorder, size)
     mapping = map_to_lattice(phys)

@@ -62,11 +62,12 @@ from latticemirage.cli._args import (
     check_smooth_size,
     disorder_from_args,
     integer,
+    option_named,
     real,
 )
 from mirage_common.cliargs import check_output_folder
 from mirage_common.errors import ParameterError
-from mirage_common.parallel import available_cores, executor_from_options
+from mirage_common.parallel import available_cores, check_mpi_launcher, executor_from_options
 
 __all__ = ["add_subcommands", "spec_from_args"]
 
@@ -174,9 +175,14 @@ def spec_from_args(args):
             raise ParameterError("coupling", f"must be > 0 (t), got {args.coupling!r}")
         phys = physical_from_args(args, temperature=temperature, delta=None)
         mapping = map_to_lattice(phys)
-        sc_settings = selfconsistent.study_settings(
-            mapping, args.size, args.twists, temperature, coupling=args.coupling,
-            cutoff=args.cutoff, zero_field_reference=args.zero_field_reference)
+        # The clean supercell's Δ is solved on the k mesh equivalent to L x L: a supercell
+        # too small holds no k point in the pairing shell, and that mesh is --size.
+        with option_named("mesh", "size", f"the k grid of the {args.size} x {args.size} "
+                                          "supercell holds no k point in the pairing shell "
+                                          "|ξ| < ω_c; increase --size (or --cutoff)"):
+            sc_settings = selfconsistent.study_settings(
+                mapping, args.size, args.twists, temperature, coupling=args.coupling,
+                cutoff=args.cutoff, zero_field_reference=args.zero_field_reference)
         delta_used = sc_settings["delta_clean_lattice"]
         params = mapping.lattice_params(0.0)  # each realization sets its own Δ
     else:
@@ -416,6 +422,8 @@ def _main(args):
     if args.workers is not None and args.workers < 1:
         raise ParameterError("workers", f"must be a positive integer, got {args.workers!r}")
     folder = check_output_folder("output", args.output)
+    if args.mpi and not args.scheduler:  # the launcher, before the spec's clean solves
+        check_mpi_launcher()
     spec = spec_from_args(args)
     _check_resume(Path(args.output), spec)
     executor, close = executor_from_options(args.workers, args.scheduler, args.mpi)
