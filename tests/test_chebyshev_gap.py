@@ -6,11 +6,20 @@ clean supercell itself (``clean_coupling(mesh=equivalent_mesh(8, "none"))``), so
 dense Δ is ≈ 1 (the converged-lattice U puts this coarse shell's minimum at the search's end).
 """
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from comparisons.cli import main
 from latticemirage.disorder import chebyshev_gap as cg
 from latticemirage.disorder import selfconsistent as scs
+from latticemirage.disorder import study
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
 
@@ -164,3 +173,151 @@ def test_window_coefficients_reproduce_tanh():
     # 400 moments resolve tanh(x/0.1) to ~1e-10 (analytic in a strip of width ~0.3);
     # the quadrature on 16 M nodes is exact to round-off there
     np.testing.assert_allclose(series, np.tanh(x / (2 * t)), atol=1e-8)
+
+
+# -- the study and the CLI ----------------------------------------------------------------
+# The smallest valid self-consistent study of tests/test_selfconsistent_disorder.py (Δ0 = 0.045 t,
+# β = 1, B = 0, L = 32, cutoff 3 Δ0, one twist), Δ by the Chebyshev solver with 4 vectors
+# (~20 s per realization on the shared machine).
+SC_U = 1.59857967  # t: clean_coupling(mesh=300) of that point (as its sc_args fixture)
+SC_ARGS = [
+    "lattice",
+    "disorder",
+    "--kind",
+    "anderson",
+    "--width",
+    "0.4",
+    "--size",
+    "32",
+    "--self-consistent",
+    "--temperature",
+    "0.1",
+    "--beta",
+    "1",
+    "--field",
+    "0",
+    "--e-fermi",
+    "20",
+    "--delta0-t",
+    "0.045",
+    "--cutoff",
+    "3",
+    "--moments",
+    "100",
+    "--vectors",
+    "1",
+    "--twists",
+    "none",
+    "--n-energies",
+    "11",
+    "--quiet",
+    "--coupling",
+    f"{SC_U}",
+    "--gap-solver",
+    "chebyshev",
+    "--gap-vectors",
+    "4",
+]
+
+
+def _snapshot(folder):
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()
+    }
+
+
+def test_cli_sigkill_midway_and_resume_with_the_chebyshev_solver(tmp_path, capsys):
+    """Killed after the first realization, resumed: finished files are kept byte for byte and
+    the resumed study equals one realization computed alone (same seed, same Δ and error)."""
+    out = tmp_path / "study"
+    args = [*SC_ARGS, "--realizations", "2", "--workers", "1", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from comparisons.cli import main; sys.exit(main(sys.argv[1:]))",
+        *args,
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    real = out / study.REAL_DIR
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            if real.exists() and len(list(real.glob("r*.npz"))) >= 1:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the study finished before it could be killed")
+            time.sleep(0.05)
+        else:
+            pytest.fail("no realization finished in time")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the process group we started
+        proc.wait()
+    before = _snapshot(out)
+    finished = sorted(
+        k
+        for k in before
+        if k.startswith(study.REAL_DIR) and k.endswith(".npz") and not Path(k).name.startswith(".")
+    )
+    assert len(finished) == 1, finished
+    assert main(args) == 0
+    after = _snapshot(out)
+    assert after[finished[0]] == before[finished[0]]
+    spec = study.open_study(out)
+    assert spec.self_consistent["gap_solver"]["kind"] == "chebyshev"
+    _, meta = study.read_table(out / study.REAL_DIR / "r00001.npz")
+    alone = study.compute_realization(spec, 1)["metadata"]
+    assert meta["gap_solver"] == "chebyshev" and meta["delta_converged"]
+    assert alone["delta_delta0"] == meta["delta_delta0"]  # reproducible from its seed
+    assert 0 < meta["delta_stderr_delta0"] < 0.5 and meta["delta_truncation_delta0"] >= 0
+    # Resumed with the dense solver: another study (the solver is part of its digest).
+    capsys.readouterr()
+    dense_args = [a for a in args if a not in ("chebyshev", "--gap-vectors", "4")]
+    dense_args[dense_args.index("--gap-solver")] = "--gap-solver=dense"
+    assert main(dense_args) == 2
+    assert "error: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, option",
+    [
+        (["--gap-solver", "dense", "--gap-vectors", "4"], "gap-vectors"),
+        (["--gap-solver", "chebyshev", "--gap-moments", "100"], "gap-moments"),
+    ],
+)
+def test_cli_gap_solver_bad_input(tmp_path, capsys, extra, option):
+    args = [a for a in SC_ARGS if a not in ("--gap-solver", "chebyshev", "--gap-vectors", "4")]
+    out = tmp_path / "x"
+    assert main([*args, *extra, "--realizations", "1", "--output", str(out)]) == 2
+    assert f"error: {option}: " in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_gap_solver_needs_self_consistent(tmp_path, capsys):
+    out = tmp_path / "y"
+    assert (
+        main(
+            [
+                "lattice",
+                "disorder",
+                "--kind",
+                "anderson",
+                "--width",
+                "0.4",
+                "--size",
+                "8",
+                "--moments",
+                "100",
+                "--realizations",
+                "1",
+                "--gap-solver",
+                "chebyshev",
+                "--output",
+                str(out),
+            ]
+        )
+        == 2
+    )
+    assert "error: gap-solver: " in capsys.readouterr().err
+    assert not out.exists()

@@ -89,6 +89,7 @@ __all__ = [
     "function_coefficients",
     "memory_estimate",
     "moments_needed",
+    "realization_delta",
     "solve_uniform_chebyshev",
     "window_coefficients",
 ]
@@ -551,3 +552,78 @@ def solve_uniform_chebyshev(
         )
         + len(shells) * 3 * 4 * nsites * vectors * (8 if shells[0].real else 16),
     )
+
+
+def realization_delta(settings, size, potential, seed):
+    """Uniform Δ (Δ0) of one realization of a study whose settings name this solver, and metadata.
+
+    As `selfconsistent.realization_delta` (same bracket around the clean lattice's Δ, the
+    zero-field reference at B = 0 with the same vectors), with the errors of this solver in the
+    metadata: ``delta_stderr_delta0``, ``delta_truncation_delta0`` (and ``delta_zero_field_*``).
+
+    Parameters
+    ----------
+    settings : dict
+        The ``self_consistent`` entry of a `StudySpec` with ``gap_solver`` (see
+        `selfconsistent.study_settings`).
+    size : int
+    potential : ndarray, shape (L, L)
+        t.
+    seed : sequence of int
+        Entropy of the vectors (the study passes ``(spec.seed, index, 2)``).
+
+    Returns
+    -------
+    (float, dict)
+    """
+    mapping = dense._mapping_of(settings)
+    solver = settings["gap_solver"]
+    kw = {
+        "temperature": settings["temperature"],
+        "coupling": settings["coupling_t"],
+        "twists": settings["twists"],
+        "cutoff": settings["cutoff_delta0"],
+        "moments": solver["moments"],
+        "vectors": solver["vectors"],
+        "shell_moments": solver.get("shell_moments"),
+        "potential": potential,
+    }
+    clean = settings["delta_clean_lattice"]
+    # Δ(B) within [0.5, 1.3] x the clean lattice's (widened by the solver when outside); the
+    # same vectors for B and B = 0 (correlated errors in the ratio).
+    lo = max(0.5 * clean, _DELTA_MIN)
+    res = solve_uniform_chebyshev(
+        mapping,
+        size,
+        bracket=(lo, min(max(1.3 * clean, 1.5 * lo), dense._DELTA_MAX)),
+        seed=tuple(seed),
+        **kw,
+    )
+    meta = {
+        "delta_delta0": res.delta,
+        "delta_seconds": res.seconds,
+        "delta_converged": res.converged,
+        "gap_equation_residual": res.gap_equation_residual,
+        "delta_stderr_delta0": res.delta_stderr,
+        "delta_truncation_delta0": res.delta_truncation,
+        "gap_solver": "chebyshev",
+        "delta_evaluations": res.n_evaluations,
+    }
+    if settings.get("fermi_beta_window_delta0") is not None:
+        raise ParameterError(
+            "gap-solver", "fermi_beta_window needs the dense shell (its eigenstates)"
+        )
+    if settings.get("zero_field_reference"):
+        zero = mapping.with_field(0.0)
+        base = max(res.delta, lo)
+        res0 = solve_uniform_chebyshev(
+            zero, size, bracket=(base, min(1.6 * base, dense._DELTA_MAX)), seed=tuple(seed), **kw
+        )
+        meta.update(
+            delta_zero_field_delta0=res0.delta,
+            delta_zero_field_converged=res0.converged,
+            delta_zero_field_seconds=res0.seconds,
+            delta_zero_field_stderr_delta0=res0.delta_stderr,
+            delta_zero_field_truncation_delta0=res0.delta_truncation,
+        )
+    return res.delta, meta

@@ -78,7 +78,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from latticemirage import green
-from latticemirage.disorder import kpm, selfconsistent, selfenergy
+from latticemirage.disorder import chebyshev_gap, kpm, selfconsistent, selfenergy
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
@@ -301,8 +301,12 @@ def _compute_realization(spec, index, threads, block_size):
     energies = spec.energy_grid()
     params, sc_meta = spec.params, {}
     if spec.self_consistent is not None:  # this realization's own Δ (selfconsistent.py)
-        delta, sc_meta = selfconsistent.realization_delta(spec.self_consistent, spec.size,
-                                                          potential)
+        if spec.self_consistent.get("gap_solver"):  # Chebyshev traces (chebyshev_gap.py)
+            delta, sc_meta = chebyshev_gap.realization_delta(
+                spec.self_consistent, spec.size, potential, seed=(spec.seed, index, 2))
+        else:
+            delta, sc_meta = selfconsistent.realization_delta(spec.self_consistent, spec.size,
+                                                              potential)
         params = {**params, "delta": delta * unit}
     sc = scm.supercell(params, shape, twist=twist, potential=potential)
     normal = scm.supercell({**params, "delta": 0.0}, shape, twist=twist,
