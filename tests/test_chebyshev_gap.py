@@ -264,6 +264,9 @@ def test_cli_sigkill_midway_and_resume_with_the_chebyshev_solver(tmp_path, capsy
     assert main(args) == 0
     after = _snapshot(out)
     assert after[finished[0]] == before[finished[0]]
+    errors = study.study_status(out)["delta"]["solver_error"]  # the per-realization errors
+    assert len(errors["stochastic_per_realization"]) == 2
+    assert 0 < errors["stochastic_in_stderr"] < 0.5
     spec = study.open_study(out)
     assert spec.self_consistent["gap_solver"]["kind"] == "chebyshev"
     _, meta = study.read_table(out / study.REAL_DIR / "r00001.npz")

@@ -788,7 +788,8 @@ def _mean_and_error(x):
             "per_realization": [float(a) for a in x]}
 
 
-def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=None):
+def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=None,
+                  solver_errors=None):
     """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
 
     Parameters
@@ -805,6 +806,12 @@ def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=No
     beta_eff : sequence of float, optional
         The same realizations' Fermi-level Ising field (``fermi_beta_window``), Δ0: adds
         ``beta_eff`` (mean, standard error, per realization).
+    solver_errors : sequence of (float, float), optional
+        Per realization, the Chebyshev solver's 1σ stochastic error and truncation estimate
+        of Δ (Δ0; None for the dense solver): adds ``solver_error`` with both per realization,
+        ``stochastic_in_stderr`` (``sqrt(Σ σ_r²) / n``, the part of the standard error over
+        realizations that the vectors' noise contributes; it is already inside ``stderr``) and
+        ``truncation_max`` (a bias, not inside ``stderr``).
 
     Returns
     -------
@@ -829,6 +836,16 @@ def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=No
                            "definition": "k-space average of |beta(k)| in the realization's "
                                          "normal-state Fermi-level eigenstates "
                                          "(latticemirage.disorder.band)"}
+    if solver_errors is not None and len(solver_errors) and all(
+            e is not None and e[0] is not None for e in solver_errors):
+        sto = np.asarray([e[0] for e in solver_errors], dtype=float)
+        tru = np.asarray([e[1] for e in solver_errors], dtype=float)
+        out["solver_error"] = {
+            "stochastic_per_realization": [float(x) for x in sto],
+            "truncation_per_realization": [float(x) for x in tru],
+            "stochastic_in_stderr": float(np.sqrt(np.sum(sto**2)) / sto.size),
+            "truncation_max": float(np.max(tru)),
+        }
     if settings is not None:
         out["delta_clean"] = settings["delta_clean"]
         out["delta_clean_lattice"] = settings["delta_clean_lattice"]

@@ -570,13 +570,14 @@ def study_status(folder):
     spec = open_study(folder)
     done = _done_indices(folder, spec)
     missing = sorted(set(range(spec.realizations)) - set(done))
-    seconds, deltas, zero, betas = [], [], [], []
+    seconds, deltas, zero, betas, solver = [], [], [], [], []
     for i in done:
         _, meta = read_table(_real_path(folder, i))
         seconds.append(meta.get("seconds", math.nan))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
         betas.append(meta.get("beta_eff_delta0"))
+        solver.append((meta.get("delta_stderr_delta0"), meta.get("delta_truncation_delta0")))
     status = {
         "folder": str(folder),
         "total": spec.realizations,
@@ -597,7 +598,8 @@ def study_status(folder):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         status["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                       zero_field=zero, beta_eff=betas)
+                                                       zero_field=zero, beta_eff=betas,
+                                                       solver_errors=solver)
     return status
 
 
@@ -621,11 +623,13 @@ def write_average(folder, spec=None):
             "the average is written once all are finished"
         )
     sc, normal, ratios, errs, shifts, deltas, zero, betas = [], [], [], [], [], [], [], []
+    solver = []
     for i in range(spec.realizations):
         cols, meta = read_table(_real_path(folder, i))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
         betas.append(meta.get("beta_eff_delta0"))
+        solver.append((meta.get("delta_stderr_delta0"), meta.get("delta_truncation_delta0")))
         sc.append(cols["dos_sc"])
         normal.append(cols["dos_normal"])
         ratios.append(cols["ratio"])
@@ -667,7 +671,8 @@ def write_average(folder, spec=None):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         metadata["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                         zero_field=zero, beta_eff=betas)
+                                                         zero_field=zero, beta_eff=betas,
+                                                         solver_errors=solver)
     if spec.components is not None:
         _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
