@@ -6,61 +6,59 @@ interaction U, the same pairing shell ``|eps| < omega_c`` of the spin-independen
 
 .. math::
 
-    \frac{2\Delta}{U} = \frac{1}{4 N_{tw} L^2} \sum_{tw} \sum_{|E_n| < E_c}
+    \frac{2\Delta}{U} = \frac{1}{4 N_{tw} L^2} \sum_{tw} \sum_{n \in \mathrm{shell}}
         \tanh\frac{E_n}{2T}\, \langle n | \partial H/\partial\Delta | n \rangle ,
 
-but written as a trace over the *whole* supercell BdG matrix ``H(Δ)`` (4 L² orbitals,
-Δ on every site) with the window function
+written as a trace over the *whole* supercell BdG matrix ``H(Δ)`` (4 L² orbitals, Δ on
+every site):
 
 .. math::
 
-    w(E) = \tanh\frac{E}{2T}\; \theta\big(E_c - |E|\big), \qquad
-    E_c = \sqrt{\omega_c^2 + \Delta^2},
-    \qquad \text{anomalous}(\Delta) = \frac{\mathrm{Tr}\,[w(H) H_\Delta]}{4 N_{tw} L^2},
+    \text{anomalous}(\Delta) = \frac{\mathrm{Tr}\,[\tanh(H/2T)\, P\, H_\Delta]}{4 N_{tw} L^2},
+    \qquad P = \theta\big(\omega_c - |h_\xi \otimes \tau_3|\big),
 
-``H_Δ = ∂H/∂Δ`` (on-site, per unit Δ in t). Why this is the dense solver's sum: with a
-spin-independent potential and without Ising coupling and field, ``H(Δ)`` is block
-diagonal in the eigenstates ``phi_a`` of ``h_xi`` (Anderson's theorem) with energies
-``±sqrt(eps_a² + Δ²)``, so ``|E| < E_c`` selects exactly the shell ``|eps_a| < omega_c``
-and the two sums are equal term by term. Ising coupling and field (β, B ≪ ω_c) mix the
-shell with its outside only at the shell edge, the matrix elements the dense solver drops.
+``H_Δ = ∂H/∂Δ`` (on-site, per unit Δ in t) and ``P`` the dense solver's shell projector
+(``h_xi ⊗ tau_3`` is the supercell matrix at ``lam = B = delta = 0`` in the same basis,
+spectrum ``±eps_a``; ``P`` commutes with ``H_Δ``). On a clean supercell ``P`` commutes with
+``H`` and the trace is the dense solver's sum term by term (tested). With disorder, ``P`` no
+longer commutes with the Ising term, and the trace keeps, at second order, the shell-outside
+Ising couplings that the dense solver drops: a model difference of ~1 % of Δ measured at
+W = 0.4 t on 12² (docs/topics/chebyshev-gap.md). A window on the BdG energy instead of ``P``
+is not the shell once Ising coupling splits the quasiparticle energies at the shell edge
+(measured: 2.6 % off in the anomalous average on a clean 12²).
 
-The trace is a Chebyshev (KPM) expansion with the Jackson kernel, ``w(H) ≈ Σ_n g_n c_n
-T_n((H − b)/a)``, evaluated stochastically (Hutchinson): for Rademacher vectors ``v_r``
-supported on the *electron* orbitals only,
+Both functions are Jackson-damped Chebyshev series: ``P`` in ``h_xi`` (``M_P`` moments, width
+``omega_c / SHELL_RATIO`` by default), ``tanh(H/2T)`` in ``H`` (M moments). The trace is a
+Hutchinson estimate with Rademacher vectors ``v_r`` on the *electron* orbitals only,
 
 .. math::
 
-    \mathrm{Tr}\,[w(H) H_\Delta] = 2\, \mathbb{E}_r\, v_r^T\, w(H)\, H_\Delta v_r
+    \mathrm{Tr}\,[A] = 2\, \mathbb{E}_r\, v_r^T A\, v_r
 
 (particle-hole symmetry makes the hole block's trace equal to the electron block's; the
 electron-only vectors drop the traceless normal-times-pairing blocks from the variance).
-Each Δ costs M matrix products per vector (the recursion runs on ``H_Δ v`` and is projected
-on ``v``); the same vectors serve every Δ, so the residual ``g(Δ) = 2Δ/U − anomalous(Δ)`` is a
-smooth deterministic function of Δ, whose root (Brent) is the solution.
+``P H_Δ v`` does not depend on Δ and is computed once; each Δ then costs M matrix products
+per vector. The same vectors serve every Δ, so ``g(Δ) = 2Δ/U − anomalous(Δ)`` is a smooth
+deterministic function of Δ, whose root (Brent) is the solution.
 
 Errors (per realization)
 ------------------------
 Stochastic
     The spread of the per-vector estimates at the root: ``se(anomalous) / |g'(Δ)|``
     (``delta_stderr``, 1σ). Independent between realizations and unbiased to first order, so
-    it also enters the study's standard error over realizations.
+    it is part of the study's standard error over realizations.
 Truncation
-    The Jackson kernel smooths ``w`` over ``sigma = pi a / M``: at E = 0 (harmless while
-    ``sigma`` is well inside the spectral gap ~Δ, where there are no states) and at ``±E_c``
-    (a smooth density there: second order in sigma). Estimated as one third of the change of
-    ``g`` at the root between M/2 and M moments (the Jackson error falls as ``1/M²``), divided
-    by ``|g'|`` (``delta_truncation``). Beside it, the shell edge of a finite supercell is
-    sharp in the dense solver and smoothed here: a residual difference of order one level's
-    contribution at the edge, which shrinks as the supercell grows (measured in the tests and
-    in docs/topics/chebyshev-gap.md).
+    The Jackson kernel smooths ``tanh`` over ``sigma = pi a / M`` around E = 0 (harmless while
+    ``sigma`` is well inside the spectral gap ~Δ) and ``P`` at ``±omega_c``. Estimated as one
+    third of the change of ``g`` at the root between M/2 and M moments and between M_P/2 and
+    M_P (Jackson errors fall as ``1/M²``), in quadrature, divided by ``|g'|``
+    (``delta_truncation``).
 
 Requirements checked before any work: ``sigma <= Δ_low / SIGMA_RATIO`` (Δ_low the lower end of
-the search) or `ParameterError` naming ``moments`` with the number needed; the vectors give the
-requested accuracy ``target`` only with ``R >= (stderr_1 / target)²``, ``stderr_1`` the
-per-vector spread measured on the first evaluation (refused naming ``vectors`` with the number
-needed); the memory of the vectors and matrices is estimated before allocating
-(`memory_estimate`) and refused above ``max_memory``.
+the search) or `ParameterError` naming ``moments`` with the number needed; with ``target`` the
+vectors must reach it, ``R >= (stderr_1 / target)²`` with ``stderr_1`` the per-vector error
+from the first evaluations (refused naming ``vectors`` with the number needed); the memory is
+estimated before allocating (`memory_estimate`) and refused above ``max_memory``.
 
 Units: Δ in Δ0 in and out; the matrices, ω_c and T are in t inside.
 """
