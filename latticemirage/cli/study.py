@@ -101,6 +101,15 @@ def add_subcommands(sub):
     g.add_argument("--zero-field-reference", action="store_true",
                    help="with --self-consistent: also solve each realization at B = 0 (its "
                         "own zero-field gap; the summary gives <Delta(B)>/<Delta(0)>)")
+    g.add_argument("--gap-solver", choices=("auto", "dense", "chebyshev"), default=None,
+                   help="with --self-consistent: Δ by the dense shell or by Chebyshev traces "
+                        "(latticemirage.disorder.chebyshev_gap); auto (default): dense up to "
+                        f"L = {DENSE_MAX_SIZE}, Chebyshev above")
+    g.add_argument("--gap-moments", type=integer(16), default=None,
+                   help="with the Chebyshev gap solver: moments of tanh(H/2T) (default: the "
+                        "fewest with a Jackson width <= Δ_low/3)")
+    g.add_argument("--gap-vectors", type=integer(2), default=None,
+                   help="with the Chebyshev gap solver: random vectors per twist (default 8)")
     g.add_argument("--phi", type=real(), default=0.0, help="field angle from x (radians)")
     add_mapping_scales(g)
     g = p.add_argument_group("numerics")
@@ -175,6 +184,7 @@ def spec_from_args(args):
             raise ParameterError("coupling", f"must be > 0 (t), got {args.coupling!r}")
         phys = physical_from_args(args, temperature=temperature, delta=None)
         mapping = map_to_lattice(phys)
+        gap_solver = _gap_solver_from_args(args, mapping)
         # The clean supercell's Δ is solved on the k mesh equivalent to L x L: a supercell
         # too small holds no k point in the pairing shell, and that mesh is --size.
         with option_named("mesh", "size", f"the k grid of the {args.size} x {args.size} "
@@ -182,7 +192,8 @@ def spec_from_args(args):
                                           "|ξ| < ω_c; increase --size (or --cutoff)"):
             sc_settings = selfconsistent.study_settings(
                 mapping, args.size, args.twists, temperature, coupling=args.coupling,
-                cutoff=args.cutoff, zero_field_reference=args.zero_field_reference)
+                cutoff=args.cutoff, zero_field_reference=args.zero_field_reference,
+                gap_solver=gap_solver)
         delta_used = sc_settings["delta_clean_lattice"]
         params = mapping.lattice_params(0.0)  # each realization sets its own Δ
     else:
@@ -191,6 +202,10 @@ def spec_from_args(args):
                 raise ParameterError(name, "applies only with --self-consistent")
         if args.zero_field_reference:
             raise ParameterError("zero-field-reference", "applies only with --self-consistent")
+        for name in ("gap_solver", "gap_moments", "gap_vectors"):
+            if getattr(args, name) is not None:
+                raise ParameterError(name.replace("_", "-"), "applies only with "
+                                                             "--self-consistent")
         phys = physical_from_args(args, delta=1.0 if args.delta is None else args.delta,
                                   temperature=0.1)
         mapping = map_to_lattice(phys)
@@ -232,6 +247,14 @@ def spec_from_args(args):
         for w in caught:
             print(f"mirage: warning: {w.message}", file=sys.stderr)
     kernel_width = kpm.jackson_resolution(args.moments, a) / unit
+    gap = (sc_settings or {}).get("gap_solver")
+    if gap is not None:  # Chebyshev Δ: resolve Δ_low = 0.5 Δ_clean (chebyshev_gap's rule)
+        needed = _gap_moments(a, sc_settings["delta_clean_lattice"] * unit)
+        if args.gap_moments is None:
+            gap["moments"] = needed
+        elif args.gap_moments < needed:
+            raise ParameterError("gap-moments", f"{args.gap_moments} cannot resolve the gap at "
+                                 f"Δ_low = 0.5 Δ_clean: at least {needed} moments")
     if sc_settings is not None:  # the study guard, before anything is written
         selfconsistent.guard(sc_settings, args.size, kernel_width=kernel_width)
     return StudySpec(
@@ -250,6 +273,40 @@ def spec_from_args(args):
         self_consistent=sc_settings,
         components=components,
     )
+
+
+#: Largest L the "auto" gap solver gives to the dense shell (memory O(L⁴): the shell
+#: matrix of 128² is ~10⁴ x 10⁴, ~0.8 GB). With 8 vectors the Chebyshev solver is faster from
+#: ~72² on, but 0.06 Δ0 (1σ) off there where the dense one is exact: by accuracy, the dense
+#: shell wherever it fits (docs/topics/chebyshev-gap.md).
+DENSE_MAX_SIZE = 128
+DEFAULT_GAP_VECTORS = 8
+
+
+def _gap_solver_from_args(args, mapping):
+    """The spec's ``gap_solver`` entry (None for the dense shell) from the CLI options."""
+    kind = args.gap_solver or "auto"
+    if kind == "auto":
+        kind = "dense" if args.size <= DENSE_MAX_SIZE else "chebyshev"
+    if kind == "dense":
+        for name in ("gap_moments", "gap_vectors"):
+            if getattr(args, name) is not None:
+                raise ParameterError(name.replace("_", "-"), "applies only with the Chebyshev "
+                                                             "gap solver (--gap-solver chebyshev)")
+        return None
+    return {"kind": "chebyshev", "moments": args.gap_moments or 16,
+            "vectors": args.gap_vectors or DEFAULT_GAP_VECTORS}
+
+
+def _gap_moments(a, delta_clean_t):
+    """Fewest moments resolving Δ_low = 0.5 Δ_clean (as `chebyshev_gap.moments_needed`).
+
+    *a*: the study's half-width (clean bounds plus the potential's range), t; the solver's
+    bounds also hold Δ up to 2 Δ0 on the diagonal blocks' Gershgorin radius: a margin of 2 %.
+    """
+    from latticemirage.disorder import chebyshev_gap
+
+    return chebyshev_gap.moments_needed(1.02 * a, 0.5 * delta_clean_t)
 
 
 #: Default energies of the components (Δ0): a coarse grid, each point costs two LU.

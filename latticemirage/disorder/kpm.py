@@ -70,6 +70,7 @@ __all__ = [
     "ResolutionWarning",
     "backend_in_use",
     "chebyshev_moments",
+    "chebyshev_step",
     "check_resolution",
     "density_from_moments",
     "gershgorin_bounds",
@@ -312,6 +313,18 @@ def backend_in_use(backend=None, kind="f"):
         )
         name = "scipy"
     return name
+
+
+def chebyshev_step(backend=None, kind="f"):
+    """The Chebyshev step hook of `backend_in_use` (for drivers outside this module).
+
+    ``step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)`` overwrites ``t_prev``
+    with ``c H t_cur - s t_cur - t_prev`` (``t_cur``, ``t_prev``: C-ordered, shape (N, R))
+    and returns ``(<t_cur|t_cur>, Re <t_new|t_cur>)``, shape (2, R).
+    """
+    if backend_in_use(backend, kind) == "scipy":
+        return _scipy_step
+    return _numba_kernels().step
 
 
 def set_num_threads(threads):

@@ -594,7 +594,7 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
 
 def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=None,
                    zero_field_reference=False, ising=None, fermi_beta_window=None,
-                   bracketed=False):
+                   bracketed=False, gap_solver=None):
     """The ``self_consistent`` entry of a `StudySpec` (JSON-ready dict).
 
     Parameters
@@ -622,6 +622,10 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
     bracketed : bool
         Search each realization's Δ in a bracket around the expected value
         (`realization_delta`; ~2.5x fewer free-energy evaluations); stored only when true.
+    gap_solver : dict, optional
+        ``{"kind": "chebyshev", "moments": M, "vectors": R}`` (optionally ``"shell_moments"``):
+        solve each realization's Δ with `latticemirage.disorder.chebyshev_gap` instead of the
+        dense shell; stored only when given, so older specs keep their digest.
 
     Returns
     -------
@@ -668,7 +672,28 @@ def study_settings(mapping, size, twists, temperature, *, coupling=None, cutoff=
                                                              fermi_beta_window))}
            if fermi_beta_window is not None else {}),
         **({"search": "bracketed"} if bracketed else {}),
+        **({"gap_solver": _checked_gap_solver(gap_solver, ising)} if gap_solver else {}),
     }
+
+
+def _checked_gap_solver(gap_solver, ising):
+    """The ``gap_solver`` entry of a spec, validated (JSON-ready)."""
+    if gap_solver.get("kind") != "chebyshev":
+        raise ParameterError("gap-solver",
+                             f"must be dense or chebyshev, got {gap_solver.get('kind')!r}")
+    if ising is not None and ising.kind != "lattice":
+        raise ParameterError("gap-solver",
+                             "the Chebyshev solver supports only the Builder's Ising term")
+    out = {"kind": "chebyshev"}
+    for name in ("moments", "vectors", "shell_moments"):
+        value = gap_solver.get(name)
+        if value is None and name == "shell_moments":
+            continue
+        if value is None or int(value) != value or value < (16 if name != "vectors" else 2):
+            raise ParameterError(f"gap-{name.replace('_', '-')}", f"must be an integer >= "
+                      f"{16 if name != 'vectors' else 2}, got {value!r}")
+        out[name] = int(value)
+    return out
 
 
 def _mapping_of(settings):
@@ -707,6 +732,9 @@ def realization_delta(settings, size, potential):
     one projection and one minimization): the quasiclassical unit Δ0 is the zero-field gap
     of the *same* system, which on the lattice disorder shifts slightly through the density
     of states (beyond quasiclassics, where Anderson's theorem keeps it fixed).
+
+    Settings with a ``gap_solver`` entry are solved by
+    `latticemirage.disorder.chebyshev_gap.realization_delta` instead (the study dispatches).
     """
     mapping = _mapping_of(settings)
     cutoff, cutoff_t = _cutoff_t(mapping, settings["cutoff_delta0"])
@@ -760,7 +788,8 @@ def _mean_and_error(x):
             "per_realization": [float(a) for a in x]}
 
 
-def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=None):
+def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=None,
+                  solver_errors=None):
     """Mean Δ over realizations and its standard error (Δ0), plus the ξ rule at the mean.
 
     Parameters
@@ -777,6 +806,12 @@ def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=No
     beta_eff : sequence of float, optional
         The same realizations' Fermi-level Ising field (``fermi_beta_window``), Δ0: adds
         ``beta_eff`` (mean, standard error, per realization).
+    solver_errors : sequence of (float, float), optional
+        Per realization, the Chebyshev solver's 1σ stochastic error and truncation estimate
+        of Δ (Δ0; None for the dense solver): adds ``solver_error`` with both per realization,
+        ``stochastic_in_stderr`` (``sqrt(Σ σ_r²) / n``, the part of the standard error over
+        realizations that the vectors' noise contributes; it is already inside ``stderr``) and
+        ``truncation_max`` (a bias, not inside ``stderr``).
 
     Returns
     -------
@@ -801,6 +836,16 @@ def delta_summary(values, settings=None, size=None, zero_field=None, beta_eff=No
                            "definition": "k-space average of |beta(k)| in the realization's "
                                          "normal-state Fermi-level eigenstates "
                                          "(latticemirage.disorder.band)"}
+    if solver_errors is not None and len(solver_errors) and all(
+            e is not None and e[0] is not None for e in solver_errors):
+        sto = np.asarray([e[0] for e in solver_errors], dtype=float)
+        tru = np.asarray([e[1] for e in solver_errors], dtype=float)
+        out["solver_error"] = {
+            "stochastic_per_realization": [float(x) for x in sto],
+            "truncation_per_realization": [float(x) for x in tru],
+            "stochastic_in_stderr": float(np.sqrt(np.sum(sto**2)) / sto.size),
+            "truncation_max": float(np.max(tru)),
+        }
     if settings is not None:
         out["delta_clean"] = settings["delta_clean"]
         out["delta_clean_lattice"] = settings["delta_clean_lattice"]

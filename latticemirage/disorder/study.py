@@ -78,7 +78,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from latticemirage import green
-from latticemirage.disorder import kpm, selfconsistent, selfenergy
+from latticemirage.disorder import chebyshev_gap, kpm, selfconsistent, selfenergy
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import disorder_from_dict, remove_uniform
 from mirage_common.errors import ParameterError, check_finite, check_positive
@@ -302,8 +302,12 @@ def _compute_realization(spec, index, threads, block_size):
     energies = spec.energy_grid()
     params, sc_meta = spec.params, {}
     if spec.self_consistent is not None:  # this realization's own Δ (selfconsistent.py)
-        delta, sc_meta = selfconsistent.realization_delta(spec.self_consistent, spec.size,
-                                                          potential)
+        if spec.self_consistent.get("gap_solver"):  # Chebyshev traces (chebyshev_gap.py)
+            delta, sc_meta = chebyshev_gap.realization_delta(
+                spec.self_consistent, spec.size, potential, seed=(spec.seed, index, 2))
+        else:
+            delta, sc_meta = selfconsistent.realization_delta(spec.self_consistent, spec.size,
+                                                              potential)
         params = {**params, "delta": delta * unit}
     sc = scm.supercell(params, shape, twist=twist, potential=potential)
     normal = scm.supercell({**params, "delta": 0.0}, shape, twist=twist,
@@ -567,13 +571,14 @@ def study_status(folder):
     spec = open_study(folder)
     done = _done_indices(folder, spec)
     missing = sorted(set(range(spec.realizations)) - set(done))
-    seconds, deltas, zero, betas = [], [], [], []
+    seconds, deltas, zero, betas, solver = [], [], [], [], []
     for i in done:
         _, meta = read_table(_real_path(folder, i))
         seconds.append(meta.get("seconds", math.nan))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
         betas.append(meta.get("beta_eff_delta0"))
+        solver.append((meta.get("delta_stderr_delta0"), meta.get("delta_truncation_delta0")))
     status = {
         "folder": str(folder),
         "total": spec.realizations,
@@ -594,7 +599,8 @@ def study_status(folder):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         status["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                       zero_field=zero, beta_eff=betas)
+                                                       zero_field=zero, beta_eff=betas,
+                                                       solver_errors=solver)
     return status
 
 
@@ -639,11 +645,13 @@ def write_average(folder, spec=None):
             "the average is written once all are finished"
         )
     sc, normal, ratios, errs, shifts, deltas, zero, betas = [], [], [], [], [], [], [], []
+    solver = []
     for i in range(spec.realizations):
         cols, meta = read_table(_real_path(folder, i))
         deltas.append(meta.get("delta_delta0"))
         zero.append(meta.get("delta_zero_field_delta0"))
         betas.append(meta.get("beta_eff_delta0"))
+        solver.append((meta.get("delta_stderr_delta0"), meta.get("delta_truncation_delta0")))
         sc.append(cols["dos_sc"])
         normal.append(cols["dos_normal"])
         ratios.append(cols["ratio"])
@@ -685,7 +693,8 @@ def write_average(folder, spec=None):
     }
     if spec.self_consistent is not None:  # mean Δ and its standard error (selfconsistent.py)
         metadata["delta"] = selfconsistent.delta_summary(deltas, spec.self_consistent, spec.size,
-                                                         zero_field=zero, beta_eff=betas)
+                                                         zero_field=zero, beta_eff=betas,
+                                                         solver_errors=solver)
     if spec.components is not None:
         _write_components(folder, spec)
     write_table(Path(folder) / AVERAGE_FILE, columns, metadata)
