@@ -22,7 +22,13 @@ class ParameterError(ValueError):
 
     def __init__(self, name, message):
         self.name = name
+        self.message = message
         super().__init__(f"{name}: {message}")
+
+    def __reduce__(self):
+        # Rebuilt from (name, message), not from the formatted args: an error raised in a
+        # process-pool worker reaches the caller as itself, not as BrokenProcessPool.
+        return type(self), (self.name, self.message)
 
 
 def check_finite(name, value):

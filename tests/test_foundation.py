@@ -107,3 +107,15 @@ def test_sides_stay_independent(package, forbidden):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "", f"{package} imported {proc.stdout.strip()}"
+
+
+def test_parameter_error_survives_pickling():
+    # Raised in a process-pool worker, it must reach the CLI as itself (exit 2, the option
+    # named), not as a BrokenProcessPool from a failed unpickling.
+    import pickle
+
+    from mirage_common.errors import ParameterError
+
+    err = pickle.loads(pickle.dumps(ParameterError("moments", "must be >= 2, got 1")))
+    assert isinstance(err, ParameterError) and err.name == "moments"
+    assert str(err) == "moments: must be >= 2, got 1"
