@@ -2,7 +2,7 @@
 
 Energies, gap, Ising field and Zeeman field in Δ0; temperature in T_c0 (thermal
 smearing of the conductance); barrier and exchange field in t (the lattice
-hopping). With ``--units physical`` (`mirage_common.unitargs`, the same options as
+hopping). With ``--units physical`` (`mirage_cli.unit_options`, the same options as
 ``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV, ``--field`` in tesla
 (sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV, with the scale from
 ``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material`` preset; they are
@@ -19,18 +19,7 @@ import math
 
 import numpy as np
 
-from mirage_common.errors import ParameterError
-from mirage_common.io import save_figure, write_table
-from mirage_common.parallel import process_pool
-from mirage_common.unitargs import (
-    add_unit_options,
-    note_material,
-    physical_metadata,
-    refuse_physical_options,
-    scale_from_args,
-)
-
-from ._args import (
+from mirage_cli.lattice.options import (
     MAX_MESH,
     add_physical,
     check_output,
@@ -40,6 +29,16 @@ from ._args import (
     positive_int,
     real,
 )
+from mirage_cli.unit_options import (
+    add_unit_options,
+    note_material,
+    physical_metadata,
+    refuse_physical_options,
+    scale_from_args,
+)
+from mirage_common.errors import ParameterError
+from mirage_common.io import save_figure, write_table
+from mirage_common.parallel import process_pool
 
 __all__ = ["add_subcommands"]
 

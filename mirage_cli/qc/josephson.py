@@ -7,11 +7,11 @@ solutions of each side matched at a barrier of transparency tau). Example::
         --transparency 1 --phase -3.1416:3.1416:65 --output abs.csv --current cpr.csv
 
 ``--output``: bound states of both valleys, one row per state and phase, columns
-``phase,energy,spin_x,spin_y,spin_z,valley`` (`mirage_common.junction_cli`);
+``phase,energy,spin_x,spin_y,spin_z,valley`` (`mirage_cli.junction_options`);
 ``--current``: ``e I R_N / Delta0`` (valley average) from the Matsubara sum.
 """
 
-from mirage_common.junction_cli import (
+from mirage_cli.junction_options import (
     add_junction_options,
     bisector,
     check_outputs,
