@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from comparisons.cli import main
 from comparisons.fit_lattice import lattice_spectra, write_spectra
+from mirage_cli.main import main
 
 
 def run(beta, fields, n_k, step_kt, temperature, gap_mesh, window):

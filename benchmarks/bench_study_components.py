@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-from comparisons.cli import build_parser
-from latticemirage.cli.study import spec_from_args
 from latticemirage.disorder import kpm, study
+from mirage_cli.lattice.study import spec_from_args
+from mirage_cli.main import build_parser
 
 
 def best_of(repeat, func):

@@ -9,16 +9,16 @@ import-linter layers contract, docs/topics/architecture.md). It holds:
   the stages of ``mirage validate``, each adding checks and figures to a report;
 - `report` — `Report`, `Check`: the validation report (JSON, Markdown, figures);
 - `validate` — `run_validation` and ``mirage validate``;
-- `fig1b`, `fig1c`, `fig2`, `fig2_lattice`, `fig_gap_map`, `fig_tunneling`, `figcli` —
+- `fig1b`, `fig1c`, `fig2`, `fig2_lattice`, `fig_gap_map`, `fig_tunneling` —
   the paper's figures from both sides (``mirage figures``);
 - `fit_lattice` — the lattice's tunnel-limit dI/dV fed to ``mirage fit`` (does the fit
   return the lattice's β?);
 - `kwant_build` — the built Kwant's provenance (``mirage doctor``);
-- `cli` — the ``mirage`` entry point (dispatches to the lattice and qc commands).
+
+The ``mirage`` command line (its entry point, ``mirage validate``) is `mirage_cli`.
 
 The names below are the public API, imported on first use (module ``__getattr__``,
-PEP 562): the ``mirage`` entry point lives in this package, and ``mirage qc`` must not
-load Kwant.
+PEP 562): importing the package loads neither Kwant nor the suites.
 """
 
 # Public name -> the module that defines it (imported on first access).

@@ -15,8 +15,8 @@ import sys
 
 import numpy as np
 
-from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
+from mirage_cli.figures import energy_figure_main
 from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states
 

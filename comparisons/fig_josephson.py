@@ -28,7 +28,7 @@ import sys
 import numpy as np
 
 from comparisons.report import save_png
-from mirage_common.cliargs import check_output_file, integer, real
+from mirage_cli.options import check_output_file, integer, real
 from mirage_common.errors import ParameterError
 
 __all__ = ["compute", "main", "plot"]

@@ -24,7 +24,7 @@ lattice's Fermi-surface β distribution and Dynes η = 0.01 Δ0 (its quadrature 
 (band-dependent tunnel probability near ε0).
 
 Units: reduced by default (β and bias in Δ0, B as the Zeeman energy in Δ0, T in T_c0).
-``--units physical`` (`mirage_common.unitargs`, as ``mirage qc tunneling``): ``--beta``
+``--units physical`` (`mirage_cli.unit_options`, as ``mirage qc tunneling``): ``--beta``
 in meV, ``--fields`` in tesla, ``--temperature`` in kelvin, with the scale from
 ``--material``/``--tc-K``/``--delta0-meV``/``--g-factor``; the bias window stays
 [-10, 10] Δ0 (the lattice's |E| + 10 k_B T < E_F/2) and the axes are drawn in mV and T.
@@ -37,18 +37,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from comparisons.figcli import energy_figure_main
 from comparisons.report import save_png
 from comparisons.setup import binned_fermi_surface
-from mirage_common.cliargs import parse_range
-from mirage_common.errors import ParameterError
-from mirage_common.formulas import mirage_formula_approx
-from mirage_common.unitargs import (
+from mirage_cli.figures import energy_figure_main
+from mirage_cli.options import parse_range
+from mirage_cli.unit_options import (
     add_unit_options,
     note_material,
     refuse_physical_options,
     scale_from_args,
 )
+from mirage_common.errors import ParameterError
+from mirage_common.formulas import mirage_formula_approx
 
 __all__ = ["BARRIER", "ENERGY_RANGE", "QC_ETA", "TunnelingMaps", "compute", "main", "plot"]
 
@@ -57,7 +57,7 @@ QC_ETA = 0.01  # Δ0; the quasiclassical DOS quadrature needs a Dynes strip
 ENERGY_RANGE = (-10.0, 10.0)  # Δ0; with 10 k_B T padding inside the lattice's E_F/2 = 15 Δ0
 MIN_POINTS = 201  # step 0.1 Δ0: the mirage gaps (width 2ΔB/ε0 ~ 0.5 Δ0 at B = 2) stay visible
 _PAD_KT = 10.0  # lattice grid padding, k_B T (tail weight e^-10)
-_STEP_KT = 0.25  # lattice grid step <= k_B T / 4 (the CLI's; see latticemirage.cli.conductance)
+_STEP_KT = 0.25  # lattice grid step <= k_B T / 4 (the CLI's; see mirage_cli.lattice.conductance)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ per-stage table (passed/total, worst margin, time).
 E_F = 30 Δ0, β = 7, B = 2, 300 x 300 supercells, 42000 moments; `comparisons.setup.FULL_SCALE`)
 through the resumable study runner on any executor: a local pool of ``--workers N``
 processes (default 2), a Dask cluster (``--scheduler``) or MPI (``--mpi``, started as
-``mpiexec -n N python -m mpi4py.futures -m comparisons.cli validate --full-scale --mpi``).
+``mpiexec -n N python -m mpi4py.futures -m mirage_cli validate --full-scale --mpi``).
 Each finished realization is written atomically into ``DIR/studies/``; run the same command
 again after a kill and it resumes. At that scale the self-consistent Δ is not computed (the
 dense shell eigenproblem of 90000 sites), the quasiclassical Δ at the measured Γ is imposed
@@ -41,7 +41,7 @@ from pathlib import Path
 
 from comparisons.report import Report
 from comparisons.setup import FULL, QUICK, ValidationSetup
-from mirage_common.cliargs import check_output_folder, integer
+from mirage_cli.options import check_output_folder, integer
 from mirage_common.errors import ParameterError
 from mirage_common.parallel import check_mpi_launcher, executor_from_options
 
@@ -194,7 +194,7 @@ def add_parser(subparsers, name, help):
                              "tcp://HOST:PORT")
     parser.add_argument("--mpi", action="store_true",
                         help="with --full-scale: mpi4py.futures.MPIPoolExecutor (start as "
-                             "'mpiexec -n N python -m mpi4py.futures -m comparisons.cli "
+                             "'mpiexec -n N python -m mpi4py.futures -m mirage_cli "
                              "validate --full-scale --mpi')")
     parser.add_argument("--tighten", action="append", default=[], metavar="PATTERN",
                         help="test hook: make the checks matching this glob fail (their "

@@ -33,7 +33,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "myst_nb",
-    "mirage_cli",  # _ext/mirage_cli.py: the CLI reference from the argparse parsers
+    "cli_reference",  # _ext/cli_reference.py: the CLI reference from the argparse parsers
     "mirage_topics",  # _ext/mirage_topics.py: topic pages added by other engineers
 ]
 

@@ -19,7 +19,8 @@ none imports `quasiclassical`, an import-linter contract):
 - `plots` — Kwant's plotter, with matplotlib checks;
 - `disorder` — supercells, potentials, KPM, measured rates and self-energies, the
   self-consistent disordered gap, resumable studies;
-- `cli` — ``mirage lattice ...``; no library module imports it (import-linter).
+
+The command line ``mirage lattice ...`` is `mirage_cli.lattice` (no module here imports it).
 
 The names below are the public API; ``from latticemirage import GapSolver`` imports
 `latticemirage.gap` on first use only (module ``__getattr__``, PEP 562), so importing

@@ -14,7 +14,6 @@ Plumbing every package uses:
 - `io` — atomic CSV/JSON/NPZ result files with their parameters and version;
 - `statistics` — jackknife, ratio of averages, standard errors over samples;
 - `parallel` — the core count and the executors of ``--workers/--scheduler/--mpi``;
-- `cliargs`, `unitargs` — command-line option types, value lists and output checks;
 - `version` — the package version.
 
 It imports neither Kwant nor `latticemirage` nor `quasiclassical` (an import-linter

@@ -286,7 +286,7 @@ def mpi_executor(workers=None, *, command="lattice disorder ..."):
     """An ``MPIPoolExecutor``, refusing the set-ups that would hang or run the work N times.
 
     Two set-ups work: a static pool (``mpiexec -n N python -m mpi4py.futures -m
-    comparisons.cli COMMAND --mpi``: rank 0 runs the command, the other ranks are the
+    mirage_cli.main COMMAND --mpi``: rank 0 runs the command, the other ranks are the
     workers, so *workers* must be None), or a single process that spawns *workers*
     MPI workers through ``mpiexec``.
 
@@ -316,7 +316,7 @@ def mpi_executor(workers=None, *, command="lattice disorder ..."):
     # mpi4py.futures publishes no API for "started by python -m mpi4py.futures";
     # its shared pool object is set exactly then.
     shared = getattr(futures_core, "SharedPool", None) is not None
-    launch = ("start it as: mpiexec -n N python -m mpi4py.futures -m comparisons.cli "
+    launch = ("start it as: mpiexec -n N python -m mpi4py.futures -m mirage_cli "
               f"{command} --mpi")
     if size > 1 and not shared:
         raise ParameterError("mpi", f"all {size} MPI ranks are running this command, each would "

@@ -15,8 +15,9 @@ Modules, from the parameters up:
 - `observables` — the DOS and its mirage gaps;
 - `tunneling` — the thermally smeared tunneling conductance dI/dV;
 - `fit` — the fit of β_so, Δ0, Γ to measured dI/dV(V, B);
-- `cli`, `tunneling_cli`, `fit_cli` — ``mirage qc ...`` and ``mirage fit``; no library
-  module imports them (import-linter).
+
+The command lines ``mirage qc ...`` and ``mirage fit`` are `mirage_cli.qc` and
+`mirage_cli.fit` (no module here imports them).
 """
 
 from mirage_common.version import __version__

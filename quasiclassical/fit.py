@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from mirage_common.cliargs import check_memory, format_bytes
+from mirage_cli.options import check_memory, format_bytes
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.units import BOHR_MAGNETON_MEV_PER_T, BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from quasiclassical.gap import critical_field, gap_residual, solve_gap
@@ -886,7 +886,7 @@ def check_parameter_options(fixed=None, bounds=None, start=None):
 
 
 #: Peak memory of one gap solution per Matsubara frequency, an upper bound (the same
-#: measured figure as ``quasiclassical.cli``: the free-energy comparison dominates).
+#: measured figure as ``mirage_cli.qc``: the free-energy comparison dominates).
 _BYTES_PER_MATSUBARA = 1.5e6
 #: Peak memory per DOS energy with SCBA (measured for ``qc dos``: 13 kB).
 _BYTES_PER_ENERGY = 16e3

@@ -68,16 +68,16 @@ def no_computing(monkeypatch):
     import latticemirage.plots
     import latticemirage.spectrum
     import latticemirage.transport
-    import quasiclassical.cli
+    import mirage_cli.qc
     import quasiclassical.josephson
-    import quasiclassical.tunneling_cli
+    import mirage_cli.qc.tunneling
 
     def computing(*args, **kwargs):
         raise _Computing("a hostile call reached the computation")
 
     for module, names in (
-        (quasiclassical.cli, ("solve_gap", "density_of_states", "critical_field_line")),
-        (quasiclassical.tunneling_cli, ("tunneling_conductance_params",)),
+        (mirage_cli.qc, ("solve_gap", "density_of_states", "critical_field_line")),
+        (mirage_cli.qc.tunneling, ("tunneling_conductance_params",)),
         (quasiclassical.josephson, ("bound_states", "current_phase")),
         (latticemirage.dos, ("clean_dos",)),
         (latticemirage.green, ("valley_green",)),

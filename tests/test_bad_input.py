@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comparisons.cli import _leaf_parsers, build_parser, main
-from mirage_common.cliargs import ABSURD, MAX_SWEEP, integer, parse_range, real
+from mirage_cli.main import _leaf_parsers, build_parser, main
+from mirage_cli.options import ABSURD, MAX_SWEEP, integer, parse_range, real
 from mirage_common.errors import ParameterError
 
 Q = ["qc", "dos", "--beta", "7", "--field", "2", "--temperature", "0.1"]
@@ -251,7 +251,7 @@ def test_hostile_call_is_refused_before_computing(hostile_dir, no_computing, cap
 )
 def test_guard_turns_escaping_errors_into_one_line(monkeypatch, capsys, tmp_path, exc, code,
                                                    text):
-    import latticemirage.cli.clean as clean
+    import mirage_cli.lattice.clean as clean
 
     def boom(args):
         raise exc
@@ -284,7 +284,7 @@ def test_closed_pipe_is_not_an_error(monkeypatch, capsys):
 def test_closed_pipe_of_a_real_process():
     """``mirage doctor | head -1``: the reader exits after one line."""
     proc = subprocess.run(
-        f"{sys.executable} -m comparisons.cli doctor | head -1; exit ${{PIPESTATUS[0]}}",
+        f"{sys.executable} -m mirage_cli doctor | head -1; exit ${{PIPESTATUS[0]}}",
         shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=120,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from mirage_common.io import read_table
 
 COLUMNS = {"energy", "conductance", "normal_reflection", "andreev_opposite_spin",

@@ -179,7 +179,7 @@ def test_search_finds_pages(browser, site_url):
 
 def test_cli_reference_covers_every_subcommand(browser, site_url):
     """The generated CLI page has a section for each leaf parser of ``mirage`` (no drift)."""
-    from comparisons.cli import _leaf_parsers, build_parser
+    from mirage_cli.main import _leaf_parsers, build_parser
 
     _open(browser, site_url + "cli.html")
     ids = set(browser.execute_script(

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from mirage_common.errors import ParameterError
 from quasiclassical.fit import (
     Conditions,

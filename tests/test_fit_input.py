@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from quasiclassical.fit import Conditions, read_spectra, simulate_spectra
 
 TRUTH = dict(beta_so=5.0, delta0=1.05, gamma=0.2, eta=0.03, norm=1.0, offset=0.01)

@@ -20,8 +20,8 @@ import json
 import numpy as np
 import pytest
 
-from comparisons.cli import main
 from comparisons.fit_lattice import lattice_spectra, write_spectra
+from mirage_cli.main import main
 
 FIELDS = (1.0, 2.0, 3.0)
 BIASES = np.linspace(-9.5, 9.5, 381)  # beyond eps0 = sqrt(7^2 + 3^2) = 7.6 at B = 3

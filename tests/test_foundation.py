@@ -7,8 +7,8 @@ import kwant
 import numpy as np
 import pytest
 
-from comparisons.cli import main
 from latticemirage import model
+from mirage_cli.main import main
 from mirage_common.version import __version__
 
 # Exact arithmetic up to round-off on matrices of order 1.
@@ -78,14 +78,14 @@ def test_version_and_doctor(capsys):
                  "cores"):
         assert name in out
     # In a fresh process: doctor reports MUMPS itself, Kwant's import warning is not repeated.
-    proc = subprocess.run([sys.executable, "-m", "comparisons.cli", "doctor"],
+    proc = subprocess.run([sys.executable, "-m", "mirage_cli", "doctor"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "MUMPS is not available" not in proc.stderr
 
 
 def test_console_script_exits_2_on_unknown_command():
     proc = subprocess.run(
-        [sys.executable, "-m", "comparisons.cli", "no-such-command"], capture_output=True, text=True
+        [sys.executable, "-m", "mirage_cli", "no-such-command"], capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr

@@ -195,7 +195,7 @@ def test_lattice_bad_parameters_name_the_option():
 
 
 def test_qc_cli_writes_both_tables(tmp_path):
-    from comparisons.cli import main
+    from mirage_cli.main import main
     from mirage_common.io import read_table
 
     out, cur = tmp_path / "abs.csv", tmp_path / "cpr.csv"
@@ -222,7 +222,7 @@ def test_qc_cli_writes_both_tables(tmp_path):
     ("lattice", ["--barrier", "-1"], "barrier"),
 ])
 def test_josephson_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, side, args, name):
-    from comparisons.cli import main
+    from mirage_cli.main import main
 
     out = tmp_path / "abs.csv"
     assert main([side, "josephson", *args, "--output", str(out)]) == 2

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from comparisons import kwant_build as kb
-from comparisons.cli import main
+from mirage_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

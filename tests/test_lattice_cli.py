@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from mirage_common.formulas import mirage_formula
 from mirage_common.io import read_table
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from mirage_common.io import read_table
 
 ARGS = ["--beta", "7", "--field", "2", "--delta", "1", "--eta", "0.05", "--mesh", "300",

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from comparisons.cli import main
+from mirage_cli.main import main
+from mirage_cli.qc import EXIT_NOT_CONVERGED
 from mirage_common.io import read_table
-from quasiclassical.cli import EXIT_NOT_CONVERGED
 from quasiclassical.eilenberger import SCBAConvergenceWarning
 from quasiclassical.gap import solve_gap
 from quasiclassical.observables import density_of_states, energy_resolution_problem
@@ -139,7 +139,7 @@ def test_dos_stalling_case_converges_without_temperature(tmp_path):
 
 
 def test_dos_unconverged_energies_are_nan_and_exit_3(tmp_path, capsys, monkeypatch):
-    import quasiclassical.cli as qc_cli
+    import mirage_cli.qc as qc_cli
 
     def starved(*args, **kwargs):  # an iteration budget too small to converge anywhere
         return density_of_states(*args, maxiter=3, fallback_maxiter=3, **kwargs)
@@ -177,7 +177,7 @@ def test_resolution_guard_uses_the_broadened_width():
 
 
 def test_resolution_is_checked_before_the_gap_is_solved(tmp_path, capsys, monkeypatch):
-    import quasiclassical.cli as qc_cli
+    import mirage_cli.qc as qc_cli
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the gap was solved before the inputs were checked")

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from comparisons.cli import main
 from latticemirage.disorder import rates
 from latticemirage.disorder.potentials import PointImpurities
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_cli.main import main
 
 ARGS = ["lattice", "rates", "--kind", "point", "--concentration", "0.05", "--strength", "0.5",
         "--beta", "3", "--e-fermi", "10", "--delta0-t", "0.03", "--size", "40",
@@ -58,7 +58,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, change, name):
 
 def test_beta_window_beyond_the_pocket_is_refused(capsys):
     # A window reaching half the pocket depth (E_F/2 = 15 Δ0 by default) is no Fermi-level probe.
-    from comparisons.cli import main
+    from mirage_cli.main import main
 
     assert main(["lattice", "rates", "--kind", "anderson", "--width", "0.5",
                  "--beta-window", "20"]) == 2

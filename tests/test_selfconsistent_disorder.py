@@ -11,8 +11,6 @@ import json
 import numpy as np
 import pytest
 
-from comparisons.cli import build_parser, main
-from latticemirage.cli.study import spec_from_args
 from latticemirage.disorder import rates, study, validity
 from latticemirage.disorder import selfconsistent as scs
 from latticemirage.disorder.potentials import (
@@ -23,6 +21,8 @@ from latticemirage.disorder.potentials import (
 )
 from latticemirage.gap import GapSolver
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_cli.lattice.study import spec_from_args
+from mirage_cli.main import build_parser, main
 from mirage_common.errors import ParameterError
 from quasiclassical import QCParams, solve_gap
 

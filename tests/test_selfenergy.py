@@ -114,8 +114,8 @@ def test_smooth_disorder_has_no_intervalley_self_energy(paper):
 
 
 def test_selfenergy_cli(tmp_path, paper):
-    from comparisons.cli import main
     from latticemirage.green import valley_green
+    from mirage_cli.main import main
     from mirage_common.io import read_table
 
     out = tmp_path / "sigma.csv"

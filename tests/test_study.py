@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comparisons.cli import main
 from latticemirage.disorder import study
+from mirage_cli.main import main
 
 # A fast study on a small supercell with Δ0 = 0.04 t so that 1500 moments resolve
 # the mirage gap (δ = 1.08 Δ0); each realization takes ~0.3 s.
@@ -69,7 +69,7 @@ def test_realization_reproduces_alone_from_its_seed(reference):
 
 def test_sigkill_midway_loses_nothing_and_resume_is_bitwise_identical(reference, tmp_path):
     out = tmp_path / "study"
-    cmd = [sys.executable, "-c", "import sys; from comparisons.cli import main; "
+    cmd = [sys.executable, "-c", "import sys; from mirage_cli.main import main; "
            "sys.exit(main(sys.argv[1:]))", *ARGS, "--workers", "1", "--output", str(out)]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -132,7 +132,7 @@ def test_mpi_static_pool_gives_the_same_average(reference, tmp_path):
     mpiexec, env = _mpi_command()
     out = tmp_path / "mpi"
     # Rank 0 drives the study, ranks 1 and 2 are the mpi4py.futures workers.
-    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "comparisons.cli",
+    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "mirage_cli.main",
            *ARGS, "--mpi", "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -142,7 +142,7 @@ def test_mpi_static_pool_gives_the_same_average(reference, tmp_path):
 def test_mpi_ranks_each_running_the_cli_are_refused(tmp_path):
     mpiexec, env = _mpi_command()
     out = tmp_path / "mpi"
-    cmd = [mpiexec, "-n", "2", sys.executable, "-m", "comparisons.cli", *ARGS, "--mpi",
+    cmd = [mpiexec, "-n", "2", sys.executable, "-m", "mirage_cli.main", *ARGS, "--mpi",
            "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 2
@@ -157,7 +157,7 @@ def test_mpi_without_a_process_manager_is_refused_not_hung(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
     env["PATH"] = str(tmp_path / "empty")
-    cmd = [sys.executable, "-m", "comparisons.cli", *ARGS, "--mpi", "--output", str(out)]
+    cmd = [sys.executable, "-m", "mirage_cli.main", *ARGS, "--mpi", "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2
     assert "no mpiexec on PATH" in run.stderr
@@ -283,9 +283,9 @@ def test_unresolvable_moments_refused_with_a_number(tmp_path, capsys):
 
 
 def test_default_moments_resolve_a_quarter_of_the_mirage_width(capsys):
-    from comparisons.cli import build_parser
-    from latticemirage.cli.study import spec_from_args
     from latticemirage.disorder import kpm
+    from mirage_cli.lattice.study import spec_from_args
+    from mirage_cli.main import build_parser
 
     args = [a for a in ARGS if a != "--quiet"]
     i = args.index("--moments")

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comparisons.cli import main
 from latticemirage import green
 from latticemirage.disorder import AndersonDisorder, selfenergy, study
 from latticemirage.disorder.potentials import disorder_from_dict, realization_rng, remove_uniform
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_cli.main import main
 
 # Small: L = 16 with Δ0 = 0.04 t and E_F = 10 Δ0, so the grid's ξ spacing 1/(ν_v L²) is
 # 0.90 Δ0 < η = 1 and the shell ξ_c = 8 Δ0 holds max|ε| + β + B + Δ + 2η = 6 Δ0. The KPM

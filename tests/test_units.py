@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.constants as sc
 
-from comparisons.cli import main
+from mirage_cli.main import main
 from mirage_common.errors import ParameterError
 from mirage_common.io import read_table
 from mirage_common.materials import MATERIALS, PRESET_FIELDS, Material, Source, get_material

@@ -8,9 +8,9 @@ import pytest
 from test_report import assert_self_contained_html
 
 from comparisons import suite_clean, suite_disorder
-from comparisons.cli import main
 from comparisons.setup import QUICK, ValidationSetup, binned_fermi_surface
 from comparisons.validate import Progress
+from mirage_cli.main import main
 from mirage_common.errors import ParameterError
 from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states

@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from comparisons.cli import main
 from comparisons.setup import FULL_SCALE, QUICK, ValidationSetup
 from comparisons.validate import run_validation
 from latticemirage.disorder import validity
 from latticemirage.mapping import map_to_lattice
+from mirage_cli.main import main
 
 REDUCED = replace(QUICK, anderson_widths=(1.0,), concentrations=(), realizations=2, vectors=2,
                   self_consistent=False)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from mirage_common.cliargs import check_output_file, integer, parse_range, real
+from mirage_cli.options import check_output_file, integer, parse_range, real
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 

@@ -18,7 +18,7 @@ def add_parser(subparsers, name, help):
     lattice_subparsers = parser.add_subparsers(dest="lattice_command", metavar="SUBCOMMAND")
     lattice_subparsers.required = True
 
-    from latticemirage.cli import clean, conductance, josephson, rates, selfenergy, study
+    from mirage_cli.lattice import clean, conductance, josephson, rates, selfenergy, study
 
     for module in (clean, study, rates, selfenergy, conductance, josephson):
         module.add_subcommands(lattice_subparsers)

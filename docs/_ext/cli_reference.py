@@ -1,7 +1,7 @@
 """Sphinx directive ``mirage-cli``: the command-line reference, generated from the parsers.
 
 The directive walks the parser tree that ``mirage`` itself builds
-(`comparisons.cli.build_parser` with every side imported, as for ``mirage --help``) and
+(`mirage_cli.main.build_parser` with every side imported, as for ``mirage --help``) and
 writes one section per command: its help line, description, usage, subcommands, and every
 option with its metavar, help text and default, exactly as ``--help`` prints them (the
 same formatter expands ``%(default)s`` and appends the defaults). Nothing is copied by
@@ -54,7 +54,7 @@ class MirageCLI(SphinxDirective):
     has_content = False
 
     def run(self):
-        from comparisons.cli import build_parser
+        from mirage_cli.main import build_parser
 
         parser = build_parser(("--help",))
         return [self._section(parser, "mirage", parser.description or "", level=0)]

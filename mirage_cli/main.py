@@ -23,7 +23,7 @@ import shutil
 import sys
 import traceback
 
-from mirage_common.cliargs import memory_limit, real
+from mirage_cli.options import memory_limit, real
 from mirage_common.parallel import available_cores
 from mirage_common.version import __version__
 
@@ -34,10 +34,10 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Each side registers its own subcommands; modules are imported lazily so that
 # ``mirage qc`` does not pay for importing Kwant.
 _SIDES = {
-    "qc": ("quasiclassical.cli", "quasiclassical (Eilenberger) solver; energies in Delta0"),
-    "lattice": ("latticemirage.cli", "Kwant tight-binding BdG lattice model"),
+    "qc": ("mirage_cli.qc", "quasiclassical (Eilenberger) solver; energies in Delta0"),
+    "lattice": ("mirage_cli.lattice", "Kwant tight-binding BdG lattice model"),
     "validate": ("comparisons.validate", "cross-check lattice against quasiclassics"),
-    "fit": ("quasiclassical.fit_cli", "fit beta_so, Delta0, Gamma to measured dI/dV(V, B)"),
+    "fit": ("mirage_cli.fit", "fit beta_so, Delta0, Gamma to measured dI/dV(V, B)"),
 }
 
 

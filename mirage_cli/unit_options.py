@@ -25,7 +25,7 @@ UNIT_OPTIONS = ("tc_K", "delta0_meV", "g_factor", "material")
 
 def add_unit_options(p):
     """Add ``--units`` and the ``--tc-K/--delta0-meV/--g-factor/--material`` group to *p*."""
-    from mirage_common.cliargs import real
+    from mirage_cli.options import real
 
     p.add_argument("--units", choices=("reduced", "physical"), default="reduced",
                    help="reduced (Delta0, T_c0; default) or physical (meV, mV, K, tesla)")

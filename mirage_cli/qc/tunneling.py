@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from mirage_common.cliargs import (
+from mirage_cli.options import (
     check_memory,
     check_output_file,
     integer,
@@ -34,15 +34,15 @@ from mirage_common.cliargs import (
     parse_range,
     real,
 )
-from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
-from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
-from mirage_common.unitargs import (
+from mirage_cli.unit_options import (
     add_unit_options,
     note_material,
     physical_metadata,
     refuse_physical_options,
     scale_from_args,
 )
+from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
+from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 from quasiclassical.params import QCParams, temperature_in_delta0
 from quasiclassical.tunneling import dos_grid, run_estimate, tunneling_conductance_params
 

@@ -42,7 +42,7 @@ ROWS = (  # (label, value key, error key)
 
 def add_subcommands(sub):
     """Register ``rates`` on the ``mirage lattice`` subparsers *sub*."""
-    from latticemirage.cli._args import add_disorder_arguments, add_mapping_scales, integer, real
+    from mirage_cli.lattice.options import add_disorder_arguments, add_mapping_scales, integer, real
 
     p = sub.add_parser(
         "rates",
@@ -74,7 +74,9 @@ def add_subcommands(sub):
 
 
 def _main(args):
-    from latticemirage.cli._args import (
+    from latticemirage.disorder import rates
+    from latticemirage.mapping import map_to_lattice
+    from mirage_cli.lattice.options import (
         check_memory,
         check_output,
         check_smooth_size,
@@ -82,8 +84,6 @@ def _main(args):
         physical_from_args,
         refuse_zero_disorder,
     )
-    from latticemirage.disorder import rates
-    from latticemirage.mapping import map_to_lattice
     from mirage_common.io import atomic_write_bytes
     from mirage_common.version import __version__
 

@@ -20,9 +20,7 @@ import sys
 
 import numpy as np
 
-from mirage_common.errors import ParameterError
-
-from ._args import (
+from mirage_cli.lattice.options import (
     add_disorder_arguments,
     add_mapping_scales,
     check_green_window,
@@ -34,6 +32,7 @@ from ._args import (
     positive_int,
     real,
 )
+from mirage_common.errors import ParameterError
 
 __all__ = ["add_subcommands"]
 
@@ -78,9 +77,9 @@ def add_subcommands(sub):
 
 def _main(args):
     from latticemirage import green
-    from latticemirage.cli._args import physical_from_args
     from latticemirage.disorder import rates, selfenergy
     from latticemirage.mapping import map_to_lattice
+    from mirage_cli.lattice.options import physical_from_args
     from mirage_common.io import write_table
 
     check_output(args.output)

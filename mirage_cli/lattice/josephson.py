@@ -8,7 +8,7 @@ with in-plane fields at angles, a normal region of ``--length`` rows and a barri
         --phase -3.1416:3.1416:33 --output abs.csv --current cpr.csv --plot j.png
 
 ``--output``: bound states at one transverse momentum ``--k-x`` (default 0: normal
-incidence, both valleys), one row per state and phase (`mirage_common.junction_cli`);
+incidence, both valleys), one row per state and phase (`mirage_cli.junction_options`);
 ``--current``: ``e I R_N / Δ0`` summed over ``--n-k`` transverse momenta (midpoint rule
 over the window holding the Fermi surface), Matsubara sum with exact superconducting leads.
 ``--self-consistent``: each lead's gap from the lattice gap solver (`latticemirage.gap`,
@@ -23,10 +23,7 @@ import math
 
 import numpy as np
 
-from mirage_common.cliargs import check_output_file, parse_range
-from mirage_common.errors import ParameterError
-from mirage_common.io import SUPPORTED_FORMATS, write_table
-from mirage_common.junction_cli import (
+from mirage_cli.junction_options import (
     add_junction_options,
     bisector,
     check_outputs,
@@ -38,8 +35,7 @@ from mirage_common.junction_cli import (
     write_bound_states,
     write_current,
 )
-
-from ._args import (
+from mirage_cli.lattice.options import (
     MAX_MESH,
     add_mapping_scales,
     check_memory,
@@ -48,6 +44,9 @@ from ._args import (
     physical_from_args,
     real,
 )
+from mirage_cli.options import check_output_file, parse_range
+from mirage_common.errors import ParameterError
+from mirage_common.io import SUPPORTED_FORMATS, write_table
 
 __all__ = ["add_subcommands"]
 

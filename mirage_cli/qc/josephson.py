@@ -8,7 +8,7 @@ each side matched at a barrier of transparency tau; short, or with a clean norma
         --transparency 1 --phase -3.1416:3.1416:65 --output abs.csv --current cpr.csv
 
 ``--output``: bound states of both valleys, one row per state and phase, columns
-``phase,energy,spin_x,spin_y,spin_z,valley`` (`mirage_common.junction_cli`);
+``phase,energy,spin_x,spin_y,spin_z,valley`` (`mirage_cli.junction_options`);
 ``--current``: ``e I R_N / Delta0`` (valley average) from the Matsubara sum.
 ``--self-consistent``: each side's clean bulk gap from `quasiclassical.gap.solve_gap` at
 its own field and ``--temperature`` (instead of ``--delta``).
@@ -16,7 +16,7 @@ its own field and ``--temperature`` (instead of ``--delta``).
 
 import dataclasses
 
-from mirage_common.junction_cli import (
+from mirage_cli.junction_options import (
     add_junction_options,
     bisector,
     check_outputs,

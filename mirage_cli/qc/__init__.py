@@ -8,8 +8,8 @@ Subcommands (energies in Delta0, temperatures in T_c0)::
     mirage qc gap --beta 7 --field 0:6:25 --temperature 0.1 --gamma 0 --output gap.csv
     mirage qc gap --beta 7 --field 2 --temperature 0.1 --gamma 0:2:9 --output gap.csv
     mirage qc bc2 --beta 7 --gamma 0 --temperature 0.05:1:20 --output bc2.csv
-    mirage qc tunneling ...   (quasiclassical.tunneling_cli: dI/dV, reduced or physical units)
-    mirage qc josephson ...   (quasiclassical.josephson_cli: short Josephson junction)
+    mirage qc tunneling ...   (mirage_cli.qc.tunneling: dI/dV, reduced or physical units)
+    mirage qc josephson ...   (mirage_cli.qc.josephson: short Josephson junction)
 
 Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
 number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
@@ -34,11 +34,12 @@ import sys
 
 import numpy as np
 
-from mirage_common import cliargs
-from mirage_common.cliargs import integer, real
+from mirage_cli import options as cliargs
+from mirage_cli.options import integer, real
+from mirage_cli.qc import josephson as josephson_cli
+from mirage_cli.qc import tunneling as tunneling_cli
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
-from quasiclassical import josephson_cli, tunneling_cli
 from quasiclassical.gap import CUTOFF_FACTOR, critical_field_line, solve_gap
 from quasiclassical.observables import (
     DELTA_BOUND,
@@ -69,7 +70,7 @@ _GAUGE_NOTE = (
 def parse_range(name, text, **bounds):
     """Parse ``START:STOP:NUM`` or a single number into a float array.
 
-    See `mirage_common.cliargs.parse_range` (finite, ``|value| <= 1e6``, NUM checked
+    See `mirage_cli.options.parse_range` (finite, ``|value| <= 1e6``, NUM checked
     before any array is made; *bounds* narrow the range).
 
     Raises

@@ -6,7 +6,7 @@ ferromagnetic normal lead: ``--exchange H`` (t, ``|H| < E_F``, the pocket depth,
 both spins keep a Fermi surface) along ``--exchange-angle THETA,PHI`` (radians: polar
 angle from z, out of plane, and azimuth from x, along the interface; THETA may be a
 sweep ``start:stop:num`` at one field, then one curve per angle); the spin-resolved
-columns are along that direction. With ``--units physical`` (`mirage_common.unitargs`,
+columns are along that direction. With ``--units physical`` (`mirage_cli.unit_options`,
 the same options as ``mirage qc tunneling``): ``--beta`` and ``--delta`` in meV,
 ``--field`` in tesla (sweeps too), ``--temperature`` in kelvin, ``--emin/--emax`` in mV,
 with the scale from ``--tc-K`` or ``--delta0-meV``, ``--g-factor`` or a ``--material``
@@ -23,18 +23,7 @@ import math
 
 import numpy as np
 
-from mirage_common.errors import ParameterError
-from mirage_common.io import save_figure, write_table
-from mirage_common.parallel import process_pool
-from mirage_common.unitargs import (
-    add_unit_options,
-    note_material,
-    physical_metadata,
-    refuse_physical_options,
-    scale_from_args,
-)
-
-from ._args import (
+from mirage_cli.lattice.options import (
     MAX_MESH,
     add_physical,
     check_estimate,
@@ -46,6 +35,16 @@ from ._args import (
     positive_int,
     real,
 )
+from mirage_cli.unit_options import (
+    add_unit_options,
+    note_material,
+    physical_metadata,
+    refuse_physical_options,
+    scale_from_args,
+)
+from mirage_common.errors import ParameterError
+from mirage_common.io import save_figure, write_table
+from mirage_common.parallel import process_pool
 
 __all__ = ["add_subcommands"]
 

@@ -10,7 +10,7 @@ import contextlib
 
 import numpy as np
 
-from mirage_common.cliargs import (
+from mirage_cli.options import (
     check_distinct_outputs,
     check_memory,
     check_output_file,
@@ -155,7 +155,7 @@ def check_output(path, suffixes=SUPPORTED_FORMATS):
 def parse_values(text, name, *, low=0.0):
     """Values of option *name* from ``'start:stop:num'`` or a comma list (finite, >= *low*).
 
-    Ranges go through `mirage_common.cliargs.parse_range` (NUM bounded before any array is
+    Ranges go through `mirage_cli.options.parse_range` (NUM bounded before any array is
     made); every value must be finite and within [low, 1e6].
     """
     if ":" in text:

@@ -9,10 +9,7 @@ anything is computed or written (the dispatcher turns it into exit code 2).
 
 import numpy as np
 
-from mirage_common.errors import ParameterError
-from mirage_common.io import write_table
-
-from ._args import (
+from mirage_cli.lattice.options import (
     MAX_MESH,
     add_physical,
     check_distinct_outputs,
@@ -28,6 +25,8 @@ from ._args import (
     positive_int,
     real,
 )
+from mirage_common.errors import ParameterError
+from mirage_common.io import write_table
 
 __all__ = ["add_subcommands"]
 

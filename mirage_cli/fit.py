@@ -34,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from mirage_common.cliargs import check_output_file, integer, real
+from mirage_cli.options import check_output_file, integer, real
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import atomic_write_bytes, jsonable, save_figure
 from mirage_common.units import BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0

@@ -37,7 +37,7 @@ Under MPI (``pip install 'latticemirage[mpi]'``, an MPI library, e.g. the
 ``mpich`` wheel), either a static pool where rank 0 drives the study and the
 other N - 1 ranks are workers::
 
-    mpiexec -n 5 python -m mpi4py.futures -m comparisons.cli lattice disorder ... --mpi
+    mpiexec -n 5 python -m mpi4py.futures -m mirage_cli lattice disorder ... --mpi
 
 or one process that spawns ``--workers K`` MPI workers (needs MPI dynamic
 process support and ``mpiexec`` on PATH)::
@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latticemirage.cli._args import (
+from mirage_cli.lattice.options import (
     add_disorder_arguments,
     add_mapping_scales,
     check_memory,
@@ -65,7 +65,7 @@ from latticemirage.cli._args import (
     option_named,
     real,
 )
-from mirage_common.cliargs import check_output_folder
+from mirage_cli.options import check_output_folder
 from mirage_common.errors import ParameterError
 from mirage_common.parallel import available_cores, check_mpi_launcher, executor_from_options
 
@@ -146,17 +146,17 @@ def add_subcommands(sub):
                    help="Dask distributed scheduler, e.g. tcp://HOST:PORT")
     g.add_argument("--mpi", action="store_true",
                    help="run through mpi4py.futures.MPIPoolExecutor: start as 'mpiexec -n N "
-                        "python -m mpi4py.futures -m comparisons.cli lattice disorder ... --mpi'")
+                        "python -m mpi4py.futures -m mirage_cli lattice disorder ... --mpi'")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_main)
 
 
 def spec_from_args(args):
     """Validate the command line and build the `StudySpec` (nothing is written)."""
-    from latticemirage.cli._args import physical_from_args
     from latticemirage.disorder import kpm, supercell
     from latticemirage.disorder.study import StudySpec
     from latticemirage.mapping import map_to_lattice
+    from mirage_cli.lattice.options import physical_from_args
     from mirage_common.formulas import mirage_formula
 
     disorder = disorder_from_args(args)
@@ -316,8 +316,8 @@ DEFAULT_COMPONENT_ENERGIES = "0:9:10"
 def _components_from_args(args, phys, mapping, delta):
     """`StudySpec.components` from ``--components`` (None without it); validated."""
     from latticemirage import green
-    from latticemirage.cli._args import parse_values
     from latticemirage.disorder import selfenergy
+    from mirage_cli.lattice.options import parse_values
 
     if args.components is None:
         if args.component_energies is not None:
