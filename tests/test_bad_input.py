@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mirage_cli.main import _leaf_parsers, build_parser, main
+from mirage_cli.main import build_parser, leaf_parsers, main
 from mirage_cli.options import ABSURD, MAX_SWEEP, integer, parse_range, real
 from mirage_common.errors import ParameterError
 
@@ -197,13 +197,13 @@ class _Computing(Exception):
 @pytest.fixture
 def no_computing(monkeypatch):
     """Every computation of every command raises `_Computing` (not caught by `main`)."""
-    import comparisons.validate
     import latticemirage.disorder.rates
     import latticemirage.disorder.study
     import latticemirage.dos
     import latticemirage.gap
     import latticemirage.spectrum
     import mirage_cli.qc
+    import mirage_cli.validate
 
     def computing(*args, **kwargs):
         raise _Computing("a hostile call reached the computation")
@@ -214,7 +214,7 @@ def no_computing(monkeypatch):
         (latticemirage.spectrum, ("fermi_zoom", "band_path")),
         (latticemirage.disorder.study, ("run_study",)),
         (latticemirage.disorder.rates, ("measure_rates",)),
-        (comparisons.validate, ("run_validation",)),
+        (mirage_cli.validate, ("run_validation",)),
     ):
         for name in names:
             monkeypatch.setattr(module, name, computing)
@@ -310,16 +310,16 @@ def test_existing_output_is_replaced_with_a_note(tmp_path, capsys):
 
 
 def test_validate_accepts_an_earlier_report(tmp_path):
-    from comparisons.validate import _check_output
+    from comparisons.validate import check_report_folder
 
     (tmp_path / "summary.json").write_text("{}")
-    assert _check_output(tmp_path) == tmp_path
+    assert check_report_folder(tmp_path) == tmp_path
     (tmp_path / "summary.json").unlink()
     (tmp_path / "clean_dos_beta7.png").write_bytes(b"")  # a run stopped in its first stage
-    assert _check_output(tmp_path) == tmp_path
+    assert check_report_folder(tmp_path) == tmp_path
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(ParameterError, match="output"):
-        _check_output(tmp_path)
+        check_report_folder(tmp_path)
 
 
 # ------------------------------------------------------------------ a failed study
@@ -355,7 +355,7 @@ def test_every_option_has_a_help_line_and_numeric_defaults():
     from latticemirage.mapping import DEFAULT_DELTA0, DEFAULT_E_FERMI
 
     parser = build_parser(["--help"])
-    leaves = [leaf for leaf in _leaf_parsers(parser) if leaf.add_help]
+    leaves = [leaf for leaf in leaf_parsers(parser) if leaf.add_help]
     assert len(leaves) >= 9  # doctor, qc dos/gap/bc2, lattice spectrum/dos/gap/disorder/rates
     for leaf in leaves:
         for action in leaf._actions:

@@ -265,7 +265,7 @@ def _components_from_args(args, phys, mapping, delta):
         raise ParameterError("components", f"η must be finite and > 0 (Δ0), got {eta!r}")
     text = DEFAULT_COMPONENT_ENERGIES if args.component_energies is None \
         else args.component_energies
-    energies = parse_values(text, "component-energies", low=-1e6)
+    energies = parse_values("component-energies", text)
     try:
         energies, xi_cut = green.check_inputs(phys, energies, eta=eta,
                                               delta=max(delta, phys.delta or 0.0))

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from mirage_cli.options import check_memory, check_output_file, integer, parse_range, real
+from mirage_cli.options import check_memory, check_output_file, integer, parse_values, real
 from mirage_cli.unit_options import (
     add_unit_options,
     note_material,
@@ -52,7 +52,7 @@ def add_subcommands(sub):
                    help="Ising SOC beta_so >= 0 (Delta0, or meV; default from --material)")
     p.add_argument("--field", required=True,
                    help="in-plane field >= 0: Zeeman energy (Delta0) or tesla; START:STOP:NUM "
-                        "sweeps")
+                        "or a comma list sweeps")
     p.add_argument("--phi", type=real(), default=0.0, help="field angle from x (rad)")
     p.add_argument("--temperature", type=real(), required=True,
                    help="temperature > 0 of gap and smearing (T_c0, or kelvin)")
@@ -93,7 +93,7 @@ def _inputs(args):
         check_positive("eta", args.eta)
     if args.delta is not None:
         check_nonnegative("delta", args.delta)
-    fields = parse_range("field", args.field)
+    fields = parse_values("field", args.field)
     check_nonnegative("field", fields)
     physical = args.units == "physical"
     if not physical:
