@@ -51,11 +51,13 @@ def _check_parent(option, path):
     path = Path(path)
     anchor = _first_existing(path.parent)
     if not anchor.is_dir():
-        raise ParameterError(option, f"cannot create {str(path)!r}: {str(anchor)!r} is a file, "
-                                     "not a folder")
+        raise ParameterError(
+            option, f"cannot create {str(path)!r}: {str(anchor)!r} is a file, not a folder"
+        )
     if not os.access(anchor, os.W_OK | os.X_OK):
-        raise ParameterError(option, f"cannot write {str(path)!r}: folder {str(anchor)!r} is "
-                                     "not writable")
+        raise ParameterError(
+            option, f"cannot write {str(path)!r}: folder {str(anchor)!r} is not writable"
+        )
 
 
 def check_output_file(option, path, suffixes=None):
@@ -80,12 +82,16 @@ def check_output_file(option, path, suffixes=None):
     """
     path = Path(path)
     if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise ParameterError(option, f"unknown extension {path.suffix.lower()!r} in "
-                                     f"{str(path)!r}; use one of {', '.join(suffixes)}")
+        raise ParameterError(
+            option,
+            f"unknown extension {path.suffix.lower()!r} in "
+            f"{str(path)!r}; use one of {', '.join(suffixes)}",
+        )
     if path.is_dir():
         example = path / ("result" + (suffixes or [".csv"])[0])
-        raise ParameterError(option, f"{str(path)!r} is a folder; give a file name (e.g. "
-                                     f"{str(example)!r})")
+        raise ParameterError(
+            option, f"{str(path)!r} is a folder; give a file name (e.g. {str(example)!r})"
+        )
     _check_parent(option, path)
     if path.exists() or path.is_symlink():
         if not path.is_file():
@@ -117,9 +123,12 @@ def check_output_folder(option, path, *, reusable=None):
         if not os.access(path, os.W_OK | os.X_OK):
             raise ParameterError(option, f"folder {str(path)!r} is not writable")
         if reusable is not None and any(path.iterdir()) and not reusable(path):
-            raise ParameterError(option, f"folder {str(path)!r} is not empty and does not hold "
-                                         "an earlier result of this command; give a new or "
-                                         "empty folder")
+            raise ParameterError(
+                option,
+                f"folder {str(path)!r} is not empty and does not hold "
+                "an earlier result of this command; give a new or "
+                "empty folder",
+            )
     else:
         _check_parent(option, path)
     return path
@@ -187,9 +196,11 @@ def check_memory(option, nbytes, what):
             return
     if not nbytes <= limit:
         raise ParameterError(
-            option, f"this run needs about {format_bytes(nbytes)} of memory ({what}), more than "
-                    f"the {format_bytes(limit)} {source}; change --{option}, or pass "
-                    "--memory-limit GB if the run goes to a machine that has it")
+            option,
+            f"this run needs about {format_bytes(nbytes)} of memory ({what}), more than "
+            f"the {format_bytes(limit)} {source}; change --{option}, or pass "
+            "--memory-limit GB if the run goes to a machine that has it",
+        )
 
 
 def note_time(seconds, what, *, threshold=600.0):
@@ -206,7 +217,11 @@ def note_time(seconds, what, *, threshold=600.0):
     """
     if seconds < threshold:
         return
-    unit, scale = next((u, f) for u, f in (("days", 86400.0), ("h", 3600.0), ("min", 60.0))
-                       if seconds >= f)
-    print(f"mirage: note: this run takes about {seconds / scale:.3g} {unit} ({what}); "
-          "Ctrl-C stops it", file=sys.stderr)
+    unit, scale = next(
+        (u, f) for u, f in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)) if seconds >= f
+    )
+    print(
+        f"mirage: note: this run takes about {seconds / scale:.3g} {unit} ({what}); "
+        "Ctrl-C stops it",
+        file=sys.stderr,
+    )

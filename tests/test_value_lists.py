@@ -27,8 +27,9 @@ def test_the_three_forms_and_the_old_name():
     assert parse_range is parse_values
 
 
-@pytest.mark.parametrize("text", ["1,,2", "1,", "0:1", "0:1:2:3", "1:2,3", "0,nan", "0,1e7",
-                                  "-1,1"])
+@pytest.mark.parametrize(
+    "text", ["1,,2", "1,", "0:1", "0:1:2:3", "1:2,3", "0,nan", "0,1e7", "-1,1"]
+)
 def test_bad_lists_name_the_option(text):
     with pytest.raises(ParameterError) as info:
         parse_values("field", text, low=0.0)
@@ -38,8 +39,8 @@ def test_bad_lists_name_the_option(text):
 def test_open_bounds():
     # --widths of `mirage figure fig2_lattice`: W in (0, 3) t, both ends excluded.
     np.testing.assert_array_equal(
-        parse_values("widths", "0.5,2.5", low=0, high=3, low_open=True, high_open=True),
-        [0.5, 2.5])
+        parse_values("widths", "0.5,2.5", low=0, high=3, low_open=True, high_open=True), [0.5, 2.5]
+    )
     for text in ("0,1", "1,3"):
         with pytest.raises(ParameterError, match="widths"):
             parse_values("widths", text, low=0, high=3, low_open=True, high_open=True)
@@ -50,8 +51,23 @@ def test_qc_field_takes_a_comma_list_like_lattice(tmp_path):
     tables = []
     for field in ("0,3", "0:3:2"):
         out = tmp_path / f"gap{len(tables)}.csv"
-        assert main(["qc", "gap", "--beta", "7", "--field", field, "--temperature", "0.5",
-                     "--output", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "qc",
+                    "gap",
+                    "--beta",
+                    "7",
+                    "--field",
+                    field,
+                    "--temperature",
+                    "0.5",
+                    "--output",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         tables.append(read_table(out))
     (cols_list, meta_list), (cols_range, meta_range) = tables
     assert meta_list == meta_range
@@ -63,7 +79,22 @@ def test_qc_field_takes_a_comma_list_like_lattice(tmp_path):
 
 def test_qc_gap_refuses_two_swept_lists(tmp_path, capsys):
     out = tmp_path / "gap.csv"
-    assert main(["qc", "gap", "--beta", "7", "--field", "0,1", "--temperature", "0.2,0.5",
-                 "--output", str(out)]) == 2
+    assert (
+        main(
+            [
+                "qc",
+                "gap",
+                "--beta",
+                "7",
+                "--field",
+                "0,1",
+                "--temperature",
+                "0.2,0.5",
+                "--output",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "only one of --field, --temperature, --gamma" in capsys.readouterr().err
     assert not out.exists()

@@ -42,42 +42,6 @@ from mirage_common.parallel import process_pool
 
 __all__ = ["add_subcommands"]
 
-_COLUMNS = ("conductance", "normal_reflection", "andreev_opposite_spin", "andreev_equal_spin")
-_THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e^-10)
-_STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
-
-
-def _energy_grid(args, temperature_delta0, e_limit):
-    """Requested energies and the grid the zero-temperature conductance is computed on.
-
-    At T = 0 the two are the same. At T > 0 the curve is computed on a finer grid
-    (step <= k_B T / 4) padded by 10 k_B T and offset by half a step from the
-    window edge, smeared there, and interpolated to the requested energies: the
-    zero-temperature coherence peaks are integrable singularities (and exactly at
-    a gap edge the tunnel-limit conductance is the BTK resonance 2/τ), which a
-    coarse grid that happens to sample them (e.g. E = Δ on a 0.05 grid) would
-    overweight. In the validate BCS control the smeared L1 error was 0.029 with
-    step k_B T/2 and 0.0125 with k_B T/4.
-    """
-    n = positive_int("points", args.points)
-    if not args.emax > args.emin:
-        raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
-    if n < 2:
-        raise ParameterError("points", "need at least 2 energies")
-    wanted = np.linspace(args.emin, args.emax, n)
-    if temperature_delta0 > 0:
-        step = min(wanted[1] - wanted[0], _STEP_KT * temperature_delta0)
-        lo = args.emin - _THERMAL_PAD * temperature_delta0
-        hi = args.emax + _THERMAL_PAD * temperature_delta0
-        grid = lo + step * (np.arange(math.ceil((hi - lo) / step)) + 0.5)
-    else:
-        grid = wanted
-    if np.abs(grid).max() >= e_limit:
-        raise ParameterError("emax", f"|E| (with the thermal padding of {_THERMAL_PAD:g} k_B T) "
-                             f"must stay below E_F/2 = {e_limit:g} Δ0")
-    return wanted, grid
-
-
 def _to_reduced(args):
     """(args in reduced units, `PhysicalScale` or None, `Material` or None, fields in T or None).
 
@@ -116,7 +80,8 @@ def _to_reduced(args):
 def _plot(path, energies, curves, fields, sweep, scale=None):
     """dI/dV(V) with its parts, or the dI/dV(V, B) map of a sweep; PNG written atomically.
 
-    *curves*: one dict of columns (`_COLUMNS`, on *energies*) per field.
+    *curves*: one dict of columns (`latticemirage.conductance.COLUMNS`, on *energies*) per
+    field.
     """
     import matplotlib
 
@@ -154,9 +119,10 @@ def _plot(path, energies, curves, fields, sweep, scale=None):
     plt.close(fig)
 
 
-def _conductance(args):
-    from latticemirage import plots, transport
-    from latticemirage.mapping import map_to_lattice, tc0_over_delta0
+def _checked_inputs(args):
+    """(args in reduced units, fields, `PhysicalParameters` at the first field, scale,
+    material, fields in tesla): every option checked, nothing computed."""
+    from latticemirage import plots
 
     check_output(args.output)
     plots.check_png_path("plot", args.plot)
@@ -164,8 +130,6 @@ def _conductance(args):
     # Before the model's own limits: a preset outside them is then refused with its reason.
     note_material("mirage lattice conductance", material)
     fields = parse_values("field", args.field, low=0.0)
-    if np.any(fields < 0) or not np.all(np.isfinite(fields)):
-        raise ParameterError("field", f"must be finite and >= 0, got {args.field!r}")
     if args.temperature < 0 or not math.isfinite(args.temperature):
         raise ParameterError("temperature", f"must be >= 0 (T_c0), got {args.temperature!r}")
     if args.self_consistent and args.delta is not None:
@@ -173,8 +137,8 @@ def _conductance(args):
     delta_given = 1.0 if args.delta is None and not args.self_consistent else args.delta
     if args.barrier < 0 or not math.isfinite(args.barrier):
         raise ParameterError("barrier", f"must be >= 0 (t), got {args.barrier!r}")
-    n_k = positive_int("n-k", args.n_k)
-    workers = positive_int("workers", args.workers)
+    positive_int("n-k", args.n_k)
+    positive_int("workers", args.workers)
     try:
         for b in fields:  # every field against the mapping's limits, before any work
             physical_from_args(args, field=float(b), delta=delta_given)
@@ -186,121 +150,52 @@ def _conductance(args):
                              f"{scale.delta0_meV:.4g} meV; fields: 1 Δ0 = "
                              f"{scale.tesla_per_reduced_field:.4g} T)") from None
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
-    t_delta0 = args.temperature * tc0_over_delta0()
-    wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi)
-    axis = transport.spin_axis_vector(args.spin_axis, phys.phi)
-    transport.ns_junction(args.barrier_rows, axis)  # validates --barrier-rows
-    if abs(args.exchange) >= phys.e_fermi * phys.delta0:
-        raise ParameterError("exchange", f"must stay below E_F = {phys.e_fermi * phys.delta0:g} t")
-    mapping = map_to_lattice(phys)
-    # Refuse a barrier that transmits nothing (before the real computation).
-    transport.check_transmission(mapping, barrier=args.barrier, barrier_rows=args.barrier_rows,
-                                 spin_axis=args.spin_axis, exchange=args.exchange,
-                                 solver=args.solver)
-    gap_meta = {"delta_source": "given"}
-    if args.self_consistent:
-        from latticemirage.gap import GapSolver
+    return args, fields, phys, scale, material, fields_T
 
-        solver = GapSolver.build(mapping, mesh=positive_int("gap-mesh", args.gap_mesh))
-        gaps = solver.curve(fields, temperature=args.temperature)
-        if not all(g.converged for g in gaps):
-            raise RuntimeError(f"self-consistent gap did not converge: {gaps}")
-        deltas = np.array([g.delta for g in gaps])
-        gap_meta = {"delta_source": "self-consistent (latticemirage.gap) at --temperature",
-                    "gap_mesh": solver.mesh}
-    else:
-        deltas = np.full(len(fields), delta_given)
-    executor = None if workers == 1 else process_pool(workers)
+
+def _in_physical_units(result, cols, meta, scale, material, fields_T, args):
+    """The table and metadata with ``field_T``, ``bias_mV`` and the scale added."""
+    fields, wanted = result.fields, result.energies
+    cols = {"field_T": np.repeat(fields_T, len(wanted)),
+            "bias_mV": np.tile(scale.energy_to_meV(wanted), len(fields)), **cols}
+    meta = {**meta, **physical_metadata(
+        scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
+        "energy and delta also in reduced units (Delta0)")}
+    meta["parameters_physical"] = {
+        "beta_so_meV": float(scale.energy_to_meV(args.beta)),
+        "temperature_K": float(scale.temperature_to_K(args.temperature)),
+        "delta_meV": scale.energy_to_meV(result.deltas).tolist(),
+        "fields_T": [float(b) for b in fields_T],
+        "mirage_eps0_meV": scale.energy_to_meV(meta["mirage_eps0_delta0"]).tolist(),
+    }
+    return cols, meta
+
+
+def _conductance(args):
+    """Parse and check, compute `latticemirage.conductance.conductance_map`, write."""
+    from latticemirage.conductance import conductance_map
+
+    args, fields, phys, scale, material, fields_T = _checked_inputs(args)
+    executor = None if args.workers == 1 else process_pool(args.workers)
     try:
-        results = transport.ns_conductance(
-            mapping, grid, delta=deltas, fields=fields, barrier=args.barrier,
+        result = conductance_map(
+            phys, fields, emin=args.emin, emax=args.emax,
+            points=positive_int("points", args.points), temperature=args.temperature,
+            self_consistent=args.self_consistent,
+            gap_mesh=positive_int("gap-mesh", args.gap_mesh), barrier=args.barrier,
             barrier_rows=args.barrier_rows, spin_axis=args.spin_axis, exchange=args.exchange,
-            n_k=n_k, solver=args.solver, executor=executor)
+            n_k=args.n_k, solver=args.solver, executor=executor)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    if t_delta0 > 0:
-        results = [transport.thermally_smeared(r, t_delta0) for r in results]
-
-    def keep(values):  # the computed grid -> the requested energies
-        return values if grid is wanted else np.interp(wanted, grid, values)
-
-    cols = {"field": np.repeat(fields, len(wanted)), "energy": np.tile(wanted, len(fields)),
-            "delta": np.repeat(deltas, len(wanted))}
-    for name in _COLUMNS:
-        cols[name] = np.concatenate([keep(getattr(r, name)) for r in results])
-    for name in ("andreev_equal_spin", "andreev_opposite_spin"):
-        for j, sign in enumerate(("plus", "minus")):
-            cols[f"{name}_{sign}"] = np.concatenate(
-                [keep(getattr(r, f"{name}_by_spin")[:, j]) for r in results])
-    transmissions = []
-    for r in results:
-        per_mode = [[float(x) for x in row if np.isfinite(x)] for row in r.transmission_modes]
-        flat = np.array([x for row in per_mode for x in row])
-        transmissions.append({
-            "field_delta0": r.field,
-            "reference_energy_delta0": r.reference_energy,
-            "mean": float(flat.mean()) if flat.size else 0.0,
-            "per_mode": per_mode,
-            "mean_vs_energy_range": [float(keep(r.normal_transmission).min()),
-                                     float(keep(r.normal_transmission).max())],
-        })
-    from kwant.solvers import default as default_solver
-
-    from mirage_common.formulas import mirage_formula
-
-    formula = mirage_formula(phys.beta, fields, deltas)
-    meta = {
-        **mapping.report(),
-        **gap_meta,
-        "delta_delta0": deltas,
-        "fields_delta0": fields,
-        "temperature_tc0": args.temperature,
-        "temperature_delta0": t_delta0,
-        "barrier_t": args.barrier,
-        "barrier_rows": args.barrier_rows,
-        "spin_axis": list(axis),
-        "exchange_t": args.exchange,
-        "n_k": n_k,
-        "computed_energies": {"points": len(grid), "step_delta0": float(grid[1] - grid[0]),
-                              "range_delta0": [float(grid[0]), float(grid[-1])],
-                              "note": "T > 0: computed on this grid, smeared, interpolated"},
-        "k_points": results[0].k_points,
-        "period_a": transport.PERIOD,
-        "solver": args.solver if args.solver != "default"
-        else f"default ({default_solver.smodule.__name__})",
-        "kwant_default_solver": default_solver.smodule.__name__,
-        "normal_transmission": transmissions if len(fields) > 1 else transmissions[0],
-        "mirage_eps0_delta0": formula.eps0,
-        "mirage_width_delta0": formula.width,
-        "units": "energy, field in Delta0; conductance G_NS/G_N; reflections per incident "
-                 "electron mode",
-        "conventions": (
-            "G_NS = sum_k (N - R_ee + R_he), normalized by the same junction at Delta = 0; "
-            "spin resolved along spin_axis of the normal lead: plus/minus = incident spin "
-            "+n/-n; equal spin = hole of the same spin as the incident electron (pair "
-            "+n+n), opposite = pair +n-n; finite temperature: each current contribution "
-            "convolved with -df/dE"),
-    }
+    cols, meta = result.columns, result.metadata
     if scale is not None:
-        cols = {"field_T": np.repeat(fields_T, len(wanted)),
-                "bias_mV": np.tile(scale.energy_to_meV(wanted), len(fields)), **cols}
-        meta.update(physical_metadata(
-            scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
-            "energy and delta also in reduced units (Delta0)"))
-        meta["parameters_physical"] = {
-            "beta_so_meV": float(scale.energy_to_meV(phys.beta)),
-            "temperature_K": float(scale.temperature_to_K(args.temperature)),
-            "delta_meV": scale.energy_to_meV(deltas).tolist(),
-            "fields_T": [float(b) for b in fields_T],
-            "mirage_eps0_meV": scale.energy_to_meV(formula.eps0).tolist(),
-        }
+        cols, meta = _in_physical_units(result, cols, meta, scale, material, fields_T, args)
     write_table(args.output, cols, meta)
     if args.plot is not None:
-        curves = [{name: keep(getattr(r, name)) for name in _COLUMNS} for r in results]
-        _plot(args.plot, wanted, curves, fields, len(fields) > 1, scale)
-    print(f"wrote {args.output} ({len(fields)} field(s) x {len(wanted)} energies, "
-          f"mean normal transmission {transmissions[0]['mean']:.4g})")
+        _plot(args.plot, result.energies, result.curves, fields, len(fields) > 1, scale)
+    print(f"wrote {args.output} ({len(fields)} field(s) x {len(result.energies)} energies, "
+          f"mean normal transmission {result.mean_transmission:.4g})")
     return 0
 
 
