@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import save_png
-from comparisons.setup import binned_fermi_surface
 from mirage_common.formulas import mirage_formula_approx
 
 __all__ = ["BARRIER", "ENERGY_RANGE", "QC_ETA", "TunnelingMaps", "compute", "describe",

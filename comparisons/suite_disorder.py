@@ -97,8 +97,8 @@ from pathlib import Path
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import Check
-from comparisons.setup import binned_fermi_surface
 from latticemirage.disorder import band, kpm, rates, selfconsistent, study, validity
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities, SmoothDisorder

@@ -12,14 +12,14 @@ components and the measured self-energy against Eq. (8) and the SCBA) and
 `comparisons.suite_tunneling` (lattice NS junction vs the quasiclassical tunneling
 conductance) and `comparisons.suite_junction` (Josephson junction: bound states and
 current-phase relation, lattice vs quasiclassics) on the one parameter set of
-`comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
+`comparisons.parameters`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
 ``report.html``. Progress (stage, elapsed, ETA) goes to stderr. Every figure reading is
 generated from the checks of the run (`comparisons.report`), and the report opens with a
 per-stage table (passed/total, worst margin, time).
 
 ``--full-scale`` runs only the disorder stage, at the model's default scale (Δ0 = 0.005 t,
-E_F = 30 Δ0, β = 7, B = 2, 300 x 300 supercells, 42000 moments; `comparisons.setup.FULL_SCALE`)
+E_F = 30 Δ0, β = 7, B = 2, 300 x 300 supercells, 42000 moments; `comparisons.parameters.FULL_SCALE`)
 through the resumable study runner on any executor: a local pool of ``--workers N``
 processes (default 2), a Dask cluster (``--scheduler``) or MPI (``--mpi``, started as
 ``mpiexec -n N python -m mpi4py.futures -m mirage_cli validate --full-scale --mpi``).

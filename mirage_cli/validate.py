@@ -11,7 +11,7 @@ Exit codes: 0 all checks pass, 1 a check failed, 2 bad input (nothing written).
 import sys
 
 from comparisons import validate
-from comparisons.setup import FULL, QUICK, ValidationSetup
+from comparisons.parameters import FULL, QUICK, ValidationSetup
 from comparisons.validate import check_report_folder, run_validation
 from mirage_cli.options import integer
 from mirage_common.errors import ParameterError

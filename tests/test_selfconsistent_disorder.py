@@ -271,7 +271,7 @@ def test_validity_rules_as_report_checks_fail_the_round_2_disorder_stage():
     """The validate disorder stage of round 2 (E_F = 10 Δ0, Δ0 = 0.03 t, B = 2, L = 80, kernel
     0.32 Δ0, V = 0.5 t at the Δ ≈ 0.4 Δ0 it used at c = 0.06) violates every rule; the
     current disorder point satisfies the static ones at its clean lattice Δ."""
-    from comparisons.setup import ValidationSetup
+    from comparisons.parameters import ValidationSetup
     from comparisons.suite_disorder import _kernel_width, validity_checks
 
     setup = ValidationSetup(disorder_e_fermi=10.0, disorder_field=2.0)
