@@ -41,7 +41,6 @@ __all__ = [
     "integer",
     "memory_limit",
     "note_time",
-    "parse_range",
     "parse_values",
     "real",
 ]
@@ -187,5 +186,6 @@ def parse_values(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, high_o
     return np.linspace(ends[0], ends[-1], num)
 
 
-#: The name `parse_values` had before comma lists were accepted everywhere (same function).
+# The name `parse_values` had before comma lists were accepted everywhere (the same
+# function; kept for code written against it, not listed in __all__).
 parse_range = parse_values
