@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from comparisons.setup import ValidationSetup
+from comparisons.parameters import ValidationSetup
 from latticemirage.disorder import chebyshev_gap as cg
 from latticemirage.disorder import kpm
 from latticemirage.disorder import selfconsistent as scs

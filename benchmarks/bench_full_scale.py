@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import replace
 
-from comparisons.setup import FULL_SCALE, ValidationSetup
+from comparisons.parameters import FULL_SCALE, ValidationSetup
 from latticemirage.disorder import kpm, study
 from latticemirage.disorder.potentials import AndersonDisorder
 from latticemirage.mapping import map_to_lattice

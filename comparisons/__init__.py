@@ -3,7 +3,7 @@
 The only package that imports both ``latticemirage`` and ``quasiclassical`` (the
 import-linter layers contract, docs/topics/architecture.md). It holds:
 
-- `setup` — the parameter sets of the cross-checks (`ValidationSetup`, the `QUICK`,
+- `parameters` — the parameter sets of the cross-checks (`ValidationSetup`, the `QUICK`,
   `FULL` and `FULL_SCALE` resolutions) and the Fermi-surface binning shared by the suites;
 - `suite_clean`, `suite_gap`, `suite_disorder`, `suite_components`, `suite_tunneling` —
   the stages of ``mirage validate``, each adding checks and figures to a report;
@@ -23,12 +23,12 @@ PEP 562): importing the package loads neither Kwant nor the suites.
 
 # Public name -> the module that defines it (imported on first access).
 _API = {
-    "FULL": "setup",
-    "FULL_SCALE": "setup",
-    "QUICK": "setup",
-    "Resolution": "setup",
-    "ValidationSetup": "setup",
-    "binned_fermi_surface": "setup",
+    "FULL": "parameters",
+    "FULL_SCALE": "parameters",
+    "QUICK": "parameters",
+    "Resolution": "parameters",
+    "ValidationSetup": "parameters",
+    "binned_fermi_surface": "parameters",
     "Check": "report",
     "Report": "report",
     "run_validation": "validate",

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python -m comparisons.fig1b [--output-dir output] [--beta 7] [--field 2] ...
+    mirage figure fig1b [--output-dir output] [--beta 7] [--field 2] ...
 
 Writes ``fig1b_zoom.png`` / ``fig1b_zoom.csv`` (spectrum across p_F near K, energies
 in Δ, with ±ε0, ε1, ε2 and the mirage gaps δ marked) and ``bands_path.png`` /
@@ -13,41 +13,34 @@ energies in t). The CSV files carry the lattice parameters actually used in thei
 metadata line. The plotting functions live in `latticemirage.plots`.
 """
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from latticemirage import bulk, spectrum
-from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from latticemirage.mapping import map_to_lattice
 from latticemirage.plots import plot_band_path, plot_kwant_valleys, plot_zoom
 from mirage_common.io import write_table
 
-__all__ = ["main", "plot_band_path", "plot_zoom"]
+__all__ = ["plot_band_path", "plot_zoom", "write_figures"]
 
 
-def main(argv=None):
-    """Build the three figures and the data files; returns an exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", default="output")
-    parser.add_argument("--beta", type=float, default=7.0, help="Fermi-surface mean β (Δ0)")
-    parser.add_argument("--field", type=float, default=2.0, help="in-plane Zeeman B (Δ0)")
-    parser.add_argument("--delta", type=float, default=1.0, help="gap Δ (Δ0)")
-    parser.add_argument("--e-fermi", type=float, default=None, help="pocket depth (Δ0)")
-    parser.add_argument("--delta0-t", type=float, default=None, help="Δ0 in units of t")
-    args = parser.parse_args(argv)
-    kwargs = {}
-    if args.e_fermi is not None:
-        kwargs["e_fermi"] = args.e_fermi
-    if args.delta0_t is not None:
-        kwargs["delta0"] = args.delta0_t
-    try:
-        phys = PhysicalParameters(beta=args.beta, field=args.field, delta=args.delta, **kwargs)
-    except ValueError as exc:
-        print(f"fig1b: error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.output_dir)
+def write_figures(phys, output_dir):
+    """Write the three figures and their CSV data into *output_dir* (made if missing).
+
+    Parameters
+    ----------
+    phys : latticemirage.mapping.PhysicalParameters
+        The point in Δ0 units; the default lattice scale unless it sets ``e_fermi`` or
+        ``delta0``.
+    output_dir : str or Path
+
+    Returns
+    -------
+    list of Path
+        The PNG files written.
+    """
+    out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     fsyst = bulk.wrapped_system()
     mapping = map_to_lattice(phys, fsyst=fsyst)
@@ -83,10 +76,4 @@ def main(argv=None):
     plot_kwant_valleys(fsyst, mapping.params, out / "bands_kwant_valleys.png",
                        half_width=1.5 * mapping.p_fermi_max,  # the whole pocket
                        title="Kwant's view of the bulk BdG bands near K and K' (energies in t)")
-    print(f"wrote {out / 'fig1b_zoom.png'}, {out / 'bands_path.png'}, "
-          f"{out / 'bands_kwant_valleys.png'} and the CSV data")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return [out / "fig1b_zoom.png", out / "bands_path.png", out / "bands_kwant_valleys.png"]

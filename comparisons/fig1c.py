@@ -2,7 +2,7 @@
 
 One command::
 
-    .venv/bin/python -m comparisons.fig1c --output output/fig1c.png
+    mirage figure fig1c --output output/fig1c.png
 
 beta = 7 Delta0, T = 0.1 T_c0, Gamma = 0, the gap solved self-consistently at each field
 (Matsubara gap equation); a Dynes broadening eta = 0.01 Delta0 makes the real-axis
@@ -11,16 +11,13 @@ B > 0 are offset by 1 for visibility, as in the paper; ticks mark the exact mira
 edges eps_2, eps_1 of the paper's formula with the solved Delta.
 """
 
-import sys
-
 import numpy as np
 
 from comparisons.report import save_png
-from mirage_cli.figures import energy_figure_main
 from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
-__all__ = ["FIELDS", "compute", "main", "plot"]
+__all__ = ["FIELDS", "compute", "describe", "plot"]
 
 FIELDS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
 BASE = QCParams(beta=7.0, temperature=0.1, gamma=0.0, eta=0.01)
@@ -67,18 +64,9 @@ def plot(curves, output):
     plt.close(fig)
 
 
-def _describe(curves):
+def describe(curves):
+    """One line per field: the solved Δ and the mirage centre and width."""
     for b, res in curves:
         f = mirage_formula(res.params.beta, b, res.delta)
         yield (f"B={b:g}: Delta={res.delta:.4f} Delta0, eps0={float(f.eps0):.4f}, "
                f"delta={float(f.width):.4f}")
-
-
-def main(argv=None):
-    return energy_figure_main(
-        "fig1c", __doc__.split("\n\n")[0], "output/fig1c.png", compute, plot, _describe, argv
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

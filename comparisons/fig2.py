@@ -2,11 +2,11 @@
 
 One command::
 
-    .venv/bin/python -m comparisons.fig2 --output output/fig2.png [--gammas 0,0.2,0.4,1,2]
+    mirage figure fig2 --output output/fig2.png [--gammas 0,0.2,0.4,1,2]
 
 beta = 7 Delta0, B = 2 Delta0, T = 0.1 T_c0, Dynes eta = 0.01 Delta0, and
-Gamma = 0, 0.2, 0.4, 1, 2 Delta0 (the paper's; ``--gammas`` takes any comma-separated list
-of rates >= 0 in Delta0) bottom to top, offset, the gap solved self-consistently
+Gamma = 0, 0.2, 0.4, 1, 2 Delta0 (the paper's; ``--gammas`` takes any list of rates >= 0 in
+Delta0, `mirage_cli.options.parse_values`) bottom to top, offset, the gap solved self-consistently
 for each Gamma (Matsubara gap equation with the same SCBA). Panels: (a) N_s = Re g0,
 (b) Im f0, (c) Im f_x, (d) Im(i f_y).
 
@@ -16,17 +16,13 @@ paper's Fig. 2 text hold: in valley K, Im f_x < 0 and Im(i f_y) > 0 around +eps0
 positive around -eps0 (checked in tests/test_qc_eilenberger.py).
 """
 
-import sys
-
 import numpy as np
 
 from comparisons.report import save_png
-from mirage_cli.figures import energy_figure_main
-from mirage_common.errors import ParameterError, check_finite
 from mirage_common.formulas import mirage_formula
 from quasiclassical import QCParams, density_of_states
 
-__all__ = ["GAMMAS", "PANELS", "compute", "main", "parse_gammas", "plot"]
+__all__ = ["GAMMAS", "PANELS", "compute", "describe", "plot"]
 
 GAMMAS = (0.0, 0.2, 0.4, 1.0, 2.0)
 BASE = QCParams(beta=7.0, field=2.0, temperature=0.1, eta=0.01)
@@ -93,37 +89,8 @@ def plot(results, output):
     plt.close(fig)
 
 
-def _describe(results):
+def describe(results):
+    """One line per Γ: the solved Δ and the SCBA convergence."""
     for gamma, res in results:
         yield (f"Gamma={gamma:g}: Delta={res.delta:.4f} Delta0, SCBA iterations <= "
                f"{res.scba.iterations.max()}, max residual {res.scba.residual.max():.1e}")
-
-
-def parse_gammas(text):
-    """``"0,0.2,1"`` -> ``(0.0, 0.2, 1.0)``: rates >= 0 in Delta0, at least one."""
-    try:
-        gammas = tuple(float(part) for part in str(text).split(","))
-    except ValueError:
-        raise ParameterError("gammas", f"expected comma-separated numbers, got {text!r}") from None
-    check_finite("gammas", gammas)
-    if min(gammas) < 0:
-        raise ParameterError("gammas", f"rates must be >= 0 (Delta0), got {text!r}")
-    return gammas
-
-
-def _add_arguments(parser):
-    parser.add_argument("--gammas", default=",".join(f"{g:g}" for g in GAMMAS),
-                        help="comma-separated intervalley rates Gamma >= 0 (Delta0), one curve "
-                             "each (default: the paper's %(default)s)")
-
-
-def main(argv=None):
-    return energy_figure_main(
-        "fig2", __doc__.split("\n\n")[0], "output/fig2.png", compute, plot, _describe, argv,
-        add_arguments=_add_arguments,
-        compute_options=lambda args: {"gammas": parse_gammas(args.gammas)},
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 One command::
 
-    .venv/bin/python -m comparisons.fig2_lattice --output output/fig2_lattice.png \\
+    mirage figure fig2_lattice --output output/fig2_lattice.png \\
         --widths 0.2,0.3,0.4 --size 48 --eta 2.5 --realizations 4
 
 For each Anderson width W (t) the disorder-averaged ĝ_K of L × L supercells
@@ -19,60 +19,17 @@ lattice curves is drawn as the grey band of the clean supercell (`clean_grid_gre
 A CSV with the numbers is written beside the PNG.
 """
 
-import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from mirage_common.errors import ParameterError
-
-__all__ = ["main"]
+__all__ = ["PANELS", "compute", "plot"]
 
 PANELS = (("g0", "real", r"$N_s=\mathrm{Re}\,g_0$", 1.0),
           ("f0", "imag", r"$\mathrm{Im}\,f_0$", 0.6),
           ("fx", "imag", r"$\mathrm{Im}\,f_x$", 0.3),
           ("fy", "real", r"$\mathrm{Im}\,(i f_y)$", 0.3))
-
-
-def _widths(text):
-    try:
-        values = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise ParameterError("widths", f"expected a comma-separated list, got {text!r}") from None
-    if not values or any(not (0 < v < 3) for v in values):
-        raise ParameterError("widths", f"each W must lie in (0, 3) t, got {text!r}")
-    return values
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fig2_lattice", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default="fig2_lattice.png", help="PNG file to write")
-    parser.add_argument("--widths", default="0.2,0.3,0.4", help="Anderson widths W (t)")
-    parser.add_argument("--size", type=int, default=48,
-                        help="supercell L (default 48; at 32 f0 has a finite-size deficit)")
-    parser.add_argument("--eta", type=float, default=2.5, help="Dynes eta (Δ0)")
-    parser.add_argument("--realizations", type=int, default=4)
-    parser.add_argument("--n-energies", type=int, default=10, help="lattice energies on [0, 8.5]")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        if Path(args.output).suffix.lower() != ".png":
-            raise ParameterError("output", f"must end in .png, got {args.output!r}")
-        widths = _widths(args.widths)
-        if args.n_energies < 2:
-            raise ParameterError("n_energies", f"must be >= 2, got {args.n_energies}")
-        result = compute(widths, args.size, args.eta, args.realizations, args.n_energies,
-                         args.seed)
-    except ValueError as exc:
-        print(f"fig2_lattice: error: {exc}", file=sys.stderr)
-        return 2
-    plot(result, args.output)
-    for w, gamma, err in zip(widths, result["gamma"], result["gamma_err"], strict=True):
-        print(f"W = {w:g} t: Γ_tot = {gamma:.3f} ± {err:.3f} Δ0")
-    print(f"wrote {args.output}")
-    return 0
 
 
 def compute(widths, size, eta, realizations, n_energies, seed):
@@ -156,6 +113,3 @@ def plot(result, output):
                  "gamma_err_delta0": result["gamma_err"], "eta_delta0": result["eta"],
                  "size": result["size"]})
 
-
-if __name__ == "__main__":
-    sys.exit(main())

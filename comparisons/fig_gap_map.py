@@ -1,6 +1,6 @@
 """Site-resolved self-consistent gap Δ_i around point impurities: a map and its histogram.
 
-``python -m comparisons.fig_gap_map --output gap_map.png [--size 28] [--concentration 0.02]
+``mirage figure fig_gap_map --output gap_map.png [--size 28] [--concentration 0.02]
 [--strength 1.0] [--field 2] [--twists pi]``
 
 Derived point (stated on the figure): β = 5 Δ0, E_F = 20 Δ0, Δ0 = 0.04 t (ξ0 = 9.4 a),
@@ -9,13 +9,9 @@ T = 0.1 T_c0, ω_c = (2/3) E_F, U of the converged clean lattice
 with Δ_i (Δ0), the potential (t) and the parameters.
 """
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-from mirage_common.errors import ParameterError
 
 POINT = {"beta": 5.0, "e_fermi": 20.0, "delta0": 0.04}
 TEMPERATURE = 0.1
@@ -87,35 +83,3 @@ def plot(r, output):
              **{k: r[k] for k in ("uniform", "clean", "iterations", "size", "concentration",
                                   "strength", "field", "twists", "seed")})
     atomic_write_bytes(Path(output).with_suffix(".npz"), buf.getvalue())
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="fig_gap_map", description=__doc__.split("\n\n")[0])
-    p.add_argument("--output", default="gap_map.png")
-    p.add_argument("--size", type=int, default=28)
-    p.add_argument("--concentration", type=float, default=0.02)
-    p.add_argument("--strength", type=float, default=1.0)
-    p.add_argument("--field", type=float, default=2.0)
-    p.add_argument("--twists", default="pi")
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args(argv)
-    try:
-        if Path(args.output).suffix.lower() != ".png":
-            raise ParameterError("output", "must end in .png")
-        if args.size < 4:
-            raise ParameterError("size", f"must be >= 4, got {args.size}")
-        r = compute(args.size, args.concentration, args.strength, args.field, args.twists,
-                    args.seed)
-        plot(r, args.output)
-    except ValueError as exc:
-        print(f"fig_gap_map: error: {exc}", file=sys.stderr)
-        return 2
-    d = r["delta"]
-    print(f"wrote {args.output}: mean Δ_i = {d.mean():.4f}, min {d.min():.4f}, max "
-          f"{d.max():.4f} Δ0; uniform {r['uniform']:.4f}; clean lattice {r['clean']:.4f}; "
-          f"{r['iterations']} iterations, converged {r['converged']}, {r['seconds']:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

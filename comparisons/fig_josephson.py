@@ -2,7 +2,7 @@ r"""Josephson junction between Ising superconductors: lattice and quasiclassics 
 
 One command (about a minute on 2 cores)::
 
-    .venv/bin/python -m comparisons.fig_josephson --output output/fig_josephson.png \
+    mirage figure fig_josephson --output output/fig_josephson.png \
         [--beta 7] [--field 2] [--angle 1.5708] [--temperature 0.1] [--n-k 8]
 
 Panels: (a), (b) Andreev bound-state energies E(φ) (Δ0) for parallel fields and for a
@@ -22,16 +22,11 @@ interface, phase on the right gap); quasiclassics: `quasiclassical.josephson`. B
 Δ = Δ0 on both sides and fields of equal size ``--field`` (Δ0), the left one along x.
 """
 
-import argparse
-import sys
-
 import numpy as np
 
 from comparisons.report import save_png
-from mirage_cli.options import check_output_file, integer, real
-from mirage_common.errors import ParameterError
 
-__all__ = ["compute", "main", "plot"]
+__all__ = ["compute", "plot"]
 
 _PHASES_STATES = np.linspace(-np.pi, np.pi, 25)
 _PHASES_CURRENT = np.linspace(-np.pi, np.pi, 49)
@@ -149,40 +144,3 @@ def plot(res, path):
     fig.tight_layout()
     save_png(fig, path)
     plt.close(fig)
-
-
-def main(argv=None):
-    """Command line; returns the exit code (2 on bad input, nothing written)."""
-    p = argparse.ArgumentParser(prog="fig_josephson", description=__doc__.split("\n\n")[0])
-    p.add_argument("--output", default="output/fig_josephson.png", help="PNG to write")
-    p.add_argument("--beta", type=real(0, 10), default=7.0, help="Ising SOC (Δ0; default 7)")
-    p.add_argument("--field", type=real(0, 10), default=2.0,
-                   help="in-plane Zeeman energy of both sides (Δ0; default 2)")
-    p.add_argument("--angle", type=real(-2 * np.pi, 2 * np.pi), default=np.pi / 2,
-                   help="relative field angle of panel (b) (rad; default pi/2)")
-    p.add_argument("--temperature", type=real(0, 1, low_open=True, high_open=True),
-                   default=0.1, help="T/T_c0 (default 0.1)")
-    p.add_argument("--n-k", type=integer(1, 256), default=8,
-                   help="transverse momenta of the lattice current (default 8)")
-    p.add_argument("--barrier", type=real(0, 10), default=1.0,
-                   help="barrier of the diode panel (t; default 1)")
-    p.add_argument("--polarization", type=real(-1, 1, low_open=True, high_open=True),
-                   default=0.5, help="its spin polarization along z (default 0.5)")
-    args = p.parse_args(argv)
-    try:
-        check_output_file("output", args.output, (".png",))
-    except ParameterError as exc:
-        print(f"fig_josephson: error: {exc}", file=sys.stderr)
-        return 2
-    res = compute(args.beta, args.field, args.angle, args.temperature, args.n_k, args.barrier,
-                  args.polarization)
-    plot(res, args.output)
-    for side in ("qc", "lat", "qc_pol", "lat_pol"):
-        eta = res["critical"][side][:, 2]
-        print(f"{side}: eta over angles = {np.array2string(eta, precision=4)}")
-    print(f"wrote {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

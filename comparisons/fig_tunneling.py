@@ -2,9 +2,9 @@ r"""Tunneling spectroscopy dI/dV(V, B): lattice NS junction and quasiclassics si
 
 One command::
 
-    .venv/bin/python -m comparisons.fig_tunneling --output output/fig_tunneling.png \
+    mirage figure fig_tunneling --output output/fig_tunneling.png \
         [--fields 0:3:13] [--temperature 0.1] [--n-k 24] [--points 801]
-    .venv/bin/python -m comparisons.fig_tunneling --units physical --material MoS2 \
+    mirage figure fig_tunneling --units physical --material MoS2 \
         --fields 0:30:13 --temperature 1 --output output/fig_tunneling_mos2.png
 
 Panels: (a) the lattice map, (b) the quasiclassical map, one colour scale (G/G_N) for
@@ -24,7 +24,7 @@ lattice's Fermi-surface β distribution and Dynes η = 0.01 Δ0 (its quadrature 
 (band-dependent tunnel probability near ε0).
 
 Units: reduced by default (β and bias in Δ0, B as the Zeeman energy in Δ0, T in T_c0).
-``--units physical`` (`mirage_cli.unit_options`, as ``mirage qc tunneling``): ``--beta``
+``--units physical`` (`mirage_cli.figures`, as ``mirage qc tunneling``): ``--beta``
 in meV, ``--fields`` in tesla, ``--temperature`` in kelvin, with the scale from
 ``--material``/``--tc-K``/``--delta0-meV``/``--g-factor``; the bias window stays
 [-10, 10] Δ0 (the lattice's |E| + 10 k_B T < E_F/2) and the axes are drawn in mV and T.
@@ -32,25 +32,16 @@ A preset's out-of-model notes are printed to stderr; a preset outside the lattic
 model's limits (e.g. β > E_F/3) is refused with exit code 2 before any computation.
 """
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import save_png
-from comparisons.setup import binned_fermi_surface
-from mirage_cli.figures import energy_figure_main
-from mirage_cli.options import parse_range
-from mirage_cli.unit_options import (
-    add_unit_options,
-    note_material,
-    refuse_physical_options,
-    scale_from_args,
-)
-from mirage_common.errors import ParameterError
 from mirage_common.formulas import mirage_formula_approx
 
-__all__ = ["BARRIER", "ENERGY_RANGE", "QC_ETA", "TunnelingMaps", "compute", "main", "plot"]
+__all__ = ["BARRIER", "ENERGY_RANGE", "QC_ETA", "TunnelingMaps", "compute", "describe",
+           "plot"]
 
 BARRIER = 3.0  # t; one row: normal transmission ≈ 0.04 per mode (tunnel limit)
 QC_ETA = 0.01  # Δ0; the quasiclassical DOS quadrature needs a Dynes strip
@@ -173,62 +164,9 @@ def plot(maps, output):
     plt.close(fig)
 
 
-def _describe(maps):
+def describe(maps):
+    """One line per field: Δ and the mean lattice-quasiclassics difference."""
     for b, d, gl, gq in zip(maps.fields, maps.deltas, maps.lattice, maps.qc, strict=True):
         yield (f"B={b:.4g} Delta0: Delta={d:.4f} Delta0, mean |G_lattice - G_qc| = "
                f"{np.mean(np.abs(gl - gq)):.4f} G_N")
     yield f"mean normal transmission per mode (first field): {maps.transmission:.4f}"
-
-
-def _add_arguments(parser):
-    parser.add_argument("--beta", type=float, default=None,
-                        help="Ising SOC beta_so (Delta0, default 7; meV with --units physical, "
-                             "default the preset's)")
-    parser.add_argument("--fields", default="0:3:13",
-                        help="fields START:STOP:NUM (Zeeman energy in Delta0, or tesla with "
-                             "--units physical; default 0:3:13)")
-    parser.add_argument("--temperature", type=float, default=0.1,
-                        help="temperature > 0 of gap and smearing (T_c0, or kelvin; default 0.1)")
-    parser.add_argument("--n-k", type=int, default=24,
-                        help="transverse momenta of the lattice junction (default 24)")
-    add_unit_options(parser)
-
-
-def _options(args):
-    """Validate and convert the script's options to reduced units (nothing computed)."""
-    fields = parse_range("fields", args.fields, low=0.0)
-    if fields.size < 2:
-        raise ParameterError("fields", f"a map needs at least 2 fields, got {args.fields!r}")
-    if not (args.temperature > 0 and np.isfinite(args.temperature)):
-        raise ParameterError("temperature", f"must be > 0, got {args.temperature!r}")
-    if args.n_k < 1:
-        raise ParameterError("n-k", f"must be >= 1, got {args.n_k}")
-    if args.beta is not None and not (args.beta >= 0 and np.isfinite(args.beta)):
-        raise ParameterError("beta", f"must be finite and >= 0, got {args.beta!r}")
-    if args.units != "physical":
-        refuse_physical_options(args)
-        return {"beta": 7.0 if args.beta is None else args.beta, "fields": fields,
-                "temperature": args.temperature, "n_k": args.n_k}
-    scale, material = scale_from_args(args)
-    beta = args.beta if args.beta is not None else (
-        material.beta_so_meV if material is not None else None)
-    if beta is None:
-        raise ParameterError("beta", "required (meV) unless --material gives it")
-    note_material("fig_tunneling", material)
-    return {"beta": float(scale.energy_to_reduced(beta, name="beta")),
-            "fields": scale.field_to_reduced(fields, name="fields"),
-            "temperature": float(scale.temperature_to_reduced(args.temperature,
-                                                              name="temperature")),
-            "n_k": args.n_k, "scale": scale, "material": material}
-
-
-def main(argv=None):
-    return energy_figure_main(
-        "fig_tunneling", __doc__.split("\n\n")[0], "output/fig_tunneling.png", compute, plot,
-        _describe, argv, add_arguments=_add_arguments, compute_options=_options,
-        energy_range=ENERGY_RANGE, default_points=801, min_points=MIN_POINTS,
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

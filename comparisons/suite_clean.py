@@ -9,7 +9,7 @@ For each β of the setup and each field B of its sweep:
   normal state (Δ = 0) of the same β and B on the same mesh.
 * Quasiclassics, two β models: the paper's two valleys ``(+β, −β)``, and the
   lattice's Fermi-surface distribution of β(k) (`LatticeMapping.fermi_surface_beta`,
-  binned by `comparisons.setup.binned_fermi_surface`), with the same η.
+  binned by `comparisons.parameters.binned_fermi_surface`), with the same η.
 * The exact formula ``ε_{1,2} = sqrt(β² + (B ± Δ)²)`` at the Fermi-surface mean β.
 
 Only ``E >= 0`` is computed: the BdG density of states is exactly even in E
@@ -44,8 +44,8 @@ The width is *not* checked against the single-β formula: the lattice's β varie
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import Check
-from comparisons.setup import binned_fermi_surface
 from latticemirage import bulk
 from latticemirage.dos import clean_dos
 from latticemirage.mapping import map_to_lattice

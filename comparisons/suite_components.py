@@ -35,8 +35,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from comparisons.parameters import QUICK, binned_fermi_surface
 from comparisons.report import Check
-from comparisons.setup import QUICK, binned_fermi_surface
 from latticemirage import bulk
 from latticemirage.mapping import map_to_lattice
 

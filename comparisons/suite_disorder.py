@@ -2,7 +2,7 @@ r"""Disorder: self-consistent lattice Δ and KPM DOS of disordered supercells ag
 
 Point and rules
 ---------------
-Runs on the disorder variant of `comparisons.setup` (β = 3 Δ0, B = 1 Δ0, T = 0.1 T_c0,
+Runs on the disorder variant of `comparisons.parameters` (β = 3 Δ0, B = 1 Δ0, T = 0.1 T_c0,
 Δ0 = 0.03 t, E_F = 20 Δ0, pairing cutoff ω_c = 10 Δ0; see there why), on L x L supercells
 (periodic; Δ averaged over the twists {(0, 0), (π, π)}, each KPM realization at a random twist
 of {0, π}²) chosen to satisfy the rules of `latticemirage.disorder.validity`
@@ -107,8 +107,8 @@ from pathlib import Path
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import Check
-from comparisons.setup import binned_fermi_surface
 from latticemirage.disorder import band, kpm, rates, selfconsistent, study, validity
 from latticemirage.disorder import supercell as scm
 from latticemirage.disorder.potentials import AndersonDisorder, PointImpurities, SmoothDisorder

@@ -49,8 +49,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from comparisons.parameters import binned_fermi_surface
 from comparisons.report import Check
-from comparisons.setup import binned_fermi_surface
 from latticemirage import transport
 from latticemirage.mapping import map_to_lattice, tc0_over_delta0
 from mirage_common.formulas import mirage_formula, mirage_gap

@@ -1,4 +1,4 @@
-"""``mirage validate``: the lattice against quasiclassics, as a report folder.
+"""The lattice against quasiclassics, as a report folder (``mirage validate``).
 
 Usage::
 
@@ -12,14 +12,14 @@ components and the measured self-energy against Eq. (8) and the SCBA) and
 `comparisons.suite_tunneling` (lattice NS junction vs the quasiclassical tunneling
 conductance) and `comparisons.suite_junction` (Josephson junction: bound states and
 current-phase relation, lattice vs quasiclassics) on the one parameter set of
-`comparisons.setup`, and writes into DIR (default ``mirage-report/``) the PNG plots,
+`comparisons.parameters`, and writes into DIR (default ``mirage-report/``) the PNG plots,
 ``summary.json`` (every metric, its tolerance, pass or fail), ``report.md`` and
 ``report.html``. Progress (stage, elapsed, ETA) goes to stderr. Every figure reading is
 generated from the checks of the run (`comparisons.report`), and the report opens with a
 per-stage table (passed/total, worst margin, time).
 
 ``--full-scale`` runs only the disorder stage, at the model's default scale (Δ0 = 0.005 t,
-E_F = 30 Δ0, β = 7, B = 2, 300 x 300 supercells, 42000 moments; `comparisons.setup.FULL_SCALE`)
+E_F = 30 Δ0, β = 7, B = 2, 300 x 300 supercells, 42000 moments; `comparisons.parameters.FULL_SCALE`)
 through the resumable study runner on any executor: a local pool of ``--workers N``
 processes (default 2), a Dask cluster (``--scheduler``) or MPI (``--mpi``, started as
 ``mpiexec -n N python -m mpi4py.futures -m mirage_cli validate --full-scale --mpi``).
@@ -40,12 +40,9 @@ import time
 from pathlib import Path
 
 from comparisons.report import Report
-from comparisons.setup import FULL, QUICK, ValidationSetup
-from mirage_cli.options import check_output_folder, integer
-from mirage_common.errors import ParameterError
-from mirage_common.parallel import check_mpi_launcher, executor_from_options
+from mirage_common.resources import check_output_folder
 
-__all__ = ["Progress", "add_parser", "run_validation"]
+__all__ = ["Progress", "check_report_folder", "is_report", "run_validation"]
 
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
@@ -80,7 +77,7 @@ class Progress:
               file=self.stream, flush=True)
 
 
-def _is_report(folder):
+def is_report(folder):
     """An earlier report: ``summary.json`` (written after every stage), or only plots of a
     run stopped during its first stage."""
     folder = Path(folder)
@@ -95,10 +92,10 @@ def _is_report(folder):
         or (p.is_dir() and p.name == "studies") for p in folder.iterdir())
 
 
-def _check_output(path):
+def check_report_folder(path):
     """A new, empty or earlier-report folder that can be written (else `ParameterError`)."""
-    path = check_output_folder("output", path, reusable=_is_report)
-    if _is_report(path):
+    path = check_output_folder("output", path, reusable=is_report)
+    if is_report(path):
         print(f"mirage validate: note: replacing the earlier report in {path}", file=sys.stderr)
     return path
 
@@ -134,70 +131,3 @@ def run_validation(setup, output, *,
     progress._print(f"done: {sum(c.passed for c in report.checks)}/{len(report.checks)} "
                     f"checks pass; report in {output}")
     return report
-
-
-def _run(args):
-    if args.full_scale and args.quick:
-        raise ParameterError("full-scale", "--full-scale and --quick exclude each other")
-    if not args.full_scale and (args.scheduler or args.mpi):
-        raise ParameterError("scheduler" if args.scheduler else "mpi",
-                             "only with --full-scale (the default suite runs locally)")
-    output = _check_output(args.output)
-    if args.mpi and not args.scheduler:  # the launcher, before any process or folder
-        check_mpi_launcher(command="validate --full-scale")
-    setup = ValidationSetup(resolution=QUICK if args.quick else FULL)
-    stages = ("clean", "gap", "disorder", "components", "tunneling", "junction")
-    if args.full_scale:
-        setup, stages = setup.full_scale(), ("disorder",)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    executor, close = (executor_from_options(args.workers, args.scheduler, args.mpi,
-                                             command="validate --full-scale")
-                       if args.full_scale else (None, None))
-    if executor is None and args.workers:
-        from comparisons.suite_disorder import default_executor
-
-        executor = default_executor(args.workers)
-        close = executor.shutdown
-    try:
-        report = run_validation(setup, output, tighten=args.tighten, stages=stages,
-                                executor=executor)
-    finally:
-        if close is not None:
-            close()
-    for c in report.checks:
-        if not c.passed:
-            print(f"mirage validate: FAIL {c.name}: {c.value:.4g} (tolerance {c.comparison} "
-                  f"{c.tolerance:.4g} {c.unit})", file=sys.stderr)
-    for s in report.skipped:
-        print(f"mirage validate: not run {s.name}: {s.reason}", file=sys.stderr)
-    return 0 if report.passed else 1
-
-
-def add_parser(subparsers, name, help):
-    """Register ``mirage validate`` on the dispatcher's subparsers."""
-    parser = subparsers.add_parser(name, help=help, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="reduced suite (about three minutes): fewer fields, temperatures, "
-                        "disorder cases and realizations")
-    parser.add_argument("--output", default="mirage-report",
-                        help="report folder (default: mirage-report/): new, empty, or an "
-                             "earlier report, which is replaced")
-    parser.add_argument("--full-scale", action="store_true",
-                        help="only the disorder stage, at the default scale (0.005 t, E_F = 30 "
-                             "Delta0, 300 x 300; hours on 2 cores): for a cluster; resumes")
-    parser.add_argument("--workers", type=integer(1), default=None,
-                        help="processes of the local pool of the disorder studies (default 2)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="with --full-scale: Dask distributed scheduler, e.g. "
-                             "tcp://HOST:PORT")
-    parser.add_argument("--mpi", action="store_true",
-                        help="with --full-scale: mpi4py.futures.MPIPoolExecutor (start as "
-                             "'mpiexec -n N python -m mpi4py.futures -m mirage_cli "
-                             "validate --full-scale --mpi')")
-    parser.add_argument("--tighten", action="append", default=[], metavar="PATTERN",
-                        help="test hook: make the checks matching this glob fail (their "
-                             "tolerance becomes impossible to meet); repeatable")
-    parser.set_defaults(func=_run)
-    return parser

@@ -16,6 +16,8 @@ none imports `quasiclassical`, an import-linter contract):
 - `gap` — the self-consistent gap Δ(T, B);
 - `green` — the valley-resolved quasiclassical Green's function from the lattice;
 - `transport` (with its batched solver `_modematch`) — the NS junction conductance;
+- `conductance` — the conductance map dI/dV(V, B) with its metadata (``mirage lattice
+  conductance``);
 - `plots` — Kwant's plotter, with matplotlib checks;
 - `disorder` — supercells, potentials, KPM, measured rates and self-energies, the
   self-consistent disordered gap, resumable studies;

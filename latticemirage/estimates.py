@@ -5,7 +5,7 @@ made) and returns an `Estimate`: peak memory in bytes, run time in seconds on th
 2-core reference machine, the option that dominates the memory and how the estimate is
 made. The command line compares ``nbytes`` with the memory available (or
 ``--memory-limit``) and prints the time when it is long
-(`mirage_common.cliargs.check_memory`, `mirage_common.cliargs.note_time`), so an
+(`mirage_common.resources.check_memory`, `mirage_common.resources.note_time`), so an
 impossible run is refused before it allocates anything.
 
 The per-unit figures were measured on 2026-12-07 on the shared 2-core reference machine

@@ -15,16 +15,16 @@ no global figure state is touched) and written atomically with
 
 import numpy as np
 
-from mirage_cli.options import check_output_file
 from mirage_common.errors import ParameterError
 from mirage_common.io import save_png
+from mirage_common.resources import check_output_file
 
 __all__ = ["check_png_path", "plot_band_path", "plot_kwant_valleys", "plot_zoom"]
 
 
 def check_png_path(option, path):
     """*path* (None allowed) if it ends in ``.png`` and can be written, else `ParameterError`
-    naming *option* (checked before anything is computed, `mirage_cli.options`)."""
+    naming *option* (checked before anything is computed, `mirage_common.resources`)."""
     if path is not None:
         check_output_file(option, path, (".png",))
     return path

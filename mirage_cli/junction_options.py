@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from mirage_cli.options import check_output_file, integer, parse_range, real
+from mirage_cli.options import check_output_file, integer, parse_values, real
 from mirage_common.errors import ParameterError
 from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 
@@ -90,9 +90,8 @@ def add_junction_options(p, *, lattice):
     p.add_argument("--temperature", type=real(0, 1, low_open=True, high_open=True), default=0.1,
                    help="temperature T/T_c0 in (0, 1) of the current (default 0.1)")
     p.add_argument("--phase", default="-3.141592653589793:3.141592653589793:33",
-                   help="phase differences START:STOP:NUM or one value (radians; a negative START "
-                        "needs --phase=START:...; default "
-                        "-pi:pi:33)")
+                   help="phase differences START:STOP:NUM, a comma list or one value (radians; "
+                        "a negative first value needs --phase=...; default -pi:pi:33)")
     p.add_argument("--output", "-o", default=None,
                    help="bound states (.csv, .json or .npz): phase,energy,spin_x,spin_y,spin_z")
     p.add_argument("--current", default=None,
@@ -114,7 +113,7 @@ def delta_from_args(args):
 
 def phases_from_args(args):
     """The phase grid, checked (``|phase| <= 4 pi``, at most `MAX_PHASES` values)."""
-    return parse_range("phase", args.phase, low=-_MAX_ANGLE, high=_MAX_ANGLE,
+    return parse_values("phase", args.phase, low=-_MAX_ANGLE, high=_MAX_ANGLE,
                        max_count=MAX_PHASES)
 
 

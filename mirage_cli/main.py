@@ -27,7 +27,7 @@ from mirage_cli.options import memory_limit, real
 from mirage_common.parallel import available_cores
 from mirage_common.version import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "leaf_parsers", "main"]
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -36,8 +36,9 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _SIDES = {
     "qc": ("mirage_cli.qc", "quasiclassical (Eilenberger) solver; energies in Delta0"),
     "lattice": ("mirage_cli.lattice", "Kwant tight-binding BdG lattice model"),
-    "validate": ("comparisons.validate", "cross-check lattice against quasiclassics"),
+    "validate": ("mirage_cli.validate", "cross-check lattice against quasiclassics"),
     "fit": ("mirage_cli.fit", "fit beta_so, Delta0, Gamma to measured dI/dV(V, B)"),
+    "figure": ("mirage_cli.figures", "draw one of the paper's figures (mirage figure NAME --help)"),
 }
 
 
@@ -113,19 +114,19 @@ class MirageParser(argparse.ArgumentParser):
                                   f"{match[2]} (see {self.prog} --help)\n")
 
 
-def _leaf_parsers(parser):
+def leaf_parsers(parser):
     """The parsers of *parser*'s tree that have no subcommands (``mirage qc dos``, ...)."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not subs:
         yield parser
     for action in subs:
         for child in dict.fromkeys(action.choices.values()):
-            yield from _leaf_parsers(child)
+            yield from leaf_parsers(child)
 
 
 def _add_common_options(parser):
     """``--debug`` and ``--memory-limit`` on every subcommand (one place, not per module)."""
-    for leaf in _leaf_parsers(parser):
+    for leaf in leaf_parsers(parser):
         if not leaf.add_help:  # placeholder of a side that was not imported
             continue
         leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -219,7 +220,7 @@ _OPTION_ALIASES = {"delta0": "delta0-t"}
 def _as_typed(exc, parser):
     """The message of a `ParameterError` with the name spelt as the option the user typed
     (``e_fermi`` -> ``e-fermi``) when the command has that option."""
-    options = {o.lstrip("-") for leaf in _leaf_parsers(parser) for a in leaf._actions
+    options = {o.lstrip("-") for leaf in leaf_parsers(parser) for a in leaf._actions
                for o in a.option_strings}
     name = getattr(exc, "name", None)
     if not isinstance(name, str):

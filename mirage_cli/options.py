@@ -6,31 +6,29 @@ Everything here runs before any computation, so a refused call writes nothing:
   numbers inside a range; a non-finite or absurdly large value (``1e308``,
   ``inf``, ``nan``) is refused by argparse itself, naming the option the user typed
   (``argument --beta: ...``, exit code 2).
-- `parse_range`: ``START:STOP:NUM`` or a single number, with the same bounds; NUM
-  is checked before any array is made.
-- `check_output_file` / `check_output_folder`: the output path is writable (not a
-  directory, its folder exists or can be made, is a folder, and a temporary file can
-  really be created and removed there: permissions, a read-only file system, ACLs and
-  quotas are all found before the computation, not after it). The
-  overwrite policy of ``mirage``: an existing result file is replaced, and a note
-  saying so goes to stderr before the computation starts, so that a run can still be
-  stopped (Ctrl-C) while nothing has been replaced. `check_distinct_outputs` refuses
-  two output options naming one file (one result would overwrite the other).
-- `check_memory`: an estimate of the memory a run needs against what the machine
-  has (``MemAvailable``); ``--memory-limit GB`` (every leaf subcommand has it) sets
-  another limit, for a run whose work goes to a bigger machine.
+- `parse_values`: the one value-list syntax of every command, ``START:STOP:NUM``,
+  a comma list ``a,b,c`` or a single number, with the same bounds; NUM is checked
+  before any array is made (`parse_range` is its older name).
+- `check_output_file`, `check_output_folder`, `check_memory`, `memory_limit`,
+  `note_time`: the output path, memory and time checks of `mirage_common.resources`
+  (library functions use them too), re-exported here so that every command imports
+  its option helpers from one module.
 """
 
 import argparse
-import contextlib
-import contextvars
 import math
-import os
-import sys
-import tempfile
-from pathlib import Path
 
 from mirage_common.errors import ParameterError
+from mirage_common.resources import (
+    available_memory,
+    check_distinct_outputs,
+    check_memory,
+    check_output_file,
+    check_output_folder,
+    format_bytes,
+    memory_limit,
+    note_time,
+)
 
 __all__ = [
     "ABSURD",
@@ -45,7 +43,7 @@ __all__ = [
     "integer",
     "memory_limit",
     "note_time",
-    "parse_range",
+    "parse_values",
     "real",
 ]
 
@@ -58,9 +56,6 @@ ABSURD = 1e6
 MAX_COUNT = 10**9
 #: Largest NUM of a ``START:STOP:NUM`` sweep (each value is a separate solution).
 MAX_SWEEP = 10**6
-
-_LIMIT_GB = contextvars.ContextVar("mirage_memory_limit_gb", default=None)
-
 
 def _range_text(low, high, low_open, high_open):
     lo = "(" if low_open else "["
@@ -131,11 +126,17 @@ def integer(low=1, high=MAX_COUNT):
     return parse
 
 
-def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_count=MAX_SWEEP):
-    """Parse ``START:STOP:NUM`` or a single number into a float array.
+def parse_values(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, high_open=False,
+                 max_count=MAX_SWEEP):
+    """The one value-list syntax of ``mirage``: ``START:STOP:NUM``, ``a,b,c`` or one number.
 
-    ``NUM`` evenly spaced values including both ends (``np.linspace``). ``NUM`` and
-    both ends are checked before the array is made.
+    ``START:STOP:NUM`` gives NUM evenly spaced values including both ends
+    (``np.linspace``); ``a,b,c`` the values in the order given; a single number an array
+    of one. Every option that takes several values (``--field``, ``--temperature``,
+    ``--gamma``, ``--phase``, ``--fields``, ``--gammas``, ...) of every command parses
+    them here, so ``mirage qc gap --field 0,1,2`` and ``mirage lattice gap --fields
+    0,1,2`` mean the same. NUM, the number of listed values and every value are checked
+    before the array is made.
 
     Parameters
     ----------
@@ -143,13 +144,14 @@ def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_cou
         The option as the user typed it, without dashes (``"field"``).
     text : str
     low, high : float
-        Every value must lie in ``[low, high]`` (``(low, high]`` if *low_open*).
+        Every value must lie in ``[low, high]`` (open ends with *low_open*, *high_open*);
+        never wider than ``±ABSURD``.
     max_count : int
-        Largest ``NUM``.
+        Largest NUM (and largest number of listed values).
 
     Returns
     -------
-    ndarray, shape (NUM,) or (1,)
+    ndarray, shape (NUM,), (number of listed values,) or (1,)
 
     Raises
     ------
@@ -159,13 +161,16 @@ def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_cou
     import numpy as np
 
     low, high = max(low, -ABSURD), min(high, ABSURD)
-    parts = str(text).split(":")
-    syntax = f"expected a number or START:STOP:NUM with an integer NUM >= 1, got {text!r}"
+    text = str(text)
+    syntax = (f"expected a number, START:STOP:NUM with an integer NUM >= 1, or a comma list "
+              f"a,b,c, got {text!r}")
+    parts = text.split(":")
     try:
-        if len(parts) == 1:
-            ends, num = [float(parts[0])], 1
-        elif len(parts) == 3:
+        if len(parts) == 3:
             ends, num = [float(parts[0]), float(parts[1])], int(parts[2])
+        elif len(parts) == 1:
+            ends = [float(x) for x in text.split(",")]
+            num = len(ends)
         else:
             raise ValueError
     except ValueError:
@@ -175,222 +180,14 @@ def parse_range(name, text, *, low=-ABSURD, high=ABSURD, low_open=False, max_cou
     if num > max_count:
         raise ParameterError(name, f"NUM must be <= {max_count}, got {num} in {text!r}")
     for value in ends:
-        message = _check_bounds(value, low, high, low_open, False)
+        message = _check_bounds(value, low, high, low_open, high_open)
         if message:
             raise ParameterError(name, f"{message}, got {text!r}")
+    if len(parts) == 1:
+        return np.array(ends)
     return np.linspace(ends[0], ends[-1], num)
 
 
-# ---------------------------------------------------------------------------- output paths
-
-
-def _first_existing(path):
-    """*path* or its nearest existing ancestor."""
-    path = Path(os.path.abspath(path))
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def _check_parent(option, path):
-    """The folder *path* goes into exists or can be made, and is writable."""
-    path = Path(path)
-    anchor = _first_existing(path.parent)
-    if not anchor.is_dir():
-        raise ParameterError(option, f"cannot create {str(path)!r}: {str(anchor)!r} is a file, "
-                                     "not a folder")
-    if not os.access(anchor, os.W_OK | os.X_OK):
-        raise ParameterError(option, f"cannot write {str(path)!r}: folder {str(anchor)!r} is "
-                                     "not writable")
-    _probe(option, anchor, path)
-
-
-def _probe(option, folder, path):
-    """Create and remove a temporary file in *folder*, where *path* will be written.
-
-    `os.access` trusts the permission bits; a read-only file system, an ACL, a quota or
-    a full disk show only when a file is made. The result files are written the same
-    way (a temporary file beside the target, then a rename), so this is the real test.
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".mirage-probe-", dir=folder)
-    except OSError as exc:
-        raise ParameterError(option, f"cannot write {str(path)!r}: creating a file in folder "
-                                     f"{str(folder)!r} fails ({exc.strerror or exc})") from None
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def check_output_file(option, path, suffixes=None):
-    """Refuse an output file that could not be written, before anything is computed.
-
-    Parameters
-    ----------
-    option : str
-        The option as the user typed it, without dashes (``"output"``).
-    path : str or Path
-    suffixes : sequence of str, optional
-        Allowed extensions (lower case, with the dot); default: any.
-
-    Returns
-    -------
-    Path
-
-    Notes
-    -----
-    Nothing is created. An existing file will be replaced (atomically, when the
-    result is written); a note saying so goes to stderr now.
-    """
-    path = Path(path)
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise ParameterError(option, f"unknown extension {path.suffix.lower()!r} in "
-                                     f"{str(path)!r}; use one of {', '.join(suffixes)}")
-    if path.is_dir():
-        example = path / ("result" + (suffixes or [".csv"])[0])
-        raise ParameterError(option, f"{str(path)!r} is a folder; give a file name (e.g. "
-                                     f"{str(example)!r})")
-    _check_parent(option, path)
-    if path.exists() or path.is_symlink():
-        if not path.is_file():
-            raise ParameterError(option, f"{str(path)!r} exists and is not a regular file")
-        print(f"mirage: note: --{option} {path} exists and will be replaced", file=sys.stderr)
-    return path
-
-
-def check_output_folder(option, path, *, reusable=None):
-    """Refuse an output folder that could not be written, before anything is computed.
-
-    Parameters
-    ----------
-    option : str
-        The option as the user typed it, without dashes.
-    path : str or Path
-    reusable : callable, optional
-        ``reusable(folder) -> bool`` for an existing, non-empty folder (e.g. "holds
-        an earlier report"). Without it any existing folder is accepted.
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ParameterError(option, f"{str(path)!r} exists and is not a folder")
-    if path.is_dir():
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise ParameterError(option, f"folder {str(path)!r} is not writable")
-        _probe(option, path, path)
-        if reusable is not None and any(path.iterdir()) and not reusable(path):
-            raise ParameterError(option, f"folder {str(path)!r} is not empty and does not hold "
-                                         "an earlier result of this command; give a new or "
-                                         "empty folder")
-    else:
-        _check_parent(option, path)
-    return path
-
-
-def check_distinct_outputs(paths):
-    """Refuse two output options that name the same file (one would overwrite the other).
-
-    Parameters
-    ----------
-    paths : dict
-        ``{option: path or None}``, options as the user typed them, without dashes, in
-        the order of the command's help; the later option of a clash is named.
-    """
-    seen = {}
-    for option, path in paths.items():
-        if path is None:
-            continue
-        key = os.path.realpath(path)
-        if key in seen:
-            raise ParameterError(option, f"{str(path)!r} is also the file of --{seen[key]}; "
-                                         "give each output its own file")
-        seen[key] = option
-
-
-# ---------------------------------------------------------------------------- memory
-
-
-def available_memory():
-    """Memory this process may still use, in bytes (``MemAvailable``; None if unknown)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def format_bytes(nbytes):
-    """``1.5 GB``-style text (decimal units)."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.3g} {unit}"
-    return f"{nbytes:.0f} B"
-
-
-@contextlib.contextmanager
-def memory_limit(gigabytes):
-    """Within the block, `check_memory` compares with *gigabytes* (None: the machine's)."""
-    token = _LIMIT_GB.set(gigabytes)
-    try:
-        yield
-    finally:
-        _LIMIT_GB.reset(token)
-
-
-def check_memory(option, nbytes, what):
-    """Refuse a run whose estimated memory exceeds what is available.
-
-    Parameters
-    ----------
-    option : str
-        The option that sets the size, as the user typed it, without dashes.
-    nbytes : float
-        Estimated peak memory of the run, bytes.
-    what : str
-        How the estimate is made (named in the message), e.g. ``"16 kB per energy"``.
-
-    Raises
-    ------
-    ParameterError
-        With the estimate, the limit, and the override ``--memory-limit``.
-    """
-    override = _LIMIT_GB.get()
-    if override is not None:
-        limit, source = override * 1e9, "--memory-limit"
-    else:
-        limit, source = available_memory(), "available on this machine"
-        if limit is None:
-            return
-    if not nbytes <= limit:
-        raise ParameterError(
-            option, f"this run needs about {format_bytes(nbytes)} of memory ({what}), more than "
-                    f"the {format_bytes(limit)} {source}; change --{option}, or pass "
-                    "--memory-limit GB if the run goes to a machine that has it")
-
-
-def note_time(seconds, what, *, threshold=600.0):
-    """Say on stderr, before a long run starts, about how long it will take.
-
-    Parameters
-    ----------
-    seconds : float
-        Estimated run time on the reference machine (2 cores), seconds.
-    what : str
-        How the estimate is made.
-    threshold : float
-        Quiet below this many seconds.
-    """
-    if seconds < threshold:
-        return
-    unit, scale = next((u, f) for u, f in (("days", 86400.0), ("h", 3600.0), ("min", 60.0))
-                       if seconds >= f)
-    print(f"mirage: note: this run takes about {seconds / scale:.3g} {unit} ({what}); "
-          "Ctrl-C stops it", file=sys.stderr)
+# The name `parse_values` had before comma lists were accepted everywhere (the same
+# function; kept for code written against it, not listed in __all__).
+parse_range = parse_values

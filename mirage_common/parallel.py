@@ -191,7 +191,7 @@ def check_mpi_launcher(*, option="mpi", command="lattice disorder ..."):
                                      f"{expected or f'an mpiexec of {vendor}'}): spawning the "
                                      f"workers would fail and hang; {fix}, or start the "
                                      f"command as: {expected or 'mpiexec'} -n N python -m "
-                                     f"mpi4py.futures -m comparisons.cli {command} --mpi")
+                                     f"mpi4py.futures -m mirage_cli {command} --mpi")
     return family
 
 

@@ -121,7 +121,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
-from quasiclassical.tmatrix import _self_energy as _tmatrix_self_energy
+from quasiclassical.tmatrix import tmatrix_self_energy_masked
 
 __all__ = [
     "DELTA_HAT",
@@ -661,7 +661,7 @@ def solve_scba(epsilon, delta, fermi_surface, *, field=0.0, phi=0.0, gamma=0.0, 
             m[mask] = m[mask] + 1j * gamma_intra * blocks[:, 1 + k]
         if tmatrix is not None:
             # The same T-matrix self-energy at every Fermi-surface point (on-site impurity).
-            sigma_t, regular = _tmatrix_self_energy(blocks[:, 0], tmatrix)
+            sigma_t, regular = tmatrix_self_energy_masked(blocks[:, 0], tmatrix)
             m = m - sigma_t
         g, ok = _sign(m, opts.sign_method)
         ok = np.all(ok, axis=0)

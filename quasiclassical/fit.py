@@ -76,8 +76,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from mirage_cli.options import check_memory, format_bytes
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
+from mirage_common.resources import check_memory, format_bytes
 from mirage_common.units import BOHR_MAGNETON_MEV_PER_T, BOLTZMANN_MEV_PER_K, DELTA0_OVER_TC0
 from quasiclassical.gap import critical_field, gap_residual, solve_gap
 from quasiclassical.params import QCParams

@@ -125,7 +125,7 @@ import numpy as np
 
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative
 
-__all__ = ["TMatrixImpurities", "tmatrix_self_energy"]
+__all__ = ["TMatrixImpurities", "tmatrix_self_energy", "tmatrix_self_energy_masked"]
 
 # |det(c + iX)| relative to max(1, |c|, |X|)^4 below which the inverse counts as singular
 # (a T-matrix pole on the batch element); round-off of a 4x4 determinant is ~1e-15.
@@ -261,8 +261,11 @@ class TMatrixImpurities:
         return cls(rate=data["rate"], cot=data["cot"])
 
 
-def _self_energy(average, impurities, traceless=True):
+def tmatrix_self_energy_masked(average, impurities, traceless=True):
     """Batch T-matrix self-energy and a mask of the elements where ``c + iX`` is regular.
+
+    `tmatrix_self_energy` without its check: the SCBA (`quasiclassical.eilenberger`)
+    marks the singular elements unconverged instead of raising.
 
     Parameters
     ----------
@@ -312,7 +315,7 @@ def tmatrix_self_energy(average, impurities, *, traceless=True):
     ValueError
         If :math:`c + i\langle\hat g\rangle` is singular (a T-matrix pole) somewhere.
     """
-    sigma, ok = _self_energy(average, impurities, traceless)
+    sigma, ok = tmatrix_self_energy_masked(average, impurities, traceless)
     if not np.all(ok):
         raise ValueError("c + i<g> is singular (T-matrix pole) at batch indices "
                          f"{np.argwhere(~np.atleast_1d(ok))[:5].tolist()}")

@@ -69,8 +69,8 @@ def no_computing(monkeypatch):
     import latticemirage.spectrum
     import latticemirage.transport
     import mirage_cli.qc
-    import quasiclassical.josephson
     import mirage_cli.qc.tunneling
+    import quasiclassical.josephson
 
     def computing(*args, **kwargs):
         raise _Computing("a hostile call reached the computation")

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mirage_cli.main import _leaf_parsers, build_parser, main
+from mirage_cli.main import build_parser, leaf_parsers, main
 from mirage_cli.options import ABSURD, MAX_SWEEP, integer, parse_range, real
 from mirage_common.errors import ParameterError
 
@@ -308,16 +308,16 @@ def test_existing_output_is_replaced_with_a_note(tmp_path, capsys):
 
 
 def test_validate_accepts_an_earlier_report(tmp_path):
-    from comparisons.validate import _check_output
+    from comparisons.validate import check_report_folder
 
     (tmp_path / "summary.json").write_text("{}")
-    assert _check_output(tmp_path) == tmp_path
+    assert check_report_folder(tmp_path) == tmp_path
     (tmp_path / "summary.json").unlink()
     (tmp_path / "clean_dos_beta7.png").write_bytes(b"")  # a run stopped in its first stage
-    assert _check_output(tmp_path) == tmp_path
+    assert check_report_folder(tmp_path) == tmp_path
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(ParameterError, match="output"):
-        _check_output(tmp_path)
+        check_report_folder(tmp_path)
 
 
 # ------------------------------------------------------------------ a failed study
@@ -353,7 +353,7 @@ def test_every_option_has_a_help_line_and_numeric_defaults():
     from latticemirage.mapping import DEFAULT_DELTA0, DEFAULT_E_FERMI
 
     parser = build_parser(["--help"])
-    leaves = [leaf for leaf in _leaf_parsers(parser) if leaf.add_help]
+    leaves = [leaf for leaf in leaf_parsers(parser) if leaf.add_help]
     assert len(leaves) >= 9  # doctor, qc dos/gap/bc2, lattice spectrum/dos/gap/disorder/rates
     for leaf in leaves:
         for action in leaf._actions:
@@ -527,7 +527,7 @@ def test_mpi_with_another_vendors_mpiexec_on_path_is_refused(tmp_path, command):
            if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
     env["PATH"] = os.pathsep.join([str(fake.parent), "/usr/bin", "/bin"])
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *command, "--output",
+    run = subprocess.run([sys.executable, "-m", "mirage_cli", *command, "--output",
                           str(out)], env=env, capture_output=True, text=True, timeout=300,
                          check=False, cwd=tmp_path)
     assert run.returncode == 2, run.stderr[-2000:]
@@ -549,7 +549,7 @@ def test_mpi_rank_of_another_vendors_launcher_is_refused(tmp_path):
            if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
     env.update(OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="1")
     out = tmp_path / "st"
-    run = subprocess.run([sys.executable, "-m", "comparisons.cli", *DIS, "--mpi", "--output",
+    run = subprocess.run([sys.executable, "-m", "mirage_cli", *DIS, "--mpi", "--output",
                           str(out)], env=env, capture_output=True, text=True, timeout=300,
                          check=False)
     assert run.returncode == 2, run.stderr[-2000:]
@@ -577,7 +577,7 @@ def test_launcher_family_reads_the_version_banners(tmp_path):
 @pytest.mark.parametrize("points", [2, 41, 401])
 def test_conductance_grid_is_counted_exactly_before_it_is_made(temperature, points):
     """The estimate's grid size is the length of the grid `_energy_grid` then makes."""
-    from latticemirage.cli import conductance
+    from mirage_cli.lattice import conductance
 
     args = argparse.Namespace(points=points, emin=-3.0, emax=5.0)
     seen = []
@@ -607,7 +607,7 @@ def test_estimates_grow_with_every_size_and_name_the_largest_part():
 
 
 def test_two_outputs_naming_one_file_are_refused(tmp_path):
-    from mirage_common.cliargs import check_distinct_outputs
+    from mirage_cli.options import check_distinct_outputs
 
     check_distinct_outputs({"output": tmp_path / "a.csv", "plot": tmp_path / "a.png",
                             "kwant-plot": None})

@@ -17,7 +17,7 @@ TWISTS = scs.twist_list("pi")
 
 @pytest.fixture(scope="module")
 def mapping():
-    # The validate disorder point (comparisons.setup): β = 3, B = 1, E_F = 20 Δ0, Δ0 = 0.03 t.
+    # The validate disorder point (comparisons.parameters): β = 3, B = 1, E_F = 20 Δ0, Δ0 = 0.03 t.
     return map_to_lattice(PhysicalParameters(beta=3.0, field=1.0, delta0=0.03, e_fermi=20.0,
                                              temperature=0.1))
 

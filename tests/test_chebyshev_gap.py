@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comparisons.cli import main
 from latticemirage.disorder import chebyshev_gap as cg
 from latticemirage.disorder import selfconsistent as scs
 from latticemirage.disorder import study
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_cli.main import main
 from mirage_common.errors import ParameterError
 
 POINT = {"beta": 5.0, "e_fermi": 20.0, "delta0": 0.04}
@@ -234,7 +234,7 @@ def test_cli_sigkill_midway_and_resume_with_the_chebyshev_solver(tmp_path, capsy
     cmd = [
         sys.executable,
         "-c",
-        "import sys; from comparisons.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from mirage_cli.main import main; sys.exit(main(sys.argv[1:]))",
         *args,
     ]
     proc = subprocess.Popen(

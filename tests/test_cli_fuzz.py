@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comparisons.cli import _leaf_parsers, build_parser, main
+from mirage_cli.main import build_parser, leaf_parsers, main
 
 # On the 2-core reference machine a refused call takes ~0.01-0.5 s (the first one imports
 # Kwant, ~3 s); a call that allocates or solves anything takes far longer.
@@ -79,7 +79,7 @@ def _commands():
     parser = build_parser(["--help"])
     return {
         leaf.prog: leaf
-        for leaf in _leaf_parsers(parser)
+        for leaf in leaf_parsers(parser)
         if leaf.add_help and leaf.prog not in _SKIP_COMMANDS
     }
 

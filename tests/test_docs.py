@@ -179,12 +179,12 @@ def test_search_finds_pages(browser, site_url):
 
 def test_cli_reference_covers_every_subcommand(browser, site_url):
     """The generated CLI page has a section for each leaf parser of ``mirage`` (no drift)."""
-    from mirage_cli.main import _leaf_parsers, build_parser
+    from mirage_cli.main import build_parser, leaf_parsers
 
     _open(browser, site_url + "cli.html")
     ids = set(browser.execute_script(
         "return Array.from(document.querySelectorAll('section[id]')).map(s => s.id);"))
-    leaves = [p.prog for p in _leaf_parsers(build_parser(("--help",)))]
+    leaves = [p.prog for p in leaf_parsers(build_parser(("--help",)))]
     assert len(leaves) >= 10, leaves  # qc, lattice, validate, fit, doctor: 14 commands today
     missing = [prog for prog in leaves if "cli-" + prog.replace(" ", "-") not in ids]
     assert not missing, f"subcommands without a section: {missing}"

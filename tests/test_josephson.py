@@ -379,7 +379,7 @@ def test_self_consistent_gaps_of_each_side():
 
 @pytest.mark.parametrize("side", ["qc", "lattice"])
 def test_josephson_cli_self_consistent_writes_each_sides_gap(tmp_path, side):
-    from comparisons.cli import main
+    from mirage_cli.main import main
     from mirage_common.io import read_table
 
     out = tmp_path / "cpr.json"
@@ -405,7 +405,7 @@ def test_josephson_cli_self_consistent_writes_each_sides_gap(tmp_path, side):
     ("lattice", ["--ldos", "x.txt"], "ldos"),
 ])
 def test_josephson_cli_gap_and_ldos_bad_input_exits_2(tmp_path, capsys, side, args, name):
-    from comparisons.cli import main
+    from mirage_cli.main import main
 
     out = tmp_path / "abs.csv"
     args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
@@ -416,7 +416,7 @@ def test_josephson_cli_gap_and_ldos_bad_input_exits_2(tmp_path, capsys, side, ar
 
 
 def test_lattice_josephson_cli_ldos_table_is_the_library_result(tmp_path):
-    from comparisons.cli import main
+    from mirage_cli.main import main
     from mirage_common.io import read_table
 
     out = tmp_path / "ldos.csv"
@@ -530,7 +530,7 @@ def test_lattice_finite_length_matches_qc_channel(bcs_mapping):
 
 
 def test_qc_cli_finite_length(tmp_path):
-    from comparisons.cli import main
+    from mirage_cli.main import main
     from mirage_common.io import read_table
 
     out, cur = tmp_path / "abs.csv", tmp_path / "cpr.csv"

@@ -163,9 +163,7 @@ def test_spectrum_cli_bad_plot_options_exit_2(tmp_path, monkeypatch, capsys, arg
 
 
 def test_fig1b_writes_its_three_figures(tmp_path):
-    from comparisons import fig1b
-
-    assert fig1b.main(["--output-dir", str(tmp_path)]) == 0
+    assert main(["figure", "fig1b", "--output-dir", str(tmp_path)]) == 0
     for name in ("fig1b_zoom.png", "bands_path.png", "bands_kwant_valleys.png"):
         assert_png(tmp_path / name)
     assert (tmp_path / "fig1b_zoom.csv").stat().st_size > 0

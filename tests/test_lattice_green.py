@@ -23,7 +23,7 @@ def lattice(fsyst, paper):
 @pytest.fixture(scope="module")
 def quasiclassical_k(paper):
     """Eq. (8) averaged over the lattice's Fermi-surface β distribution of valley K."""
-    from comparisons.setup import binned_fermi_surface
+    from comparisons.parameters import binned_fermi_surface
     from quasiclassical.eilenberger import components as qc_components
     from quasiclassical.eilenberger import solve_scba
     from quasiclassical.params import FermiSurface

@@ -1,46 +1,46 @@
-"""The one-command figure scripts run end to end (coarse grid) and refuse bad output names."""
+"""The one-command figures (``mirage figure NAME``) run end to end (coarse grid) and refuse
+bad output names."""
 
 import pytest
 
-from comparisons import fig1c, fig2
+from mirage_cli.main import main
 
 
-@pytest.mark.parametrize("module", [fig1c, fig2])
-def test_figure_script_writes_a_png(tmp_path, module):
+@pytest.mark.parametrize("name", ["fig1c", "fig2"])
+def test_figure_script_writes_a_png(tmp_path, name):
     out = tmp_path / "figure.png"
-    assert module.main(["--output", str(out), "--points", "401"]) == 0
+    assert main(["figure", name, "--output", str(out), "--points", "401"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("module", [fig1c, fig2])
-def test_figure_script_bad_output(tmp_path, capsys, module):
-    assert module.main(["--output", str(tmp_path / "figure.pdf")]) == 2
+@pytest.mark.parametrize("name", ["fig1c", "fig2"])
+def test_figure_script_bad_output(tmp_path, capsys, name):
+    assert main(["figure", name, "--output", str(tmp_path / "figure.pdf")]) == 2
     assert "output: must end in .png" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_fig2_takes_the_gamma_list(tmp_path, capsys):
     out = tmp_path / "figure.png"
-    assert fig2.main(["--output", str(out), "--points", "401", "--gammas", "0.5,3"]) == 0
+    assert main(["figure", "fig2", "--output", str(out), "--points", "401",
+                 "--gammas", "0.5,3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["Gamma=0.5", "Gamma=3"]
 
 
 @pytest.mark.parametrize("text", ["0,-1", "a,b", "nan"])
 def test_fig2_bad_gamma_list(tmp_path, capsys, text):
-    assert fig2.main(["--output", str(tmp_path / "f.png"), "--gammas", text]) == 2
+    assert main(["figure", "fig2", "--output", str(tmp_path / "f.png"), "--gammas", text]) == 2
     assert "gammas: " in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_fig_tunneling_writes_a_png(tmp_path, capsys):
-    from comparisons import fig_tunneling
-
     out = tmp_path / "figure.png"
     # Tiny grids (2 fields, 2 transverse momenta, the floor of 201 biases) at T = 0.5 T_c0,
     # where the lattice's k_B T/4 grid stays short.
-    assert fig_tunneling.main(["--output", str(out), "--points", "201", "--fields", "0:2:2",
-                               "--n-k", "2", "--temperature", "0.5"]) == 0
+    assert main(["figure", "fig_tunneling", "--output", str(out), "--points", "201",
+                 "--fields", "0:2:2", "--n-k", "2", "--temperature", "0.5"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["B=0 Delta0", "B=2 Delta0"]
@@ -54,8 +54,6 @@ def test_fig_tunneling_writes_a_png(tmp_path, capsys):
     (["--points", "100"], "points: must be >= 201"),
 ])
 def test_fig_tunneling_bad_input(tmp_path, capsys, extra, message):
-    from comparisons import fig_tunneling
-
-    assert fig_tunneling.main(["--output", str(tmp_path / "f.png"), *extra]) == 2
+    assert main(["figure", "fig_tunneling", "--output", str(tmp_path / "f.png"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -271,7 +271,7 @@ def test_validity_rules_as_report_checks_fail_the_round_2_disorder_stage():
     """The validate disorder stage of round 2 (E_F = 10 Δ0, Δ0 = 0.03 t, B = 2, L = 80, kernel
     0.32 Δ0, V = 0.5 t at the Δ ≈ 0.4 Δ0 it used at c = 0.06) violates every rule; the
     current disorder point satisfies the static ones at its clean lattice Δ."""
-    from comparisons.setup import ValidationSetup
+    from comparisons.parameters import ValidationSetup
     from comparisons.suite_disorder import _kernel_width, validity_checks
 
     setup = ValidationSetup(disorder_e_fermi=10.0, disorder_field=2.0)
@@ -381,7 +381,7 @@ def test_pf_ell_rule_follows_the_born_scaling_of_the_measured_rate():
     # p_F l = p_F v_F / (2 Gamma_total) from the measured total rate. Born: Gamma ∝ W^2, so
     # p_F l(W = 0.7) / p_F l(W = 1) = (1/0.7)^2 = 2.04; the measured rates carry ~1 % jackknife
     # errors and a few % beyond-Born terms (|T|^2/V^2 - 1 = 0.02-0.04), hence 6 %.
-    from comparisons.setup import ValidationSetup
+    from comparisons.parameters import ValidationSetup
 
     setup = ValidationSetup()
     m = map_to_lattice(setup.disorder_physical())

@@ -141,9 +141,9 @@ def test_selfenergy_cli(tmp_path, paper):
 @pytest.mark.parametrize("argv", [["--widths", "abc"], ["--widths", "0.3,5"],
                                   ["--output", "x.pdf"], ["--n-energies", "1"]])
 def test_fig2_lattice_bad_input(tmp_path, argv):
-    from comparisons.fig2_lattice import main
+    from mirage_cli.main import main
 
     out = tmp_path / "f.png"
     args = ["--output", str(out), *argv]
-    assert main(args) == 2
+    assert main(["figure", "fig2_lattice", *args]) == 2
     assert not out.exists()

@@ -132,7 +132,7 @@ def test_mpi_static_pool_gives_the_same_average(reference, tmp_path):
     mpiexec, env = _mpi_command()
     out = tmp_path / "mpi"
     # Rank 0 drives the study, ranks 1 and 2 are the mpi4py.futures workers.
-    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "mirage_cli.main",
+    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "mirage_cli",
            *ARGS, "--mpi", "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -142,7 +142,7 @@ def test_mpi_static_pool_gives_the_same_average(reference, tmp_path):
 def test_mpi_ranks_each_running_the_cli_are_refused(tmp_path):
     mpiexec, env = _mpi_command()
     out = tmp_path / "mpi"
-    cmd = [mpiexec, "-n", "2", sys.executable, "-m", "mirage_cli.main", *ARGS, "--mpi",
+    cmd = [mpiexec, "-n", "2", sys.executable, "-m", "mirage_cli", *ARGS, "--mpi",
            "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 2
@@ -157,7 +157,7 @@ def test_mpi_without_a_process_manager_is_refused_not_hung(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PMI", "OMPI_", "SLURM_", "HYDRA", "MPI"))}
     env["PATH"] = str(tmp_path / "empty")
-    cmd = [sys.executable, "-m", "mirage_cli.main", *ARGS, "--mpi", "--output", str(out)]
+    cmd = [sys.executable, "-m", "mirage_cli", *ARGS, "--mpi", "--output", str(out)]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2
     assert "no mpiexec on PATH" in run.stderr

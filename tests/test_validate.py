@@ -8,7 +8,7 @@ import pytest
 from test_report import assert_self_contained_html
 
 from comparisons import suite_clean, suite_disorder
-from comparisons.setup import QUICK, ValidationSetup, binned_fermi_surface
+from comparisons.parameters import QUICK, ValidationSetup, binned_fermi_surface
 from comparisons.validate import Progress
 from mirage_cli.main import main
 from mirage_common.errors import ParameterError

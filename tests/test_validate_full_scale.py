@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from comparisons.setup import FULL_SCALE, QUICK, ValidationSetup
+from comparisons.parameters import FULL_SCALE, QUICK, ValidationSetup
 from comparisons.validate import run_validation
 from latticemirage.disorder import validity
 from latticemirage.mapping import map_to_lattice

@@ -183,7 +183,7 @@ def _gap(args):
 
     check_output(args.output)
     mesh = check_mesh(args.mesh)
-    fields = parse_values(args.fields, "fields")
+    fields = parse_values("fields", args.fields, low=0.0)
     check_memory("mesh", _GAP_BYTES_PER_K * mesh**2 + fields.size * 2e3,
                  f"mesh^2 x {_GAP_BYTES_PER_K:g} B for the pairing shell, {fields.size} fields "
                  "x 2 kB")

@@ -150,7 +150,7 @@ def _exchange_directions(args):
     if len(parts) != 2:
         raise ParameterError("exchange-angle", "expected THETA,PHI (radians; THETA may be "
                              f"start:stop:num), got {text!r}")
-    from mirage_common.cliargs import parse_range
+    from mirage_cli.options import parse_range
 
     thetas = parse_range("exchange-angle", parts[0], low=-_MAX_ANGLE, high=_MAX_ANGLE)
     phis = parse_range("exchange-angle", parts[1], low=-_MAX_ANGLE, high=_MAX_ANGLE)

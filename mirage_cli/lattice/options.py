@@ -16,7 +16,7 @@ from mirage_cli.options import (
     check_output_file,
     integer,
     note_time,
-    parse_range,
+    parse_values,
     real,
 )
 from mirage_common.errors import ParameterError
@@ -150,25 +150,6 @@ def check_green_window(phys, energies, *, eta, delta,
 def check_output(path, suffixes=SUPPORTED_FORMATS):
     """Refuse an ``--output`` file that could not be written (see `check_output_file`)."""
     return check_output_file("output", path, suffixes)
-
-
-def parse_values(text, name, *, low=0.0):
-    """Values of option *name* from ``'start:stop:num'`` or a comma list (finite, >= *low*).
-
-    Ranges go through `mirage_cli.options.parse_range` (NUM bounded before any array is
-    made); every value must be finite and within [low, 1e6].
-    """
-    if ":" in text:
-        return parse_range(name, text, low=low)
-    try:
-        values = np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise ParameterError(
-            name, f"expected 'start:stop:num' or a comma-separated list, got {text!r}"
-        ) from None
-    if not np.all(np.isfinite(values)) or np.any(values < low) or np.any(values > 1e6):
-        raise ParameterError(name, f"values must be finite and in [{low:g}, 1e6], got {text!r}")
-    return values
 
 
 def positive_int(name, value):

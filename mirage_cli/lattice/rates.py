@@ -73,19 +73,15 @@ def add_subcommands(sub):
     p.set_defaults(func=_main)
 
 
-def _main(args):
-    from latticemirage.disorder import rates
-    from latticemirage.mapping import map_to_lattice
+def _checked_inputs(args):
+    """(disorder, `PhysicalParameters`) of the options, every one checked; nothing computed."""
     from mirage_cli.lattice.options import (
         check_memory,
         check_output,
-        check_smooth_size,
         disorder_from_args,
         physical_from_args,
         refuse_zero_disorder,
     )
-    from mirage_common.io import atomic_write_bytes
-    from mirage_common.version import __version__
 
     disorder = disorder_from_args(args)
     refuse_zero_disorder(args, "mirage lattice rates")
@@ -105,6 +101,45 @@ def _main(args):
     if not args.beta_window <= phys.e_fermi / 2:  # states within ±w: a fraction of the pocket
         raise ParameterError("beta-window", f"must lie in [0, E_F/2] = [0, {phys.e_fermi / 2:g}] "
                                             f"Δ0, got {args.beta_window!r}")
+    return disorder, phys
+
+
+def _beta_eff(args, normal, disorder, res, unit):
+    """The renormalized Ising field (and with ``--beta-window`` the spectral one), printed
+    and returned as the ``beta_eff`` entry of the JSON (Δ0)."""
+    from latticemirage.disorder import band
+
+    b_fs, b_fs_err = band.renormalized_fermi_beta(normal, res.sigma_real, res.sigma_real_err)
+    d = res.in_units(unit)
+    print(f"  {'Re Σ (band shift)':32s} {d['sigma_real']:10.4g} ± {d['sigma_real_err']:.3g} Δ0")
+    print(f"  {'β_eff (renormalized FS, to SCBA)':32s} {b_fs / unit:10.4g} ± {b_fs_err / unit:.3g}"
+          f" Δ0 (clean {args.beta:g})")
+    beta = {"renormalized_fermi_surface_delta0": b_fs / unit,
+            "renormalized_fermi_surface_err_delta0": b_fs_err / unit}
+    if args.beta_window > 0:
+        b = band.measure_beta(normal, disorder, args.size, args.realizations, args.seed,
+                              window=args.beta_window * unit)
+        beta["spectral"] = {"beta_eff_delta0": b["beta_eff_t"] / unit,
+                "beta_eff_err_delta0": b["beta_eff_err_t"] / unit,
+                "clean_delta0": b["clean_t"] / unit,
+                "per_realization_delta0": [x / unit for x in b["per_realization_t"]],
+                "window_delta0": args.beta_window, "n0_per_spin_per_site_1_over_t": b["n0"],
+                "states_per_realization": b["states"]}
+        print(f"  {'<|β|> of Fermi-level states':32s} {b['beta_eff_t'] / unit:10.4g} ± "
+              f"{b['beta_eff_err_t'] / unit:.3g} Δ0 (clean supercell "
+              f"{b['clean_t'] / unit:.4g}; window ±{args.beta_window:g} Δ0)")
+    return beta
+
+
+def _main(args):
+    """Check the options, measure the rates (`latticemirage.disorder.rates`), print, write."""
+    from latticemirage.disorder import rates
+    from latticemirage.mapping import map_to_lattice
+    from mirage_cli.lattice.options import check_smooth_size
+    from mirage_common.io import atomic_write_bytes
+    from mirage_common.version import __version__
+
+    disorder, phys = _checked_inputs(args)
     mapping = map_to_lattice(phys)
     unit = mapping.delta0
     normal = mapping.lattice_params(0.0)  # rates are measured in the normal state
@@ -130,26 +165,7 @@ def _main(args):
         tmatrix = rates.single_site_tmatrix_rate(
             normal, args.concentration, args.strength, eta=args.eta * unit) / unit
         print(f"  {'single-site T-matrix Γ_tot':32s} {tmatrix:10.4g} Δ0 (dilute limit)")
-    from latticemirage.disorder import band
-
-    b_fs, b_fs_err = band.renormalized_fermi_beta(normal, res.sigma_real, res.sigma_real_err)
-    print(f"  {'Re Σ (band shift)':32s} {d['sigma_real']:10.4g} ± {d['sigma_real_err']:.3g} Δ0")
-    print(f"  {'β_eff (renormalized FS, to SCBA)':32s} {b_fs / unit:10.4g} ± {b_fs_err / unit:.3g}"
-          f" Δ0 (clean {args.beta:g})")
-    beta = {"renormalized_fermi_surface_delta0": b_fs / unit,
-            "renormalized_fermi_surface_err_delta0": b_fs_err / unit}
-    if args.beta_window > 0:
-        b = band.measure_beta(normal, disorder, args.size, args.realizations, args.seed,
-                              window=args.beta_window * unit)
-        beta["spectral"] = {"beta_eff_delta0": b["beta_eff_t"] / unit,
-                "beta_eff_err_delta0": b["beta_eff_err_t"] / unit,
-                "clean_delta0": b["clean_t"] / unit,
-                "per_realization_delta0": [x / unit for x in b["per_realization_t"]],
-                "window_delta0": args.beta_window, "n0_per_spin_per_site_1_over_t": b["n0"],
-                "states_per_realization": b["states"]}
-        print(f"  {'<|β|> of Fermi-level states':32s} {b['beta_eff_t'] / unit:10.4g} ± "
-              f"{b['beta_eff_err_t'] / unit:.3g} Δ0 (clean supercell "
-              f"{b['clean_t'] / unit:.4g}; window ±{args.beta_window:g} Δ0)")
+    beta = _beta_eff(args, normal, disorder, res, unit)
     if args.output:
         payload = {
             "version": __version__,

@@ -151,26 +151,12 @@ def add_subcommands(sub):
     p.set_defaults(func=_main)
 
 
-def spec_from_args(args):
-    """Validate the command line and build the `StudySpec` (nothing is written)."""
-    from latticemirage.disorder import kpm, supercell
-    from latticemirage.disorder.study import StudySpec
+def _lattice_point(args):
+    """The physical point of the study: (phys, mapping, Hamiltonian params, Δ used for the
+    resolution, self-consistent settings or None); the options of the other mode refused."""
     from latticemirage.mapping import map_to_lattice
     from mirage_cli.lattice.options import physical_from_args
-    from mirage_common.formulas import mirage_formula
 
-    disorder = disorder_from_args(args)
-    kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba or scipy, checked before any work
-    for name in ("size", "realizations", "vectors", "n_energies"):
-        value = getattr(args, name)
-        if value is None or value < 1:
-            raise ParameterError(name.replace("_", "-"),
-                                 f"must be a positive integer, got {value!r}")
-    if args.seed < 0:
-        raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
-    if not args.emax > args.emin:
-        raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
-    sc_settings = None
     if args.self_consistent:
         from latticemirage.disorder import selfconsistent
 
@@ -194,31 +180,77 @@ def spec_from_args(args):
                 mapping, args.size, args.twists, temperature, coupling=args.coupling,
                 cutoff=args.cutoff, zero_field_reference=args.zero_field_reference,
                 gap_solver=gap_solver)
-        delta_used = sc_settings["delta_clean_lattice"]
-        params = mapping.lattice_params(0.0)  # each realization sets its own Δ
-    else:
-        for name in ("temperature", "coupling", "cutoff"):
-            if getattr(args, name) is not None:
-                raise ParameterError(name, "applies only with --self-consistent")
-        if args.zero_field_reference:
-            raise ParameterError("zero-field-reference", "applies only with --self-consistent")
-        for name in ("gap_solver", "gap_moments", "gap_vectors"):
-            if getattr(args, name) is not None:
-                raise ParameterError(name.replace("_", "-"), "applies only with "
-                                                             "--self-consistent")
-        phys = physical_from_args(args, delta=1.0 if args.delta is None else args.delta,
-                                  temperature=0.1)
-        mapping = map_to_lattice(phys)
-        params = mapping.params
-        delta_used = phys.delta
-    unit = mapping.delta0
-    # Resolution: the Jackson width at the clean bounds (plus the potential range)
-    # against the mirage-gap width at the Fermi-surface mean of beta.
+        # Each realization sets its own Δ.
+        return (phys, mapping, mapping.lattice_params(0.0), sc_settings["delta_clean_lattice"],
+                sc_settings)
+    for name in ("temperature", "coupling", "cutoff"):
+        if getattr(args, name) is not None:
+            raise ParameterError(name, "applies only with --self-consistent")
+    if args.zero_field_reference:
+        raise ParameterError("zero-field-reference", "applies only with --self-consistent")
+    for name in ("gap_solver", "gap_moments", "gap_vectors"):
+        if getattr(args, name) is not None:
+            raise ParameterError(name.replace("_", "-"), "applies only with "
+                                                         "--self-consistent")
+    phys = physical_from_args(args, delta=1.0 if args.delta is None else args.delta,
+                              temperature=0.1)
+    mapping = map_to_lattice(phys)
+    return phys, mapping, mapping.params, phys.delta, None
+
+
+def _kpm_scale(args, params):
+    """The KPM rescaling factor a of the clean bounds widened by the potential's range."""
+    from latticemirage.disorder import kpm, supercell
+
     clean = supercell.supercell(params, 3)
     lo, hi = kpm.gershgorin_bounds(clean.matrix)
     spread = {"point": abs(args.strength or 0), "anderson": (args.width or 0) / 2,
               "smooth": 5 * (args.amplitude or 0)}[args.kind]
     a, _ = kpm.rescaling((lo - spread, hi + spread))
+    return a
+
+
+def _check_resolution(args, a, width, unit):
+    """Refuse (or, with ``--allow-unresolved``, warn about) a Jackson kernel wider than
+    the mirage gap; KPM's own resolution warnings go to stderr."""
+    from latticemirage.disorder import kpm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", kpm.ResolutionWarning)
+        try:
+            kpm.check_resolution(args.moments, a, width * unit, units=" t",
+                                 what=f"mirage-gap width ({width:.3g} Δ0)")
+        except ParameterError as exc:
+            if not args.allow_unresolved:
+                raise ParameterError("moments", str(exc).split(": ", 1)[1]
+                                     + "; pass --allow-unresolved to run anyway") from None
+            print(f"mirage: warning: {exc}", file=sys.stderr)
+    for w in caught:
+        print(f"mirage: warning: {w.message}", file=sys.stderr)
+
+
+def spec_from_args(args):
+    """Validate the command line and build the `StudySpec` (nothing is written)."""
+    from latticemirage.disorder import kpm
+    from latticemirage.disorder.study import StudySpec
+    from mirage_common.formulas import mirage_formula
+
+    disorder = disorder_from_args(args)
+    kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba or scipy, checked before any work
+    for name in ("size", "realizations", "vectors", "n_energies"):
+        value = getattr(args, name)
+        if value is None or value < 1:
+            raise ParameterError(name.replace("_", "-"),
+                                 f"must be a positive integer, got {value!r}")
+    if args.seed < 0:
+        raise ParameterError("seed", f"must be >= 0, got {args.seed!r}")
+    if not args.emax > args.emin:
+        raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
+    phys, mapping, params, delta_used, sc_settings = _lattice_point(args)
+    unit = mapping.delta0
+    # Resolution: the Jackson width at the clean bounds (plus the potential range)
+    # against the mirage-gap width at the Fermi-surface mean of beta.
+    a = _kpm_scale(args, params)
     width = float(mirage_formula(mapping.beta_fs_mean, phys.field, delta_used).width)
     if args.moments is None:
         if not width > 0:
@@ -234,18 +266,7 @@ def spec_from_args(args):
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
         check_smooth_size(disorder, args.size)
     if width > 0:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", kpm.ResolutionWarning)
-            try:
-                kpm.check_resolution(args.moments, a, width * unit, units=" t",
-                                     what=f"mirage-gap width ({width:.3g} Δ0)")
-            except ParameterError as exc:
-                if not args.allow_unresolved:
-                    raise ParameterError("moments", str(exc).split(": ", 1)[1]
-                                         + "; pass --allow-unresolved to run anyway") from None
-                print(f"mirage: warning: {exc}", file=sys.stderr)
-        for w in caught:
-            print(f"mirage: warning: {w.message}", file=sys.stderr)
+        _check_resolution(args, a, width, unit)
     kernel_width = kpm.jackson_resolution(args.moments, a) / unit
     gap = (sc_settings or {}).get("gap_solver")
     if gap is not None:  # Chebyshev Δ: resolve Δ_low = 0.5 Δ_clean (chebyshev_gap's rule)
@@ -256,6 +277,8 @@ def spec_from_args(args):
             raise ParameterError("gap-moments", f"{args.gap_moments} cannot resolve the gap at "
                                  f"Δ_low = 0.5 Δ_clean: at least {needed} moments")
     if sc_settings is not None:  # the study guard, before anything is written
+        from latticemirage.disorder import selfconsistent
+
         selfconsistent.guard(sc_settings, args.size, kernel_width=kernel_width)
     return StudySpec(
         params=params,
@@ -328,7 +351,7 @@ def _components_from_args(args, phys, mapping, delta):
         raise ParameterError("components", f"η must be finite and > 0 (Δ0), got {eta!r}")
     text = DEFAULT_COMPONENT_ENERGIES if args.component_energies is None \
         else args.component_energies
-    energies = parse_values(text, "component-energies", low=-1e6)
+    energies = parse_values("component-energies", text)
     try:
         energies, xi_cut = green.check_inputs(phys, energies, eta=eta,
                                               delta=max(delta, phys.delta or 0.0))

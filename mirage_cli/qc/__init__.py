@@ -11,9 +11,10 @@ Subcommands (energies in Delta0, temperatures in T_c0)::
     mirage qc tunneling ...   (mirage_cli.qc.tunneling: dI/dV, reduced or physical units)
     mirage qc josephson ...   (mirage_cli.qc.josephson: short Josephson junction)
 
-Ranges are ``START:STOP:NUM`` (NUM evenly spaced values including both ends) or a single
-number; ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` is a
-range (at most one). The output format follows the extension (.csv, .json, .npz); the
+Value lists are ``START:STOP:NUM`` (NUM evenly spaced values including both ends), a comma
+list ``a,b,c`` or a single number (`mirage_cli.options.parse_values`, as for every
+command); ``qc gap`` sweeps whichever one of ``--field``, ``--temperature``, ``--gamma`` has
+more than one value (at most one). The output format follows the extension (.csv, .json, .npz); the
 parameters and derived numbers are written beside the data. Every input is validated
 before anything is computed or written; a bad value raises `ParameterError` (exit code 2,
 no file). ``qc dos`` also refuses, before solving anything, an energy grid too coarse for
@@ -34,10 +35,8 @@ import sys
 
 import numpy as np
 
-from mirage_cli import options as cliargs
-from mirage_cli.options import integer, real
-from mirage_cli.qc import josephson as josephson_cli
-from mirage_cli.qc import tunneling as tunneling_cli
+from mirage_cli.options import check_memory, check_output_file, integer, parse_values, real
+from mirage_cli.qc import josephson, tunneling
 from mirage_common.errors import ParameterError, check_finite
 from mirage_common.io import SUPPORTED_FORMATS, write_table
 from quasiclassical.gap import CUTOFF_FACTOR, critical_field_line, solve_gap
@@ -48,7 +47,7 @@ from quasiclassical.observables import (
 )
 from quasiclassical.params import QCParams, temperature_in_delta0
 
-__all__ = ["EXIT_NOT_CONVERGED", "UNIFORM_GAP_NOTE", "add_parser", "parse_range"]
+__all__ = ["EXIT_NOT_CONVERGED", "UNIFORM_GAP_NOTE", "add_parser"]
 
 #: Exit code of ``mirage qc dos`` when the SCBA did not converge at some energy (the file is
 #: written, with NaN there). 2 is bad input, 1 a failed validation check.
@@ -67,22 +66,8 @@ _GAUGE_NOTE = (
 )
 
 
-def parse_range(name, text, **bounds):
-    """Parse ``START:STOP:NUM`` or a single number into a float array.
-
-    See `mirage_cli.options.parse_range` (finite, ``|value| <= 1e6``, NUM checked
-    before any array is made; *bounds* narrow the range).
-
-    Raises
-    ------
-    ParameterError
-        Naming *name*, for anything else (NUM must be an integer >= 1, all finite).
-    """
-    return cliargs.parse_range(name, text, **bounds)
-
-
 def _check_output(path):
-    return cliargs.check_output_file("output", path, SUPPORTED_FORMATS)
+    return check_output_file("output", path, SUPPORTED_FORMATS)
 
 
 # Peak memory of one gap solution per Matsubara frequency, an upper bound: the
@@ -116,14 +101,16 @@ def _check_memory(option, params, *, solve=True, energies=0, rows=0):
         nbytes += gap_bytes
         what.append(f"{count:.3g} Matsubara frequencies (10 max(1, beta, B, Gamma) / 2 pi T) "
                     f"x {_BYTES_PER_MATSUBARA / 1e6:g} MB for the gap")
-    cliargs.check_memory(option, nbytes, ", ".join(what))
+    check_memory(option, nbytes, ", ".join(what))
 
 
 def _common(parser, *, field=True, temperature=True, gamma_range=False):
     parser.add_argument("--beta", type=real(0), required=True,
                         help="Ising SOC beta_so >= 0 (Delta0)")
     if field:
-        parser.add_argument("--field", required=True, help="in-plane Zeeman energy B >= 0 (Delta0)")
+        parser.add_argument("--field", required=True,
+                            help="in-plane Zeeman energy B >= 0 (Delta0); qc gap: a value list "
+                                 "START:STOP:NUM or a,b,c sweeps")
     parser.add_argument("--phi", type=real(), default=0.0, help="field angle from x (rad)")
     if temperature:
         optional = temperature == "optional"
@@ -164,13 +151,13 @@ def add_parser(subparsers, name, help):
     bc2 = sub.add_parser("bc2", help="in-plane upper critical field B_c2(T)")
     _common(bc2, field=False)
     bc2.set_defaults(func=_run_bc2)
-    tunneling_cli.add_subcommands(sub)
-    josephson_cli.add_subcommands(sub)
+    tunneling.add_subcommands(sub)
+    josephson.add_subcommands(sub)
     return parser
 
 
 def _single(name, text):
-    values = parse_range(name, text)
+    values = parse_values(name, text)
     if values.size != 1:
         raise ParameterError(name, f"expected a single number here, got {text!r}")
     return float(values[0])
@@ -275,7 +262,7 @@ _SWEPT = ("field", "temperature", "gamma")
 
 def _run_gap(args):
     _check_output(args.output)
-    values = {name: parse_range(name, getattr(args, name)) for name in _SWEPT}
+    values = {name: parse_values(name, getattr(args, name)) for name in _SWEPT}
     ranges = [name for name in _SWEPT if values[name].size > 1]
     if len(ranges) > 1:
         raise ParameterError(ranges[1], f"only one of --field, --temperature, --gamma may be a "
@@ -319,7 +306,7 @@ def _run_gap(args):
 
 def _run_bc2(args):
     _check_output(args.output)
-    temps = parse_range("temperature", args.temperature)
+    temps = parse_values("temperature", args.temperature)
     if np.any(temps <= 0):
         raise ParameterError("temperature", f"must be > 0, got {args.temperature!r}")
     params = QCParams(beta=args.beta, phi=args.phi, temperature=float(temps[0]), gamma=args.gamma)

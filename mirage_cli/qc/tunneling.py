@@ -31,7 +31,7 @@ from mirage_cli.options import (
     check_output_file,
     integer,
     note_time,
-    parse_range,
+    parse_values,
     real,
 )
 from mirage_cli.unit_options import (
@@ -59,7 +59,7 @@ def add_subcommands(sub):
                    help="Ising SOC beta_so >= 0 (Delta0, or meV; default from --material)")
     p.add_argument("--field", required=True,
                    help="in-plane field >= 0: Zeeman energy (Delta0) or tesla; START:STOP:NUM "
-                        "sweeps")
+                        "or a comma list sweeps")
     p.add_argument("--phi", type=real(), default=0.0, help="field angle from x (rad)")
     p.add_argument("--temperature", type=real(), required=True,
                    help="temperature > 0 of gap and smearing (T_c0, or kelvin)")
@@ -100,7 +100,7 @@ def _inputs(args):
         check_positive("eta", args.eta)
     if args.delta is not None:
         check_nonnegative("delta", args.delta)
-    fields = parse_range("field", args.field)
+    fields = parse_values("field", args.field)
     # The sweep's size, from measured figures, before any field is solved.
     nbytes, seconds = run_estimate(fields.size, args.points)
     check_memory("field" if fields.size > 1 else "points", nbytes,
