@@ -36,9 +36,9 @@ Checks
   transmission differs (≈ sqrt(1 − 2ε0/E_F) ≈ 0.71 for a velocity-limited
   barrier): the mirage floor of the conductance is then ≈ 0.71/1.71 = 0.42
   instead of the DOS's 0.5. Measured (zero temperature, n_k = 24): 0.397 at
-  E_F = 30Δ0; 0.496 at E_F = 60Δ0 (estimate 0.465), where however the larger
-  trigonal warping also fills the gap, so this estimate is a plausible account,
-  not a separated measurement. Measured L1 at β = 7, B = 2: 0.028 (n_k = 24),
+  E_F = 30Δ0. The bias-sign checks below separate it: at fixed pocket size
+  (fixed warping) the odd part falls as 1/E_F and is predicted by the
+  band-resolved correction. Measured L1 at β = 7, B = 2: 0.028 (n_k = 24),
   0.028 (quick); the bound leaves ~1.8× room.
 * ``tunneling/equal_spin/...``: B = 0 gives zero (≤ 1e-12, round-off) and, with
   both fields, the equal-spin Andreev probability at ε0 exceeds 10× its value
@@ -249,11 +249,10 @@ def run(setup, report, tick):
         quantity="equal-spin Andreev reflection, at eps0 over outside the mirage window"))
     report.notes.append(
         f"tunneling: lattice mirage floor {details['lattice_floor']:.3f} vs quasiclassical "
-        f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0). Likely cause "
-        "(estimate, not separated from trigonal warping): the two spin bands at eps0 lie at "
-        "xi ~ 0 and ~ 2 eps0 from the Fermi level with different tunnel probabilities "
-        "(~ sqrt(1 - 2 eps0/E_F)), an order-beta/E_F correction quasiclassics neglects "
-        "(suite docstring). Equal-spin Andreev probability at eps0 (transparent): "
+        f"{details['qc_floor']:.3f} (smeared, T = {base.temperature:g} T_c0): the two spin bands "
+        "at eps0 lie at xi ~ 0 and ~ 2 eps0 from the Fermi level with different tunnel "
+        "weights, an order-eps0/E_F effect that is odd in the bias (measured at both signs: "
+        "tunneling/bias_*). Equal-spin Andreev probability at eps0 (transparent): "
         f"{es['at'][1]:.3g} per mode.")
     _plot(report, control, point, es)
     bias = tunneling_bias.measure(setup, delta=point["delta"], eps0=point["eps0"],

@@ -639,8 +639,9 @@ def band_slope(mapping, *, barrier, probe_field=2.0, energy=0.0, n_k=48, solver=
     .. math:: \kappa = \frac{T_+ - T_-}{(T_+ + T_-)\,b},
 
     with the lead energy and everything else fixed. Measured (barrier 3 t, E_F·Δ0 = 0.15 t,
-    n_k = 24): ``kappa E_F`` = -0.67 to -0.70 at b = 2, 4, 7 Δ0 and E_F = 30, 60, 120 Δ0
-    (so kappa ∝ 1/E_F at fixed pocket, linear in b).
+    n_k = 8-24): ``kappa E_F`` = -0.65 to -0.75, the same within that scatter of the k_x
+    midpoint sum at b = 2, 4, 7 Δ0 and E_F = 30, 60, 120 Δ0 (kappa ∝ 1/E_F at fixed pocket,
+    linear in b). A parabolic band at normal incidence would give -1/2.
 
     Parameters
     ----------
