@@ -1450,8 +1450,8 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     Likelihood :math:`\exp(-\chi^2/2)` with the data errors (without ``didv_err``: unit
     errors scaled by the fit's reduced :math:`\chi^2`, as the covariance is), flat priors
     inside the fit's bounds. The walkers (default ``2 x free + 2``) start from the Laplace
-    approximation of the posterior: independent Gaussians of ``start_spread`` standard
-    errors around the least-squares solution (a parameter at a bound, which has no
+    approximation of the posterior: a Gaussian of ``start_spread`` standard errors with the
+    fit's correlations around the least-squares solution (a parameter at a bound, which has no
     standard error: a half-Gaussian from the bound whose width is half its one-sided
     profile limit), so that a short chain need not first grow the ensemble to the
     posterior's width; the first half of the chain is discarded. Each step costs one model
@@ -1554,6 +1554,15 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     x0 = np.array([result.values[n] for n in result.free])
     sd = start_spread * np.array([result.stderr[n] for n in result.free])
     noise = rng.standard_normal((walkers, ndim))
+    cov = np.asarray(result.covariance, dtype=float)
+    if np.all(np.isfinite(sd)) and cov.shape == (ndim, ndim) and np.all(np.isfinite(cov)):
+        # The Laplace approximation with its correlations: a correlated posterior is then
+        # not first squeezed from an axis-aligned ball onto its ridge by a short chain.
+        corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
+        try:
+            noise = noise @ np.linalg.cholesky(corr).T
+        except np.linalg.LinAlgError:
+            pass  # not positive definite (round-off): independent start
     for k, n in enumerate(result.free):
         side = result.at_bound.get(n, 0)
         if side and n in result.interval95:
