@@ -7,6 +7,15 @@ noise seeds at true Gamma = 0 and N at Gamma = 0.2 Delta0, on the smaller data s
 profile-likelihood 95 % intervals, one-sided at a bound, that contain the truth, beside
 the linearized +-1.96 sigma; ~10 s per seed). ``--json FILE`` keeps the per-seed results.
 
+``--mcmc-coverage N`` measures the same for ``mirage fit --mcmc`` (`sample_posterior`): N
+noise seeds, alternating true Gamma = 0 and 0.2 Delta0 seed by seed (so that a run stopped
+early has both), the fraction of the posterior 95 % intervals (central 2.5-97.5 percentiles,
+one-sided at a bound) that contain the truth. An MCMC costs one model evaluation per walker
+and step, so this runs on the suite's smaller data set (2 fields x 121 biases, noise 0.03,
+eta, norm and offset fixed at the truth: beta_so, delta0, Gamma free; as
+``tests/test_fit.py``) with ``--mcmc-walkers`` (default 8) and ``--mcmc-steps`` (default 40,
+the first half discarded); ``--jsonl FILE`` appends one line per seed as it finishes.
+
 The data: physical units, Delta0 = 0.5 meV (T_c0 = 3.29 K), beta_so = 3.5 meV (7 Delta0),
 Gamma = 0.1 meV, eta = 0.01 meV, norm 2, bias offset 0.02 mV, T = 0.3 K, g = 2, fields
 2..16 T (Zeeman energy up to 1.85 Delta0), biases -5..5 mV, Gaussian noise 0.02 (1 % of
@@ -134,6 +143,73 @@ def coverage(seeds, gammas=(0.0, 0.2), first=2001):
     return out
 
 
+# MCMC coverage configuration: the suite's small data set (tests/test_fit.py).
+MCMC_FIELDS = (1.5, 3.0)
+MCMC_BIASES = np.linspace(-8, 8, 121)
+MCMC_NOISE = 0.03
+MCMC_KNOWN = {"eta": 0.03, "norm": 1.0, "offset": 0.01}
+
+
+def _mcmc_fit(seed, gamma, steps, walkers):
+    from quasiclassical.fit import sample_posterior
+
+    truth = {**COVERAGE_TRUTH, "gamma": gamma}
+    spectra = simulate_spectra(truth, COVERAGE_CONDITIONS, MCMC_FIELDS, MCMC_BIASES,
+                               noise=MCMC_NOISE, seed=seed)
+    t0 = time.process_time()
+    result = fit_spectra(spectra, COVERAGE_CONDITIONS, fixed=MCMC_KNOWN, profile=False)
+    chain = sample_posterior(spectra, COVERAGE_CONDITIONS, result, steps=steps,
+                             walkers=walkers, seed=seed)
+    cpu = time.process_time() - t0
+    row = {"seed": seed, "gamma_true": gamma, "cpu_seconds": cpu, "steps": steps,
+           "walkers": chain["walkers"], "samples": chain["samples"],
+           "acceptance_fraction": chain["acceptance_fraction"],
+           "autocorrelation_time": chain["autocorrelation_time"],
+           "values": result.values, "at_bound": result.at_bound,
+           "interval95": {n: chain["parameters"][n]["interval95"] for n in result.free},
+           "posterior_std": {n: chain["parameters"][n]["std"] for n in result.free},
+           "stderr": result.stderr, "covered": {}}
+    for n in result.free:
+        lo, hi = row["interval95"][n]
+        row["covered"][n] = bool(lo <= truth[n] <= hi)
+    return row
+
+
+def mcmc_coverage(seeds, steps=40, walkers=8, gammas=(0.0, 0.2), first=3001, jsonl=None):
+    """Posterior-interval coverage over *seeds* noise seeds, true Gamma alternating."""
+    rows = []
+    print(f"MCMC coverage: {seeds} seeds alternating true Gamma in {gammas}, 2 fields x 121 "
+          f"biases, beta_so, delta0, Gamma free; {walkers} walkers x {steps} steps")
+    for i, seed in enumerate(range(first, first + seeds)):
+        gamma = gammas[i % len(gammas)]
+        row = _mcmc_fit(seed, gamma, steps, walkers)
+        rows.append(row)
+        missed = [n for n, c in row["covered"].items() if not c]
+        g = row["interval95"]["gamma"]
+        print(f"  seed {seed} Gamma={gamma}: {row['cpu_seconds']:.0f} s CPU, accept "
+              f"{row['acceptance_fraction']:.2f}, gamma {row['values']['gamma']:.4g}"
+              f"{' (at bound)' if row['at_bound']['gamma'] else ''} in [{g[0]:.4g}, "
+              f"{g[1]:.4g}]{', missed: ' + ' '.join(missed) if missed else ''}", flush=True)
+        if jsonl:
+            with open(jsonl, "a") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+    summarize_mcmc(rows)
+    return rows
+
+
+def summarize_mcmc(rows):
+    """Print the coverage per true Gamma and parameter, with the binomial standard error."""
+    for gamma in sorted({r["gamma_true"] for r in rows}):
+        sel = [r for r in rows if r["gamma_true"] == gamma]
+        names = list(sel[0]["covered"])
+        cov = np.array([[r["covered"][n] for n in names] for r in sel])
+        frac = cov.mean()
+        print(f"true Gamma = {gamma}: {len(sel)} seeds, {cov.size} intervals, covered "
+              f"{frac:.1%} (binomial s.e. of a true 95 %: "
+              f"{np.sqrt(0.95 * 0.05 / cov.size):.1%}); per parameter: "
+              + ", ".join(f"{n} {cov[:, k].mean():.1%}" for k, n in enumerate(names)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--coverage", type=int, default=0,
@@ -143,13 +219,29 @@ def main():
                         help="true Gamma values of --coverage, comma list (Delta0)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--json", default=None, help="write the per-fit rows here")
+    parser.add_argument("--mcmc-coverage", type=int, default=0,
+                        help="noise seeds of the MCMC coverage (true Gamma alternating 0, 0.2)")
+    parser.add_argument("--mcmc-steps", type=int, default=40, help="steps per walker")
+    parser.add_argument("--mcmc-walkers", type=int, default=8, help="walkers")
+    parser.add_argument("--mcmc-first-seed", type=int, default=3001)
+    parser.add_argument("--jsonl", default=None, help="append one line per MCMC seed here")
+    parser.add_argument("--summarize", default=None, metavar="JSONL",
+                        help="only print the coverage of an earlier --jsonl file")
     args = parser.parse_args()
+    if args.summarize:
+        with open(args.summarize) as fh:
+            summarize_mcmc([json.loads(line) for line in fh if line.strip()])
+        return
     out = {}
     if not args.no_timing:
         out["timing"] = timing()
     if args.coverage:
         gammas = tuple(float(g) for g in args.gammas.split(","))
         out["coverage"] = coverage(args.coverage, gammas, first=args.first_seed)
+    if args.mcmc_coverage:
+        out["mcmc_coverage"] = mcmc_coverage(args.mcmc_coverage, args.mcmc_steps,
+                                             args.mcmc_walkers, first=args.mcmc_first_seed,
+                                             jsonl=args.jsonl)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1, default=float)

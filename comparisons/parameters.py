@@ -189,6 +189,12 @@ class ValidationSetup:
     smooth_matched_width : float
         The smooth disorder's amplitude gives it the Born total rate of Anderson disorder of
         this width (t); 0.7 t, Γ_tot ≈ 1 Δ0, the rate of the weaker Anderson case.
+    tunnel_e_fermis : tuple of float
+        Pocket depths E_F/Δ0 of the tunneling stage's bias-sign comparison
+        (`comparisons.suite_tunneling`), at the **fixed pocket size** of *base*: E_F in t
+        stays ``base.e_fermi * base.delta0`` (0.15 t, μ = 2.85 t) and Δ0 in t shrinks as
+        ``0.15 t / E_F``, so β(k_F), its trigonal-warping spread and B stay the same in Δ0
+        while ε0/E_F falls as 1/E_F. At least three distinct values (the 1/E_F fit).
     seed : int
         Root seed of every random quantity (SeedSequence).
     resolution : Resolution
@@ -204,6 +210,7 @@ class ValidationSetup:
     impurity_strength: float = 0.5
     smooth_correlation_length: float = 3.0
     smooth_matched_width: float = 0.7
+    tunnel_e_fermis: tuple = (30.0, 60.0, 120.0)
     seed: int = 20210609
     resolution: Resolution = FULL
 
@@ -214,9 +221,15 @@ class ValidationSetup:
         check_positive("smooth_matched_width", self.smooth_matched_width)
         if int(self.seed) != self.seed or self.seed < 0:
             raise ParameterError("seed", f"must be a non-negative integer, got {self.seed!r}")
+        efs = tuple(float(e) for e in self.tunnel_e_fermis)
+        if len(set(efs)) < 3:
+            raise ParameterError("tunnel_e_fermis", f"need >= 3 distinct pocket depths (Δ0) "
+                                 f"for the 1/E_F fit, got {self.tunnel_e_fermis!r}")
         # Validate the derived variants now, so a bad setup fails before anything runs.
         self.second_physical()
         self.disorder_physical()
+        for e_fermi in efs:
+            self.tunnel_physical(e_fermi)
 
     @property
     def betas(self):
@@ -251,6 +264,15 @@ class ValidationSetup:
             delta0=self.disorder_delta0,
         )
 
+    def tunnel_physical(self, e_fermi):
+        """The base set at pocket depth *e_fermi* (Δ0) with the pocket size fixed.
+
+        E_F in t is kept (``base.e_fermi * base.delta0``), Δ0 in t becomes
+        ``base.e_fermi * base.delta0 / e_fermi``; β, B, T in Δ0 and T_c0 are unchanged.
+        """
+        b = self.base
+        return replace(b, e_fermi=float(e_fermi), delta0=b.e_fermi * b.delta0 / float(e_fermi))
+
     def full_scale(self):
         """The disorder stage at the base scale (Δ0, E_F, β, B of *base*; 300 x 300)."""
         b = self.base
@@ -275,6 +297,7 @@ class ValidationSetup:
                 "smooth_correlation_length_a": self.smooth_correlation_length,
                 "smooth_matched_width_t": self.smooth_matched_width,
             },
+            "tunnel_e_fermis": [float(e) for e in self.tunnel_e_fermis],
             "seed": self.seed,
             "resolution": {k: _plain(v) for k, v in res.__dict__.items()},
         }

@@ -1444,15 +1444,28 @@ def simulate_spectra(truth, conditions, fields, biases, *, noise, seed, points_p
 
 
 def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0,
-                     executor=None, per_field_norm=False, progress=None):
+                     executor=None, per_field_norm=False, progress=None, start_spread=1.0):
     r"""Posterior samples of the free parameters with emcee, started around the fit.
 
     Likelihood :math:`\exp(-\chi^2/2)` with the data errors (without ``didv_err``: unit
     errors scaled by the fit's reduced :math:`\chi^2`, as the covariance is), flat priors
-    inside the fit's bounds. The walkers (default ``2 x free + 2``) start in a ball of
-    0.1 standard errors around the least-squares solution; the first half of the chain is
-    discarded. Each step costs one model evaluation per walker and field (run on
-    *executor*): this is slow (minutes to hours), which is why it is optional.
+    inside the fit's bounds. The walkers (default ``2 x free + 2``) start from the Laplace
+    approximation of the posterior: a Gaussian of ``start_spread`` standard errors with the
+    fit's correlations around the least-squares solution (a parameter at a bound, which has no
+    standard error: a half-Gaussian from the bound whose width is half its one-sided
+    profile limit), so that a short chain need not first grow the ensemble to the
+    posterior's width; the first half of the chain is discarded. Each step costs one model
+    evaluation per walker and field (run on *executor*): this is slow (minutes to hours),
+    which is why it is optional.
+
+    The 95 % credible interval ``interval95`` of a parameter is the central one (2.5 and
+    97.5 percentiles of the samples), or the one-sided ``[bound, 95th percentile]`` (or
+    ``[5th percentile, bound]``) for a parameter the least-squares fit put at a bound
+    (``result.at_bound``, as the profile-likelihood intervals) or whose posterior the bound
+    cuts (its 2.5 % percentile within one posterior standard deviation of the bound): a
+    central interval never reaches the bound, so it could not cover a true value on it
+    (Gamma = 0). ``one_sided`` says which was used. Its coverage over noise
+    seeds is measured by ``benchmarks/bench_fit.py --mcmc-coverage``.
 
     Parameters
     ----------
@@ -1468,11 +1481,16 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
         As in `fit_spectra`.
     progress : callable, optional
         ``progress(done, total)`` after each step.
+    start_spread : float
+        Width of the walkers' start distribution, in standard errors (> 0).
 
     Returns
     -------
     dict
-        Per free parameter: ``median``, ``std``, ``p16``, ``p84``; ``acceptance_fraction``,
+        Per free parameter: ``median``, ``std``, ``p2_5``, ``p5``, ``p16``, ``p84``,
+        ``p95``, ``p97_5``, ``interval95`` ([low, high], data units; see above) and
+        ``one_sided``;
+        ``acceptance_fraction``,
         ``autocorrelation_time`` (per parameter; NaN if the chain is too short to estimate),
         ``walkers``, ``steps``, ``samples``.
 
@@ -1534,9 +1552,28 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     ss = np.random.SeedSequence(seed)
     rng = np.random.default_rng(ss)
     x0 = np.array([result.values[n] for n in result.free])
-    sd = np.array([result.stderr[n] for n in result.free])
+    sd = start_spread * np.array([result.stderr[n] for n in result.free])
+    noise = rng.standard_normal((walkers, ndim))
+    cov = np.asarray(result.covariance, dtype=float)
+    if np.all(np.isfinite(sd)) and cov.shape == (ndim, ndim) and np.all(np.isfinite(cov)):
+        # The Laplace approximation with its correlations: a correlated posterior is then
+        # not first squeezed from an axis-aligned ball onto its ridge by a short chain.
+        corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
+        try:
+            noise = noise @ np.linalg.cholesky(corr).T
+        except np.linalg.LinAlgError:
+            pass  # not positive definite (round-off): independent start
+    for k, n in enumerate(result.free):
+        side = result.at_bound.get(n, 0)
+        if side and n in result.interval95:
+            # At a bound: a half-Gaussian into the allowed side, width half the one-sided
+            # profile limit (the posterior there is roughly a half-Gaussian of that size).
+            low, high = result.interval95[n]
+            width = 0.5 * abs((high if side < 0 else low) - x0[k])
+            sd[k] = width if math.isfinite(width) and width > 0 else sd[k]
+            noise[:, k] = -side * np.abs(noise[:, k])
     sd = np.where(np.isfinite(sd) & (sd > 0), sd, 1e-6 * np.maximum(np.abs(x0), 1e-12))
-    p0 = x0 + 0.1 * sd * rng.standard_normal((walkers, ndim))
+    p0 = x0 + sd * noise
     with np.errstate(invalid="ignore"):  # inf bounds stay inf
         p0 = np.clip(p0, np.where(np.isfinite(lo), lo + 1e-12 * (np.abs(lo) + 1), -np.inf),
                      np.where(np.isfinite(hi), hi - 1e-12 * (np.abs(hi) + 1), np.inf))
@@ -1555,7 +1592,23 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
            "parameters": {}}
     for k, n in enumerate(result.free):
         col = chain[:, k]
-        out["parameters"][n] = {"median": float(np.median(col)), "std": float(np.std(col)),
-                                "p16": float(np.percentile(col, 16)),
-                                "p84": float(np.percentile(col, 84))}
+        p = {"median": float(np.median(col)), "std": float(np.std(col)),
+             **{f"p{q:g}".replace(".", "_"): float(np.percentile(col, q))
+                for q in (2.5, 5, 16, 84, 95, 97.5)}}
+        side = result.at_bound.get(n, 0)
+        # A posterior cut by a bound (its 2.5 % tail within one posterior std of it) gets
+        # the one-sided interval too: a central interval's lower end is always inside the
+        # allowed range, so it could never cover a true value on the bound (Gamma = 0).
+        if not side and p["p2_5"] - lo[k] < p["std"]:
+            side = -1
+        elif not side and hi[k] - p["p97_5"] < p["std"]:
+            side = 1
+        p["one_sided"] = bool(side)
+        if side < 0:
+            p["interval95"] = [float(lo[k]), p["p95"]]
+        elif side > 0:
+            p["interval95"] = [p["p5"], float(hi[k])]
+        else:
+            p["interval95"] = [p["p2_5"], p["p97_5"]]
+        out["parameters"][n] = p
     return out

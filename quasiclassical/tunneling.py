@@ -42,6 +42,47 @@ Quadrature (why a uniform trapezoid grid is accurate)
     weight is :math:`2e^{-36} \approx 5\times10^{-16}`. Hence ``eta > 0`` is required: at
     ``eta = 0`` the DOS has square-root singularities and no uniform grid converges fast.
 
+Band-resolved tunneling weight (leading 1/E_F correction; ``band_slope``)
+    The formula above takes the tunnel probability the same for every state of the
+    superconductor. A real interface that conserves the momentum along it (a planar
+    junction; the lattice NS junction of ``latticemirage.transport``) transmits into a
+    normal-state band at energy :math:`\xi` from the Fermi level with a probability
+    :math:`\propto v_{N\perp} v_{S\perp}(\xi)` summed over the transverse momenta, which
+    changes with :math:`\xi` on the scale of the Fermi energy. In the normal state the
+    Ising and Zeeman fields split the electrons into two bands :math:`\xi + \lambda\varepsilon_0`
+    (:math:`\lambda = \pm`) with spins along :math:`\pm\hat h`, :math:`\mathbf h =
+    (-B\cos\phi, -B\sin\phi, \beta)` the field of the electron block (Eq. (8)) and
+    :math:`\varepsilon_0 = |\mathbf h|`; a state at energy E lies in band
+    :math:`\lambda` at :math:`\xi = E - \lambda\varepsilon_0`. With the tunnel weight
+    :math:`w(\xi) = w_0(1 + \kappa\xi)` to first order (``band_slope`` :math:`\kappa`, in
+    1/Delta0) and the band-resolved DOS :math:`N_\lambda = \mathrm{Re}(g_0 + \lambda\hat h
+    \cdot\mathbf g)` (the electron block's spin projection on the band spin),
+
+    .. math::
+
+        \frac{G}{G_N} = \frac{\sum_\lambda w(E - \lambda\varepsilon_0) N_\lambda}
+                             {\sum_\lambda w(E - \lambda\varepsilon_0)}
+        = N_e - \kappa\,\varepsilon_0\,\mathrm{Re}(\hat h\cdot\mathbf g)
+          + O(\kappa^2\varepsilon_0^2),
+
+    per Fermi-surface point, averaged with the weights and smeared like :math:`N_e`.
+    :math:`\mathrm{Re}(\hat h\cdot\mathbf g)` is odd in E, so the correction is the
+    **bias-odd** part of the spectrum: near :math:`+\varepsilon_0` the open band lies at
+    :math:`\xi \approx 2\varepsilon_0` and the mirage-gapped one at :math:`\xi \approx 0`,
+    near :math:`-\varepsilon_0` the other way round, so the mirage floor differs between the
+    bias signs by :math:`\approx \kappa\varepsilon_0`. :math:`\kappa \sim 1/E_F` (for a
+    parabolic band and normal incidence :math:`-1/(2E_F)` in a hole pocket); it is a
+    property of the interface, not of the superconductor, so it is an input here
+    (``latticemirage.transport.band_slope`` measures it on the lattice junction in its
+    normal state). Not included: terms of order :math:`\kappa\Delta` and
+    :math:`\kappa\delta` from the shift of the Bogoliubov states' :math:`\xi` by the
+    pairing (at the mirage-gap centres :math:`\pm\varepsilon_0` the lattice's odd part is
+    the first-order term to 7-17 %, but at the mirage-gap edges it is about 1.5 times the
+    term at every E_F measured, so these are of the same order there), and
+    :math:`O((\varepsilon_0/E_F)^2)`. ``band_slope = 0``
+    (default) is the momentum-nonconserving (or wide-band) tunnel limit, where
+    :math:`G/G_N \to N_e`.
+
 Shifted contour (`conductance_shifted`, for fits)
     Since :math:`N_e = \mathrm{Re}\,g_0(\varepsilon + i\eta)` with :math:`g_0` retarded and
     the kernel real on the real axis, :math:`G = \mathrm{Re}\int d\varepsilon\,
@@ -72,8 +113,10 @@ from quasiclassical.params import FermiSurface, QCParams, temperature_in_delta0
 
 __all__ = [
     "KERNEL_HALF_WIDTH",
+    "MAX_BAND_ORDER",
     "MAX_GRID_POINTS",
     "TunnelingResult",
+    "band_polarization",
     "conductance_shifted",
     "contour_shift",
     "dos_grid",
@@ -90,6 +133,8 @@ __all__ = [
 KERNEL_HALF_WIDTH = 36.0
 #: Default grid points per analyticity half-width min(eta, pi k_B T): error ~ e^(-2 pi n).
 POINTS_PER_WIDTH = 3
+#: Largest first-order band correction allowed, ``|band_slope| * eps0`` (module docstring).
+MAX_BAND_ORDER = 0.5
 #: Largest DOS grid built (memory/time guard); beyond it a ParameterError names the cause.
 MAX_GRID_POINTS = 2_000_000
 
@@ -304,6 +349,41 @@ def electron_g0(energies, params, *, delta, fermi_surface=None, **scba_options):
     return average, per_point, result
 
 
+def band_polarization(scba, params, fermi_surface):
+    r"""Per Fermi-surface point :math:`\varepsilon_0\,\mathrm{Re}(\hat h\cdot\mathbf g)`.
+
+    The band-odd part of the electron DOS, :math:`\varepsilon_0 (N_+ - N_-)/2`, whose
+    product with ``-band_slope`` is the leading band-resolved tunneling correction
+    (module docstring).
+
+    Parameters
+    ----------
+    scba : SCBAResult
+        From `electron_dos` (``g`` of shape (p, n, 4, 4), Eq. (8) gauge).
+    params : QCParams
+        ``field`` and ``phi`` give the Zeeman part of :math:`\mathbf h`.
+    fermi_surface : FermiSurface
+        The signed β of each point (the z part of :math:`\mathbf h`).
+
+    Returns
+    -------
+    ndarray, shape (p, n)
+        In Delta0 (zero where :math:`\varepsilon_0 = 0`).
+    """
+    g = np.asarray(scba.g)[..., :2, :2]
+    # Electron block g0 + g.sigma: g_i = Tr(sigma_i g_ee) / 2.
+    gx = 0.5 * (g[..., 0, 1] + g[..., 1, 0])
+    gy = 0.5j * (g[..., 0, 1] - g[..., 1, 0])
+    gz = 0.5 * (g[..., 0, 0] - g[..., 1, 1])
+    betas = np.asarray(fermi_surface.betas, dtype=float)
+    hx = np.full_like(betas, -params.field * math.cos(params.phi))
+    hy = np.full_like(betas, -params.field * math.sin(params.phi))
+    # h . g with h unnormalized is eps0 * (h_hat . g).
+    shape = (-1,) + (1,) * (gx.ndim - 1)
+    return (hx.reshape(shape) * gx + hy.reshape(shape) * gy
+            + betas.reshape(shape) * gz).real
+
+
 def contour_shift(kt, eta):
     """``(y, w)``: the contour shift and the resulting strip half-width (module docstring)."""
     check_positive("temperature", kt)
@@ -369,6 +449,12 @@ class TunnelingResult:
     fermi_surface : FermiSurface
     scba : SCBAResult
         Convergence per energy of the DOS (``success``, ``converged``, ...).
+    band_slope : float
+        :math:`\kappa` used, 1/Delta0 (0: the energy-independent tunnel weight).
+    band_correction : ndarray, shape (m,)
+        The bias-odd band-resolved correction included in *conductance*,
+        :math:`-\kappa\langle\varepsilon_0\mathrm{Re}(\hat h\cdot\mathbf g)\rangle`
+        smeared (zeros when ``band_slope = 0``).
     """
 
     bias: np.ndarray
@@ -383,11 +469,13 @@ class TunnelingResult:
     params: QCParams
     fermi_surface: FermiSurface
     scba: SCBAResult
+    band_slope: float = 0.0
+    band_correction: np.ndarray = None
 
 
 def tunneling_conductance_params(biases, params, *, delta=None, fermi_surface=None,
                                  points_per_width=POINTS_PER_WIDTH, gap_options=None,
-                                 **scba_options):
+                                 band_slope=0.0, **scba_options):
     r"""`tunneling_conductance` with a `QCParams` (``params.temperature`` is the T of both
     the gap and the smearing; ``params.eta`` the Dynes broadening, > 0).
 
@@ -403,6 +491,10 @@ def tunneling_conductance_params(biases, params, *, delta=None, fermi_surface=No
         See `dos_grid`.
     gap_options : dict, optional
         Passed to `solve_gap`.
+    band_slope : float
+        :math:`\kappa = d\ln w/d\xi`, the relative change of the tunnel weight with the
+        superconductor's band energy, 1/Delta0 (module docstring; 0: none). Its size
+        :math:`|\kappa|\varepsilon_0` must stay below 0.5 (first order only).
     **scba_options
         Passed to the SCBA solver.
 
@@ -421,6 +513,14 @@ def tunneling_conductance_params(biases, params, *, delta=None, fermi_surface=No
         )
     if delta is not None:
         check_nonnegative("delta", delta)
+    check_finite("band_slope", band_slope)
+    eps0_max = math.hypot(params.beta, params.field)
+    if abs(band_slope) * eps0_max > MAX_BAND_ORDER:
+        raise ParameterError(
+            "band_slope", f"|band_slope| * eps0 = {abs(band_slope) * eps0_max:.3g} exceeds "
+            f"{MAX_BAND_ORDER:g}: the correction is first order in it; allowed |band_slope| "
+            f"<= {MAX_BAND_ORDER / eps0_max if eps0_max else math.inf:.4g} (1/Delta0), got "
+            f"{band_slope!r}")
     kt = float(temperature_in_delta0(params.temperature))
     energies = dos_grid(biases, kt, params.eta, points_per_width=points_per_width)
     fs = params.fermi_surface() if fermi_surface is None else fermi_surface
@@ -432,6 +532,12 @@ def tunneling_conductance_params(biases, params, *, delta=None, fermi_surface=No
     dos, point_dos, scba = electron_dos(energies, params, delta=delta, fermi_surface=fs,
                                         **scba_options)
     valley_g = thermal_smear(energies, point_dos, biases, kt)
+    correction = np.zeros(biases.size)
+    if band_slope:
+        odd = -float(band_slope) * thermal_smear(
+            energies, band_polarization(scba, params, fs), biases, kt)
+        valley_g = valley_g + odd
+        correction = fs.weights @ odd
     return TunnelingResult(
         bias=biases,
         conductance=fs.weights @ valley_g,
@@ -445,6 +551,8 @@ def tunneling_conductance_params(biases, params, *, delta=None, fermi_surface=No
         params=params,
         fermi_surface=fs,
         scba=scba,
+        band_slope=float(band_slope),
+        band_correction=correction,
     )
 
 

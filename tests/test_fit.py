@@ -248,6 +248,30 @@ def test_profile_intervals_cover_the_truth_reduced(small_fits):
     assert len(covered) == 12 and sum(covered) >= 10, covered
 
 
+@pytest.mark.slow
+def test_mcmc_intervals_cover_the_truth_reduced(small_fits):
+    """``mirage fit --mcmc`` posterior 95 % intervals (`sample_posterior`: central, or
+    one-sided where the bound cuts the posterior) on the same 4 fits: 12 intervals, at
+    least 10 must cover (binomial: with true 95 % intervals P(>= 3 misses) = 2 %; intervals
+    too narrow by 2 would fail with probability 73 %). Short chains (8 walkers x 24 steps,
+    started from the Laplace approximation, the first half discarded), as the benchmark
+    (`benchmarks/bench_fit.py --mcmc-coverage`, which records the larger measurement)."""
+    from quasiclassical.fit import sample_posterior
+
+    covered = []
+    for k, (truth, spectra, result) in enumerate(small_fits):
+        chain = sample_posterior(spectra, COND, result, steps=24, walkers=8, seed=40 + k)
+        for n in result.free:
+            p = chain["parameters"][n]
+            lo, hi = p["interval95"]
+            covered.append(lo <= truth[n] <= hi)
+            assert p["p2_5"] <= p["median"] <= p["p97_5"]
+        if result.at_bound["gamma"]:  # the fit on the bound: one-sided from it
+            assert chain["parameters"]["gamma"]["interval95"][0] == 0.0
+            assert chain["parameters"]["gamma"]["one_sided"]
+    assert len(covered) == 12 and sum(covered) >= 10, covered
+
+
 def test_parameter_at_bound_has_a_one_sided_limit(small_fits):
     for _, _, result in small_fits[:2]:
         assert result.at_bound["gamma"] == -1 and result.values["gamma"] < 1e-8

@@ -153,3 +153,50 @@ def test_shifted_contour_matches_real_axis(eta, temperature, gamma):
     np.testing.assert_allclose(g, ref.conductance, atol=2e-6)
     if eta < math.pi * kt / 4:
         assert grid.size * 10 < ref.dos_energies.size  # the point of the shift
+
+
+# ---- band-resolved tunneling weight (issue 23, item 2) -----------------------------------
+
+
+def test_band_polarization_is_the_zeeman_split_bcs_difference():
+    """beta = 0: the bands are spin -x (xi + B) and +x (xi - B), each a Dynes-BCS DOS shifted
+    by +B and -B (Meservey-Tedrow), so eps0 Re(h.g) = B (N(E - B) - N(E + B)) / 2 exactly."""
+    from quasiclassical.tunneling import band_polarization
+
+    params = QCParams(beta=0.0, field=0.5, temperature=0.1, eta=0.05)
+    energies = np.linspace(-3, 3, 121)
+    _, _, scba = electron_dos(energies, params, delta=1.0)
+    fs = params.fermi_surface()
+    got = fs.weights @ band_polarization(scba, params, fs)
+    ref = 0.5 * params.field * (_dynes_bcs(energies - 0.5, 1.0, 0.05)
+                                - _dynes_bcs(energies + 0.5, 1.0, 0.05))
+    np.testing.assert_allclose(got, ref, atol=1e-10)  # closed form; sign-function round-off
+
+
+def test_band_correction_is_bias_odd_and_linear_in_the_slope():
+    """The band term is odd in the bias for any beta, B, phi, Gamma (Re(h.g) is), and the
+    conductance moves by exactly kappa times it (first order by construction)."""
+    from quasiclassical.tunneling import tunneling_conductance_params
+
+    params = QCParams(beta=7, field=2, phi=0.4, temperature=0.1, gamma=0.3, eta=0.01)
+    eps0 = math.hypot(7, 2)
+    biases = np.sort(np.concatenate([np.linspace(-9, 9, 37), [-eps0, eps0]]))
+    plain = tunneling_conductance_params(biases, params, delta=0.8)
+    tilted = tunneling_conductance_params(biases, params, delta=0.8, band_slope=-0.02)
+    corr = tilted.band_correction
+    # odd to SCBA tolerance (1e-10 relative) and quadrature round-off
+    np.testing.assert_allclose(corr, -corr[::-1], atol=1e-9)
+    np.testing.assert_allclose(tilted.conductance - plain.conductance, corr, atol=1e-12)
+    assert np.all(plain.band_correction == 0) and plain.band_slope == 0
+    # At +eps0 the open band sits at xi = 2 eps0: a negative slope lowers the floor there,
+    # by at most |kappa| eps0 (|Re(h.g)| <= 1).
+    at = np.argmin(np.abs(biases - eps0))
+    assert -0.02 * eps0 < corr[at] < 0
+
+
+def test_band_slope_out_of_range_is_refused():
+    from quasiclassical.tunneling import tunneling_conductance_params
+
+    params = QCParams(beta=7, field=2, temperature=0.1, eta=0.01)
+    with pytest.raises(ParameterError, match="band_slope"):
+        tunneling_conductance_params([7.0], params, delta=0.8, band_slope=0.1)  # 0.73 > 0.5

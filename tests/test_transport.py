@@ -340,3 +340,25 @@ def test_exchange_beyond_the_library_limit_is_refused(bcs_mapping):
         tr.ns_conductance(bcs_mapping, [0.0], spin_axis=(1.0, 1.0, 0.0), n_k=2)
     with pytest.raises(ParameterError, match="exchange-angle"):
         tr.exchange_axis(float("nan"), 0.0)
+
+
+def test_band_slope_is_linear_scales_as_one_over_e_fermi_and_is_negative(ising_mapping):
+    """kappa = d ln w / d xi_S from the Zeeman-split normal state (issue 23, item 2).
+
+    The hole pocket shrinks as xi grows toward the band top, so electrons there are slower
+    and tunnel less: kappa < 0. A parabolic band at normal incidence gives kappa E_F = -1/2;
+    the k_x sum adds the grazing modes, whose velocity changes faster: measured -0.66 to
+    -0.75 over n_k = 8-24. Linear response in b, and kappa E_F the same at fixed pocket size
+    (E_F in t fixed, Delta0 halved): both within 10 %, the scatter of the k_x midpoint sum
+    (its modes switch on at the window edges: kappa E_F = -0.685, -0.746, -0.707, -0.658 at
+    n_k = 8, 12, 16, 24; b = 2 vs 4 differ by 5.6 %, 5.6 %, 4.0 % at n_k = 8, 12, 16)."""
+    slopes = {b: tr.band_slope(ising_mapping, barrier=3.0, probe_field=b, n_k=8)
+              for b in (2.0, 4.0)}
+    k2 = slopes[2.0].kappa * E_F
+    assert -1.0 < k2 < -0.5
+    assert slopes[4.0].kappa * E_F == pytest.approx(k2, rel=0.10)
+    half = map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, delta=1.0, e_fermi=60.0,
+                                             delta0=0.0025))
+    assert tr.band_slope(half, barrier=3.0, n_k=8).kappa * 60.0 == pytest.approx(k2, rel=0.10)
+    with pytest.raises(ParameterError, match="probe_field"):
+        tr.band_slope(ising_mapping, barrier=3.0, probe_field=0.0)

@@ -171,6 +171,8 @@ def test_cli_physical_units_equal_reduced(tmp_path):
     (["--field", "-1"], "field"),
     (["--field", "1", "--eta", "0"], "eta"),
     (["--field", "1", "--plot", "g.txt"], "plot"),
+    (["--field", "2", "--band-slope", "0.1"], "band-slope"),  # |kappa| eps0 = 0.73 > 0.5
+    (["--field", "2", "--band-slope", "nan"], "band-slope"),
 ])
 def test_cli_bad_input_exit_2_nothing_written(tmp_path, capsys, extra, option):
     out = tmp_path / "g.csv"
@@ -179,3 +181,17 @@ def test_cli_bad_input_exit_2_nothing_written(tmp_path, capsys, extra, option):
     assert main([*args, *extra, "--output", str(out)]) == 2
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert f"{option}:" in capsys.readouterr().err
+
+
+def test_cli_band_slope_matches_library(tmp_path):
+    """``--band-slope`` (issue 23, item 2) reaches the library and its metadata; the bias-odd
+    part of the output is the band correction."""
+    out = tmp_path / "g.json"
+    assert main([*BASE, "--field", "2", "--band-slope", "-0.022", "--output", str(out)]) == 0
+    cols, meta = read_table(out)
+    lib = tunneling_conductance(np.linspace(-9, 9, 181), beta=7, field=2, temperature=0.1,
+                                band_slope=-0.022)
+    np.testing.assert_allclose(cols["conductance"], lib.conductance, atol=1e-12)
+    assert meta["band_slope"] == -0.022
+    odd = 0.5 * (cols["conductance"] - cols["conductance"][::-1])
+    np.testing.assert_allclose(odd, lib.band_correction, atol=1e-9)  # N_e even to 1e-12

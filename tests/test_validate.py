@@ -185,3 +185,41 @@ def test_progress_reports_eta():
     assert len(lines) == 5
     assert all("elapsed" in line and "ETA" in line for line in lines)
     assert lines[-1].endswith("ETA     0 s")
+
+
+# ---- the tunneling stage's bias-sign comparison (issue 23, item 1) ----------------------
+
+
+def test_tunnel_e_fermis_keep_the_pocket_and_need_three_values():
+    setup = ValidationSetup(resolution=QUICK)
+    depths = {e: setup.tunnel_physical(e) for e in setup.tunnel_e_fermis}
+    for e, phys in depths.items():
+        assert phys.e_fermi == e
+        # the pocket in t is the base one; beta, B, T in Delta0 unchanged (round-off only)
+        assert phys.e_fermi * phys.delta0 == pytest.approx(0.15, rel=1e-12)
+        assert (phys.beta, phys.field, phys.temperature) == (7.0, 2.0, 0.1)
+    with pytest.raises(ParameterError, match="tunnel_e_fermis"):
+        ValidationSetup(tunnel_e_fermis=(30.0, 60.0, 60.0))
+    with pytest.raises(ParameterError, match="e_fermi"):
+        ValidationSetup(tunnel_e_fermis=(30.0, 60.0, 5.0))  # Delta0 not << E_F
+
+
+def test_power_fit_and_inverse_extrapolation_recover_known_laws():
+    from comparisons.tunneling_bias import extrapolate_inverse, fit_power
+
+    e_fermis = np.array([30.0, 60.0, 120.0])
+    exact = fit_power(e_fermis, -2.0 / e_fermis, 2 * 7.3 / e_fermis)
+    # a pure power law: exponent and amplitude exact (round-off), chi2 zero
+    assert exact["exponent"] == pytest.approx(-1.0, abs=1e-12)
+    assert exact["amplitude"] == pytest.approx(-2.0, rel=1e-12) and exact["chi2"] < 1e-20
+    # the error from the stated point errors: sigma_p = 1/sqrt(sum w (ln x - mean)^2)
+    lx, w = np.log(e_fermis), (e_fermis / (2 * 7.3)) ** 2
+    sxx = np.sum(w * (lx - np.sum(w * lx) / w.sum()) ** 2)
+    assert exact["exponent_error"] == pytest.approx(1 / np.sqrt(sxx), rel=1e-12)
+    # 1/E_F^2 is told apart from 1/E_F by its error (the suite's check would fail)
+    steep = fit_power(e_fermis, 1 / e_fermis**2, 2 * 7.3 / e_fermis)
+    assert abs(steep["exponent"] + 1) > steep["exponent_error"]
+    mixed = fit_power(e_fermis, [1.0, -1.0, 1.0], [0.1] * 3)  # no single sign: no fit
+    assert np.isnan(mixed["exponent"])
+    c0, c1 = extrapolate_inverse(e_fermis, 0.01 + 0.9 / e_fermis)
+    assert (c0, c1) == (pytest.approx(0.01, abs=1e-12), pytest.approx(0.9, rel=1e-10))

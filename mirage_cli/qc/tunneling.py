@@ -44,7 +44,12 @@ from mirage_cli.unit_options import (
 from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_positive
 from mirage_common.io import SUPPORTED_FORMATS, save_figure, write_table
 from quasiclassical.params import QCParams, temperature_in_delta0
-from quasiclassical.tunneling import dos_grid, run_estimate, tunneling_conductance_params
+from quasiclassical.tunneling import (
+    MAX_BAND_ORDER,
+    dos_grid,
+    run_estimate,
+    tunneling_conductance_params,
+)
 
 __all__ = ["PLOT_FORMATS", "add_subcommands", "scale_from_args"]
 
@@ -69,6 +74,10 @@ def add_subcommands(sub):
                    help="Dynes broadening eta > 0 (Delta0, or meV; default 0.01 Delta0)")
     p.add_argument("--delta", type=real(), default=None,
                    help="fix the gap (Delta0, or meV) instead of solving the gap equation")
+    p.add_argument("--band-slope", type=real(), default=0.0, metavar="KAPPA",
+                   help="d ln(tunnel weight)/d xi of the superconductor's bands (1/Delta0, or "
+                        "1/meV): the leading 1/E_F band-resolved correction, bias-odd; 0 (off) "
+                        "is momentum-nonconserving tunneling (G/G_N -> N_e)")
     p.add_argument("--emin", type=real(), default=-12.0, help="lowest bias eV (Delta0, or mV)")
     p.add_argument("--emax", type=real(), default=12.0, help="highest bias eV (Delta0, or mV)")
     p.add_argument("--points", type=integer(1), default=1201, help="number of biases")
@@ -107,6 +116,7 @@ def _inputs(args):
                  f"{fields.size} field(s) x {args.points} biases x 5.7 kB of results")
     note_time(seconds, "measured 0.67 s per field of 1201 biases")
     check_nonnegative("field", fields)
+    check_finite("band-slope", args.band_slope)
     physical = args.units == "physical"
     if not physical:
         refuse_physical_options(args)
@@ -118,6 +128,7 @@ def _inputs(args):
             "temperature": args.temperature, "gamma": args.gamma,
             "eta": 0.01 if args.eta is None else args.eta, "delta": args.delta,
             "biases": np.linspace(args.emin, args.emax, args.points),
+            "band_slope": args.band_slope,
         }
     scale, material = scale_from_args(args)
     beta_meV = args.beta if args.beta is not None else (
@@ -136,12 +147,19 @@ def _inputs(args):
                                                                                "delta")),
         "biases": scale.energy_to_reduced(np.linspace(args.emin, args.emax, args.points)),
         "fields_T": fields, "beta_meV": beta_meV,
+        "band_slope": args.band_slope * scale.delta0_meV,  # 1/meV -> 1/Delta0
     }
 
 
 def run_tunneling(args):
     """``mirage qc tunneling``: validate, compute per field, write one long table."""
     inp = _inputs(args)
+    eps0 = float(np.hypot(inp["beta"], inp["fields"].max()))
+    if abs(inp["band_slope"]) * eps0 > MAX_BAND_ORDER:
+        order = abs(inp["band_slope"]) * eps0
+        raise ParameterError("band-slope", f"|band-slope| * eps0 = {order:.3g}"
+                             f" exceeds {MAX_BAND_ORDER:g} (first order only): allowed |kappa| <= "
+                             f"{MAX_BAND_ORDER / eps0:.4g} per Delta0, got {args.band_slope!r}")
     params = QCParams(beta=inp["beta"], field=float(inp["fields"].max()), phi=args.phi,
                       temperature=inp["temperature"], gamma=inp["gamma"], eta=inp["eta"])
     kt = float(temperature_in_delta0(params.temperature))
@@ -149,7 +167,8 @@ def run_tunneling(args):
     scale, material = inp["scale"], inp["material"]
     note_material("mirage qc tunneling", material)
     results = [tunneling_conductance_params(inp["biases"], params.replace(field=float(b)),
-                                            delta=inp["delta"]) for b in inp["fields"]]
+                                            delta=inp["delta"], band_slope=inp["band_slope"])
+               for b in inp["fields"]]
     nb = inp["biases"].size
     columns = {
         "field": np.repeat(inp["fields"], nb),
@@ -171,6 +190,10 @@ def run_tunneling(args):
                    "conductance is their mean",
         "model": "G/G_N = int N_e(E) [-df/dE](E - eV) dE, N_e = Re g0(E + i eta) "
                  "(quasiclassical.tunneling)",
+        "band_slope": inp["band_slope"],
+        "band_slope_note": "kappa (1/Delta0) of the band-resolved tunnel weight w(xi) = w0 (1 + "
+                           "kappa xi); conductance includes -kappa <eps0 Re(h.g)>, bias-odd "
+                           "(quasiclassical.tunneling); 0: G/G_N -> N_e",
         "dos_grid_points": [int(r.dos_energies.size) for r in results],
         "scba_unconverged": unconverged,
     }
