@@ -124,7 +124,7 @@ def _to_reduced(args):
     red.beta = float(scale.energy_to_reduced(beta, name="beta"))
     if args.delta is not None:
         red.delta = float(scale.energy_to_reduced(args.delta, name="delta"))
-    fields_T = parse_values(args.field, "field")
+    fields_T = parse_values("field", args.field)
     red.field = ",".join(repr(float(b)) for b in scale.field_to_reduced(fields_T, name="field"))
     if args.temperature < 0 or not math.isfinite(args.temperature):
         raise ParameterError("temperature", f"must be >= 0 (K), got {args.temperature!r}")
@@ -219,7 +219,7 @@ def _conductance(args):
     args, scale, material, fields_T = _to_reduced(args)
     # Before the model's own limits: a preset outside them is then refused with its reason.
     note_material("mirage lattice conductance", material)
-    fields = parse_values(args.field, "field")
+    fields = parse_values("field", args.field)
     if np.any(fields < 0) or not np.all(np.isfinite(fields)):
         raise ParameterError("field", f"must be finite and >= 0, got {args.field!r}")
     if args.temperature < 0 or not math.isfinite(args.temperature):
