@@ -23,7 +23,12 @@ import itertools
 import kwant
 import numpy as np
 
-from latticemirage import _eig4_numba, model
+from latticemirage import model
+
+try:  # the compiled closed form; without numba the NumPy reference below (same formulas)
+    from latticemirage import _eig4_numba
+except ImportError:
+    _eig4_numba = None
 
 _CHUNK = 1 << 15  # k points per chunk in `bloch_hamiltonian`
 
@@ -306,6 +311,13 @@ def _closed_form_rows(rows, rtol):
     return np.stack([-e_plus, -e_minus, e_minus, e_plus], axis=-1), ok
 
 
+def _closed_form(rows, rtol):
+    """The compiled kernel, or the NumPy reference where numba is missing."""
+    if _eig4_numba is None:
+        return _closed_form_rows(rows, rtol)
+    return _eig4_numba.closed_form_rows(rows, rtol)
+
+
 def symmetric_eigvalsh(h, rtol=1e-12):
     r"""Sorted eigenvalues of Hermitian 4x4 matrices, closed form where the spectrum is symmetric.
 
@@ -332,8 +344,7 @@ def symmetric_eigvalsh(h, rtol=1e-12):
     if h.shape[-2:] != (4, 4):
         return np.linalg.eigvalsh(h)
     flat = h.reshape(-1, 4, 4)
-    out, ok = _eig4_numba.closed_form_rows(np.ascontiguousarray(flat.reshape(-1, 16).T,
-                                                                dtype=complex), rtol)
+    out, ok = _closed_form(np.ascontiguousarray(flat.reshape(-1, 16).T, dtype=complex), rtol)
     if not np.all(ok):
         out[~ok] = np.linalg.eigvalsh(flat[~ok])
     return out.reshape(*h.shape[:-2], 4)
@@ -353,7 +364,7 @@ def rows_eigenvalues(rows, rtol=1e-12):
     -------
     ndarray, shape (n, 4)
     """
-    ev, ok = _eig4_numba.closed_form_rows(np.ascontiguousarray(rows, dtype=complex), rtol)
+    ev, ok = _closed_form(np.ascontiguousarray(rows, dtype=complex), rtol)
     if not np.all(ok):
         ev[~ok] = np.linalg.eigvalsh(rows[:, ~ok].T.reshape(-1, 4, 4))
     return ev
@@ -374,8 +385,11 @@ def combined_rows_eigenvalues(r0, r1, c1, r2, c2, rtol=1e-12):
     ndarray, shape (n, 4)
     """
     args = [np.ascontiguousarray(r, dtype=complex) for r in (r0, r1, r2)]
-    ev, ok = _eig4_numba.closed_form_combined(args[0], args[1], float(c1), args[2], float(c2),
-                                              rtol)
+    if _eig4_numba is None:
+        ev, ok = _closed_form_rows(args[0] + c1 * args[1] + c2 * args[2], rtol)
+    else:
+        ev, ok = _eig4_numba.closed_form_combined(args[0], args[1], float(c1), args[2],
+                                                  float(c2), rtol)
     if not np.all(ok):
         bad = (args[0] + c1 * args[1] + c2 * args[2])[:, ~ok]
         ev[~ok] = np.linalg.eigvalsh(bad.T.reshape(-1, 4, 4))

@@ -70,6 +70,7 @@ def no_computing(monkeypatch):
     import latticemirage.transport
     import mirage_cli.qc
     import mirage_cli.qc.tunneling
+    import mirage_cli.validate
     import quasiclassical.josephson
 
     def computing(*args, **kwargs):
@@ -90,6 +91,7 @@ def no_computing(monkeypatch):
         (latticemirage.disorder.selfenergy, ("measure_selfenergy",)),
         (latticemirage.disorder.band, ("measure_beta",)),
         (comparisons.validate, ("run_validation",)),
+        (mirage_cli.validate, ("run_validation",)),
     ):
         for name in names:
             monkeypatch.setattr(module, name, computing)

@@ -103,7 +103,7 @@ def add_subcommands(sub):
                         "own zero-field gap; the summary gives <Delta(B)>/<Delta(0)>)")
     g.add_argument("--gap-solver", choices=("auto", "dense", "chebyshev"), default=None,
                    help="with --self-consistent: Δ by the dense shell or by Chebyshev traces "
-                        "(latticemirage.disorder.chebyshev_gap); auto (default): dense up to "
+                        "(stochastic, with stated errors); auto (default): dense up to "
                         f"L = {DENSE_MAX_SIZE}, Chebyshev above")
     g.add_argument("--gap-moments", type=integer(16), default=None,
                    help="with the Chebyshev gap solver: moments of tanh(H/2T) (default: the "
