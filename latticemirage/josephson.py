@@ -65,7 +65,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from latticemirage import model
 from latticemirage.transport import PERIOD
-from mirage_common.errors import ParameterError, check_finite, check_nonnegative
+from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_unit_vector
 
 __all__ = [
     "JosephsonCurrent",
@@ -159,11 +159,7 @@ class SNSParams:
         if not -1 < self.polarization < 1:
             raise ParameterError("polarization",
                                  f"must lie in (-1, 1), got {self.polarization!r}")
-        axis = np.asarray(self.polarization_axis, float)
-        if axis.shape != (3,) or not np.all(np.isfinite(axis)) or not math.isclose(
-                float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9):
-            raise ParameterError("polarization-axis",
-                                 f"must be a unit 3-vector, got {self.polarization_axis!r}")
+        check_unit_vector("polarization-axis", self.polarization_axis)
 
     @property
     def gap_right(self):

@@ -91,7 +91,7 @@ import numpy as np
 from latticemirage import model
 from latticemirage._modematch import MAX_MODES, check_mode_count
 from latticemirage.mapping import LatticeMapping
-from mirage_common.errors import ParameterError, check_finite, check_nonnegative
+from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_unit_vector
 
 __all__ = [
     "MAX_EXCHANGE",
@@ -217,9 +217,7 @@ def ns_junction(barrier_rows=1, spin_axis=(0.0, 0.0, 1.0), particle_hole=False):
     """
     if int(barrier_rows) != barrier_rows or barrier_rows < 1:
         raise ParameterError("barrier-rows", f"must be an integer >= 1, got {barrier_rows!r}")
-    axis = np.asarray(spin_axis, dtype=float)
-    if axis.shape != (3,) or not math.isclose(float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9):
-        raise ParameterError("spin-axis", f"must be a unit 3-vector, got {spin_axis!r}")
+    axis = check_unit_vector("spin-axis", spin_axis)
     lat = model.LATTICE
     p1, p2 = (np.asarray(v, dtype=float) for v in lat.prim_vecs)
     kinds = [kwant.builder.HoppingKind(bond, lat) for bond in model.BONDS]

@@ -4,7 +4,14 @@ import math
 
 import numpy as np
 
-__all__ = ["ParameterError", "check_finite", "check_nonnegative", "check_positive", "check_range"]
+__all__ = [
+    "ParameterError",
+    "check_finite",
+    "check_nonnegative",
+    "check_positive",
+    "check_range",
+    "check_unit_vector",
+]
 
 
 class ParameterError(ValueError):
@@ -66,3 +73,12 @@ def check_range(name, value, low=-math.inf, high=math.inf, *, low_open=False, hi
         hi = ")" if high_open else "]"
         raise ParameterError(name, f"must lie in {lo}{low}, {high}{hi}, got {value!r}")
     return value
+
+
+def check_unit_vector(name, value):
+    """Raise unless *value* is a finite 3-vector of unit length (to 1e-9); returns the array."""
+    vec = np.asarray(value, dtype=float)
+    if vec.shape != (3,) or not np.all(np.isfinite(vec)) or not math.isclose(
+            float(np.linalg.norm(vec)), 1.0, rel_tol=1e-9):
+        raise ParameterError(name, f"must be a unit 3-vector, got {value!r}")
+    return vec

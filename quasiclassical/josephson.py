@@ -121,7 +121,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from mirage_common.errors import ParameterError, check_finite, check_nonnegative
+from mirage_common.errors import ParameterError, check_finite, check_nonnegative, check_unit_vector
 from quasiclassical.eilenberger import SIGMA, TAU, bare_matrix, kron, sign_retarded
 from quasiclassical.gap import matsubara_grid
 from quasiclassical.params import temperature_in_delta0
@@ -227,11 +227,7 @@ class JunctionParams:
         if not -1 < self.polarization < 1:
             raise ParameterError("polarization",
                                  f"must lie in (-1, 1), got {self.polarization!r}")
-        axis = np.asarray(self.polarization_axis, float)
-        if axis.shape != (3,) or not np.all(np.isfinite(axis)) or not math.isclose(
-                float(np.linalg.norm(axis)), 1.0, rel_tol=1e-9):
-            raise ParameterError("polarization-axis",
-                                 f"must be a unit 3-vector, got {self.polarization_axis!r}")
+        check_unit_vector("polarization-axis", self.polarization_axis)
 
     @property
     def spin_transparencies(self):

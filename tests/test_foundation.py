@@ -119,3 +119,12 @@ def test_parameter_error_survives_pickling():
     err = pickle.loads(pickle.dumps(ParameterError("moments", "must be >= 2, got 1")))
     assert isinstance(err, ParameterError) and err.name == "moments"
     assert str(err) == "moments: must be >= 2, got 1"
+
+
+def test_check_unit_vector_names_the_parameter():
+    from mirage_common.errors import ParameterError, check_unit_vector
+
+    np.testing.assert_array_equal(check_unit_vector("axis", (0, 0, 1)), [0.0, 0.0, 1.0])
+    for bad in ((1.0, 1.0, 0.0), (0.0, 1.0), (float("nan"), 0.0, 1.0), (float("inf"), 0, 0)):
+        with pytest.raises(ParameterError, match=r"^axis: must be a unit 3-vector"):
+            check_unit_vector("axis", bad)
