@@ -1,10 +1,16 @@
 """Fixtures shared by the test modules (module scope: each module builds its own, as before)."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from latticemirage import bulk
+from latticemirage.disorder import study
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
 
 
@@ -97,4 +103,32 @@ def no_computing(monkeypatch):
             monkeypatch.setattr(module, name, computing)
     monkeypatch.setattr(latticemirage.gap.GapSolver, "build", computing)
 
+
+def _kill_midway(args, out, finished, timeout):
+    """Run ``mirage ARGS`` in its own process group; SIGKILL the group (driver and pool
+    workers, ids we started) once *finished* realizations are in *out*."""
+    cmd = [sys.executable, "-c", "import sys; from mirage_cli.main import main; "
+           "sys.exit(main(sys.argv[1:]))", *args]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    real = Path(out) / study.REAL_DIR
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if real.exists() and len(list(real.glob("r*.npz"))) >= finished:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the study finished before it could be killed")
+            time.sleep(0.05)
+        else:
+            pytest.fail("no realization finished in time")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def kill_study_midway():
+    """`_kill_midway(args, out, finished, timeout)`: a study killed after some realizations."""
+    return _kill_midway
 

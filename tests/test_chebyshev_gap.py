@@ -6,11 +6,6 @@ clean supercell itself (``clean_coupling(mesh=equivalent_mesh(8, "none"))``), so
 dense Δ is ≈ 1 (the converged-lattice U puts this coarse shell's minimum at the search's end).
 """
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -226,34 +221,13 @@ def _snapshot(folder):
     }
 
 
-def test_cli_sigkill_midway_and_resume_with_the_chebyshev_solver(tmp_path, capsys):
+def test_cli_sigkill_midway_and_resume_with_the_chebyshev_solver(tmp_path, capsys,
+                                                                   kill_study_midway):
     """Killed after the first realization, resumed: finished files are kept byte for byte and
     the resumed study equals one realization computed alone (same seed, same Δ and error)."""
     out = tmp_path / "study"
     args = [*SC_ARGS, "--realizations", "2", "--workers", "1", "--output", str(out)]
-    cmd = [
-        sys.executable,
-        "-c",
-        "import sys; from mirage_cli.main import main; sys.exit(main(sys.argv[1:]))",
-        *args,
-    ]
-    proc = subprocess.Popen(
-        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    real = out / study.REAL_DIR
-    deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline:
-            if real.exists() and len(list(real.glob("r*.npz"))) >= 1:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the study finished before it could be killed")
-            time.sleep(0.05)
-        else:
-            pytest.fail("no realization finished in time")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the process group we started
-        proc.wait()
+    kill_study_midway(args, out, finished=1, timeout=300)
     before = _snapshot(out)
     finished = sorted(
         k

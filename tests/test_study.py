@@ -3,10 +3,8 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -67,27 +65,11 @@ def test_realization_reproduces_alone_from_its_seed(reference):
     assert not np.array_equal(other["columns"]["dos_normal"], cols["dos_normal"])
 
 
-def test_sigkill_midway_loses_nothing_and_resume_is_bitwise_identical(reference, tmp_path):
+def test_sigkill_midway_loses_nothing_and_resume_is_bitwise_identical(reference, tmp_path,
+                                                                      kill_study_midway):
     out = tmp_path / "study"
-    cmd = [sys.executable, "-c", "import sys; from mirage_cli.main import main; "
-           "sys.exit(main(sys.argv[1:]))", *ARGS, "--workers", "1", "--output", str(out)]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    real = out / study.REAL_DIR
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            if real.exists() and len(list(real.glob("r*.npz"))) >= 2:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the study finished before it could be killed")
-            time.sleep(0.05)
-        else:
-            pytest.fail("no realization finished in time")
-    finally:
-        # The whole process group: the driver and its pool worker (ids we started).
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_study_midway([*ARGS, "--workers", "1", "--output", str(out)], out, finished=2,
+                      timeout=120)
     before = snapshot(out)
     finished = sorted(k for k in before if k.startswith(study.REAL_DIR) and k.endswith(".npz")
                       and not Path(k).name.startswith("."))
