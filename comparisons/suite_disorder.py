@@ -348,9 +348,11 @@ def run(setup, report, tick, *, executor=None):
     executor = default_executor() if own else executor
     clean_cell = None
     try:
-        if settings is not None and any(isinstance(c.disorder, SmoothDisorder) for c in cases):
+        if (settings is not None and res.realizations >= MIN_REALIZATIONS_FOR_ERRORS
+                and any(isinstance(c.disorder, SmoothDisorder) for c in cases)):
             # The clean supercell of the same grid and twists: the smooth control's other
-            # reference (see the smooth check below), computed beside the studies.
+            # reference (see the smooth check below), computed beside the studies; not with
+            # fewer realizations, where that check is reported as not run.
             clean_cell = executor.submit(selfconsistent.realization_delta, settings, size,
                                          np.zeros((size, size)))
         for k, case in enumerate(cases):
