@@ -17,7 +17,9 @@ case actually used: a violated rule fails the stage. A case whose rules fail bef
 (e.g. a setup changed to a too-small supercell) is not computed; its comparisons are
 reported as not run beside the failed rule.
 
-Cases (one resumable study each, realizations in a process pool or on any executor):
+Cases (one resumable study each, realizations in a process pool or on any executor; the
+rates and rules are measured case by case, then all studies are handed to the executor
+at once so that its workers stay busy across cases):
 
 * ``anderson_W``: Anderson box disorder of width W (Born, white noise: intervalley and
   intravalley alike), the Fig. 2(a) sweep at the measured Γ (W = 0.7, 1 t: Γ_qc ≈ 1, 2 Δ0;
@@ -102,6 +104,7 @@ Tolerances, all from measured errors:
   checks above could not fail (they are still reported).
 """
 
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -271,8 +274,119 @@ def default_executor(workers=2):
     return process_pool(workers, initializer=_init_worker)
 
 
+@dataclass(frozen=True)
+class _Point:
+    """The disorder point and its clean references, computed once and read by every step.
+
+    Energies in Δ0, the coupling in t; ``r_*`` are Δ(B)/Δ(0) ratios.
+    """
+
+    setup: object
+    mapping: object
+    coupling: float
+    settings: object  # the studies' self-consistency settings, None without (full scale)
+    delta_clean_lat: float
+    delta_clean_lat0: float
+    delta_clean_qc: float
+    r_qc_clean: float
+
+    @property
+    def phys(self):
+        return self.mapping.physical
+
+    @property
+    def d0(self):
+        return self.mapping.delta0
+
+    @property
+    def size(self):
+        return self.setup.resolution.supercell
+
+    @property
+    def params0(self):
+        return self.mapping.lattice_params(0.0)
+
+    @property
+    def r_clean(self):
+        return self.delta_clean_lat / self.delta_clean_lat0
+
+    @property
+    def clean_offset(self):
+        """The clean lattice's r minus the quasiclassical one: its systematic (subtracted)."""
+        return self.r_clean - self.r_qc_clean
+
+    @property
+    def formula(self):
+        return mirage_formula(self.phys.beta, self.phys.field, self.delta_clean_qc)
+
+    @property
+    def base_qc(self):
+        phys = self.phys
+        return QCParams(beta=phys.beta, field=phys.field, phi=phys.phi,
+                        temperature=phys.temperature, eta=QC_ETA)
+
+    def qc_gap(self, gamma, z=1.0, beta=None):
+        """Quasiclassical Δ at Γ in the units of a zero-field gap z (Δ0): β/z, B/z, Γ/z."""
+        phys = self.phys
+        beta = phys.beta if beta is None else beta
+        return solve_gap(QCParams(beta=beta / z, field=phys.field / z, phi=phys.phi,
+                                  temperature=phys.temperature,
+                                  gamma=max(gamma, 0.0) / z)).delta
+
+
+def _clean_point(setup):
+    """U, the clean lattice Δ(B) and Δ(0), and the quasiclassical gaps of the disorder point."""
+    res = setup.resolution
+    mapping = map_to_lattice(setup.disorder_physical())
+    temperature = mapping.physical.temperature
+    lattice = GapSolver.build(mapping, mesh=selfconsistent.COUPLING_MESH,
+                              cutoff=setup.disorder_cutoff)
+    settings = None
+    if res.self_consistent:
+        settings = selfconsistent.study_settings(mapping, res.supercell, res.gap_twists,
+                                                 temperature, cutoff=setup.disorder_cutoff,
+                                                 zero_field_reference=True, bracketed=True)
+    # Δ(B = 0) with the U of the field's solver (build fixes U by T_c0 alike; replace keeps
+    # the one number).
+    lattice0 = replace(GapSolver.build(mapping.with_field(0.0), mesh=selfconsistent.COUPLING_MESH,
+                                       cutoff=setup.disorder_cutoff), coupling=lattice.coupling)
+    delta_clean_lat0 = lattice0.solve(temperature=temperature).delta
+    point = _Point(setup=setup, mapping=mapping, coupling=lattice.coupling, settings=settings,
+                   delta_clean_lat=lattice.solve(temperature=temperature).delta,
+                   delta_clean_lat0=delta_clean_lat0, delta_clean_qc=float("nan"),
+                   r_qc_clean=float("nan"))
+    # The clean lattice's own Δ(B)/Δ(0) against quasiclassics in its zero-field units: the
+    # offset (finite shell and E_F) is the lattice's systematic, which the disordered
+    # comparisons subtract (they compare what disorder changes).
+    return replace(point, delta_clean_qc=point.qc_gap(0.0),
+                   r_qc_clean=point.qc_gap(0.0, delta_clean_lat0))
+
+
+def _clean_checks(report, pt):
+    report.add(Check(
+        "disorder/gap/clean", abs(pt.delta_clean_lat - pt.delta_clean_qc), CLEAN_GAP_TOL,
+        "Delta0",
+        f"clean lattice Delta (k mesh {selfconsistent.COUPLING_MESH}, cutoff "
+        f"{pt.setup.disorder_cutoff:g} Delta0, U from T_c0) {pt.delta_clean_lat:.4f} vs "
+        f"quasiclassical {pt.delta_clean_qc:.4f}", quantity=Q_GAP,
+        details={"lattice": pt.delta_clean_lat, "qc": pt.delta_clean_qc,
+                 "lattice_zero_field": pt.delta_clean_lat0, "coupling_t": pt.coupling}))
+    report.add(Check(
+        "disorder/gap/clean_ratio", abs(pt.clean_offset), CLEAN_RATIO_TOL, "Delta0",
+        f"clean lattice Delta(B)/Delta(0) = {pt.r_clean:.4f} vs quasiclassical "
+        f"{pt.r_qc_clean:.4f} in the lattice's zero-field units (Delta(0) = "
+        f"{pt.delta_clean_lat0:.4f}); tolerance: "
+        "the measured finite-shell offset (-0.0021 at omega_c = 10, -0.0015 at 13) with room",
+        quantity=Q_GAP, details={"lattice": pt.r_clean, "qc": pt.r_qc_clean,
+                                 "offset": pt.clean_offset}))
+
+
 def run(setup, report, tick, *, executor=None):
     """Run the disorder studies; adds checks and figures to *report*.
+
+    Steps: the clean references (`_clean_point`), the cases' rates, rules and studies
+    (`_run_cases`), the gap checks, the SCBA and clean DOS curves, the DOS checks, the
+    figures.
 
     Parameters
     ----------
@@ -280,181 +394,177 @@ def run(setup, report, tick, *, executor=None):
         Where the realizations run (a Dask ``Client.get_executor()``, an
         ``MPIPoolExecutor``, a process pool...). Default: a local pool of 2 processes.
     """
-    res = setup.resolution
-    phys = setup.disorder_physical()
-    mapping = map_to_lattice(phys)
-    d0 = mapping.delta0
-    params0 = mapping.lattice_params(0.0)
-    temperature = phys.temperature
-    size = res.supercell
-    base_qc = QCParams(beta=phys.beta, field=phys.field, phi=phys.phi,
-                       temperature=temperature, eta=QC_ETA)
-
-    def qc_gap(gamma, z=1.0, beta=None):
-        """Quasiclassical Δ at Γ in the units of a zero-field gap z (Δ0): β/z, B/z, Γ/z."""
-        beta = phys.beta if beta is None else beta
-        return solve_gap(QCParams(beta=beta / z, field=phys.field / z, phi=phys.phi,
-                                  temperature=temperature, gamma=max(gamma, 0.0) / z)).delta
-
-    # -- clean references: U, the clean lattice Δ(B), Δ(0), the quasiclassical gap ----------
-    lattice = GapSolver.build(mapping, mesh=selfconsistent.COUPLING_MESH,
-                              cutoff=setup.disorder_cutoff)
-    settings = None
-    if res.self_consistent:
-        settings = selfconsistent.study_settings(mapping, size, res.gap_twists, temperature,
-                                                 cutoff=setup.disorder_cutoff,
-                                                 zero_field_reference=True, bracketed=True)
-    # Δ(B = 0) with the U of the field's solver (build fixes U by T_c0 alike; replace keeps
-    # the one number).
-    lattice0 = replace(GapSolver.build(mapping.with_field(0.0), mesh=selfconsistent.COUPLING_MESH,
-                                       cutoff=setup.disorder_cutoff), coupling=lattice.coupling)
-    delta_clean_lat = lattice.solve(temperature=temperature).delta
-    delta_clean_lat0 = lattice0.solve(temperature=temperature).delta
-    r_clean = delta_clean_lat / delta_clean_lat0
-    delta_clean_qc = qc_gap(0.0)
-    # The clean lattice's own Δ(B)/Δ(0) against quasiclassics in its zero-field units: the
-    # offset (finite shell and E_F) is the lattice's systematic, which the disordered
-    # comparisons below subtract (they compare what disorder changes).
-    r_qc_clean = qc_gap(0.0, delta_clean_lat0)
-    clean_offset = r_clean - r_qc_clean
-    formula = mirage_formula(phys.beta, phys.field, delta_clean_qc)
-    eps0, width = float(formula.eps0), float(formula.width)
-    report.add(Check(
-        "disorder/gap/clean", abs(delta_clean_lat - delta_clean_qc), CLEAN_GAP_TOL, "Delta0",
-        f"clean lattice Delta (k mesh {selfconsistent.COUPLING_MESH}, cutoff "
-        f"{setup.disorder_cutoff:g} Delta0, U from T_c0) {delta_clean_lat:.4f} vs quasiclassical "
-        f"{delta_clean_qc:.4f}", quantity=Q_GAP,
-        details={"lattice": delta_clean_lat, "qc": delta_clean_qc,
-                 "lattice_zero_field": delta_clean_lat0, "coupling_t": lattice.coupling}))
-    report.add(Check(
-        "disorder/gap/clean_ratio", abs(clean_offset), CLEAN_RATIO_TOL, "Delta0",
-        f"clean lattice Delta(B)/Delta(0) = {r_clean:.4f} vs quasiclassical {r_qc_clean:.4f} "
-        f"in the lattice's zero-field units (Delta(0) = {delta_clean_lat0:.4f}); tolerance: "
-        "the measured finite-shell offset (-0.0021 at omega_c = 10, -0.0015 at 13) with room",
-        quantity=Q_GAP, details={"lattice": r_clean, "qc": r_qc_clean, "offset": clean_offset}))
+    pt = _clean_point(setup)
+    _clean_checks(report, pt)
     tick("clean lattice and quasiclassical gaps")
-
-    cases = _cases(setup, res, params0)
-    betas, beta_w = _beta_bins(mapping)
-    folder = Path(report.folder) / "studies"
-    energies = np.linspace(*ENERGIES[:2], ENERGIES[2])
-    e_fine = np.arange(-3.0, ENERGIES[1] + 3.0, QC_STEP)
-    g_loc = validity.local_green(params0)
-    # Jackson width the studies will have (the same for every case), for the rules before
-    # anything runs; each study's own width is read back from its first realization.
-    sigma_expected = _kernel_width(mapping, size, res.moments, delta_clean_lat)
-    results = {}
     own = executor is None
     executor = default_executor() if own else executor
-    clean_cell = None
     try:
-        if (settings is not None and res.realizations >= MIN_REALIZATIONS_FOR_ERRORS
-                and any(isinstance(c.disorder, SmoothDisorder) for c in cases)):
-            # The clean supercell of the same grid and twists: the smooth control's other
-            # reference (see the smooth check below), computed beside the studies; not with
-            # fewer realizations, where that check is reported as not run.
-            clean_cell = executor.submit(selfconsistent.realization_delta, settings, size,
-                                         np.zeros((size, size)))
-        for k, case in enumerate(cases):
-            measured = rates.measure_rates(params0, case.disorder, res.rate_size,
-                                           res.rate_realizations, setup.seed + 1 + k,
-                                           eta=RATE_ETA)
-            rate = measured.in_units(d0)
-            # β on the disorder-renormalized Fermi surface (the measured Re Σ shifts the
-            # contour), the Ising field handed to the SCBA beside Γ.
-            b_fs, b_fs_err = band.renormalized_fermi_beta(params0, measured.sigma_real,
-                                                          measured.sigma_real_err)
-            rate["beta_eff"], rate["beta_eff_err"] = b_fs / d0, b_fs_err / d0
-            if isinstance(case.disorder, PointImpurities):
-                rate["tmatrix_total"] = rates.single_site_tmatrix_rate(
-                    params0, case.disorder.concentration, case.disorder.strength,
-                    eta=RATE_ETA) / d0
-            gamma_qc, gamma_err = max(rate["gamma_qc"], 0.0), float(rate["gamma_qc_err"] or 0.0)
-            gamma_tot = rate["gamma_total"]
-            # The SCBA omits the crossed diagrams, ~1/(p_F ℓ) of what it keeps: below
-            # validity.MIN_PF_ELL the case is drawn beside the SCBA, not checked against it
-            # (its lattice-only checks stay).
-            rate["pf_ell"] = validity.pf_ell(mapping, gamma_tot)
-            if case.scba and rate["pf_ell"] < validity.MIN_PF_ELL:
-                case = replace(case, scba=False, beyond=(
-                    f"beyond the SCBA: p_F l = {rate['pf_ell']:.3g} < {validity.MIN_PF_ELL:g} "
-                    f"at the measured Gamma_total = {gamma_tot:.3g} Delta0 (crossed diagrams "
-                    "~1/(p_F l) omitted)"))
-            # Rules before anything runs, at the Δ the case is expected to use (the clean
-            # lattice's: disorder only lowers it, so L/ξ is rechecked at the measured Δ). The
-            # Born rule belongs to the quantitative SCBA cases only.
-            pre = validity.assess(mapping, size=size, delta=delta_clean_lat,
-                                  kernel_width=sigma_expected, disorder=case.disorder,
-                                  born=case.scba, g_loc=g_loc)
-            if not pre.passed:
-                report.add_all(validity_checks(pre, case.name))
-                for what in ("gap", "L1", "relative_depth"):
-                    report.skip(f"disorder/{case.name}/{what}", "not computed: the case is "
-                                f"outside the validity rules ({pre.message()})", quantity=Q_GAP)
-                tick(f"{case.name}: outside the validity rules, not computed")
-                continue
-            # Without self-consistency (the full scale: the dense shell costs O(L^6)) the
-            # quasiclassical Δ at the measured Γ is imposed, as a labelled assumption.
-            imposed = qc_gap(gamma_qc) if settings is None else delta_clean_lat
-            spec = study.StudySpec(
-                params=mapping.lattice_params(imposed), disorder=case.disorder.to_dict(),
-                size=size, moments=res.moments, vectors=res.vectors,
-                realizations=res.realizations, seed=setup.seed + 100 + k, twists=res.twists,
-                energy_unit=d0, energies=ENERGIES, self_consistent=settings,
-                meta={"case": case.name, "physical": mapping.report()["physical"],
-                      "kernel_width_delta0": sigma_expected},
-            )
-            # One folder per distinct spec and study format: a rerun resumes, a changed
-            # setup or format starts afresh.
-            where = folder / f"{case.name}-v{study.FORMAT_VERSION}-{spec.digest()}"
-            avg = study.run_study(where, spec, executor=executor, progress=False)
-            _, meta_avg = read_table(where / study.AVERAGE_FILE)
-            _, meta0 = read_table(where / "realizations" / "r00000.npz")
-            sigma = float(meta0["kernel_width_delta0"])
-            dsum = meta_avg.get("delta") or {"mean": imposed, "imposed": True}
-            dos, stderr = np.asarray(avg["dos"]), np.asarray(avg["stderr"])
-            n_dos = dict(res.dos_realizations).get(case.name, res.realizations)
-            if n_dos > res.realizations:
-                dos, stderr = _pooled_dos(where, spec, replace(
-                    spec, params=mapping.lattice_params(dsum["mean"]),
-                    realizations=n_dos - res.realizations, seed=setup.seed + 200 + k,
-                    self_consistent=None,
-                    meta={**spec.meta, "imposed_delta": "the mean self-consistent Delta(B) of "
-                          "the gap study's realizations (extra DOS realizations, KPM only)"}),
-                    folder, case.name, executor)
-            results[case.name] = {
-                "case": case, "rate": rate, "gamma_qc": gamma_qc, "gamma_qc_err": gamma_err,
-                "beta_eff": rate["beta_eff"], "beta_eff_err": rate["beta_eff_err"],
-                "gamma_total": gamma_tot, "sigma": sigma, "delta": dsum,
-                "lattice": dos, "stderr": stderr, "dos_realizations": max(n_dos, res.realizations),
-            }
-            tick(f"study {case.name} ({res.realizations} realizations, {n_dos} for the DOS)")
-        if clean_cell is not None:
-            d_cell, meta_cell = clean_cell.result()
-            z_cell = meta_cell["delta_zero_field_delta0"]
-            cell_offset = d_cell / z_cell - qc_gap(0.0, z_cell)
+        results, cell = _run_cases(pt, report, tick, executor)
     finally:
         if own:
-            executor.shutdown()
+            executor.shutdown(cancel_futures=True)
+    _gap_checks(report, pt, results, cell)
+    energies = np.linspace(*ENERGIES[:2], ENERGIES[2])
+    _dos_curves(pt, results, energies, tick)
+    _dos_checks(report, pt, results)
+    _figures(report, pt, results, energies)
+    report.parameters["disorder_point"] = _point_record(pt, results)
+    return results
 
-    # -- gap checks ------------------------------------------------------------------------
-    def ratio_of(r):
-        d = r["delta"]
-        ratio = d["ratio_to_zero_field"]
-        return ratio["mean"], ratio["stderr"] or 0.0, d["zero_field"]["mean"]
 
-    powered = res.realizations >= MIN_REALIZATIONS_FOR_ERRORS
-    underpowered = (f"{res.realizations} realizations: a standard error over fewer than "
-                    f"{MIN_REALIZATIONS_FOR_ERRORS} realizations is itself too uncertain to be a "
-                    "tolerance (run the full stage)")
+def _run_cases(pt, report, tick, executor):
+    """Rates, rules and the resumable study of every case; returns ``(results, cell)``.
+
+    The rates and rules are measured case by case (they decide what runs); then every
+    study is handed to *executor* at once, each waiting for its realizations in a thread
+    of this process, so the workers stay busy across cases (a realization depends only on
+    its spec and index: the order of completion changes nothing). *cell* is the clean
+    supercell's ``(Δ(B), Δ(0), r − r_qc)``, or None where it is not needed.
+    """
+    res = pt.setup.resolution
+    cases = _cases(pt.setup, res, pt.params0)
+    folder = Path(report.folder) / "studies"
+    g_loc = validity.local_green(pt.params0)
+    # Jackson width the studies will have (the same for every case), for the rules before
+    # anything runs; each study's own width is read back from its first realization.
+    sigma_expected = _kernel_width(pt.mapping, pt.size, res.moments, pt.delta_clean_lat)
+    cell = None
+    if (pt.settings is not None and res.realizations >= MIN_REALIZATIONS_FOR_ERRORS
+            and any(isinstance(c.disorder, SmoothDisorder) for c in cases)):
+        # The clean supercell of the same grid and twists: the smooth control's other
+        # reference (see the smooth check below), computed beside the studies; not with
+        # fewer realizations, where that check is reported as not run.
+        cell = executor.submit(selfconsistent.realization_delta, pt.settings, pt.size,
+                               np.zeros((pt.size, pt.size)))
+    prepared = [p for k, case in enumerate(cases)
+                if (p := _prepare_case(pt, case, k, report, g_loc, sigma_expected, tick))]
+    threads = ThreadPoolExecutor(max_workers=max(1, len(prepared)))
+    try:
+        futures = {threads.submit(_run_case, pt, p, folder, executor): p["case"].name
+                   for p in prepared}
+        done = {}
+        for fut in as_completed(futures):
+            done[futures[fut]] = r = fut.result()
+            tick(f"study {futures[fut]} ({res.realizations} realizations, "
+                 f"{r['dos_realizations']} for the DOS)")
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
+    results = {p["case"].name: done[p["case"].name] for p in prepared}  # the cases' order
+    if cell is not None:
+        d_cell, meta_cell = cell.result()
+        z_cell = meta_cell["delta_zero_field_delta0"]
+        cell = (d_cell, z_cell, d_cell / z_cell - pt.qc_gap(0.0, z_cell))
+    return results, cell
+
+
+def _prepare_case(pt, case, k, report, g_loc, sigma_expected, tick):
+    """The case's measured rates and β_eff, its rules and study spec; None (with the failed
+    rules reported) when the case is outside the validity rules."""
+    setup, res, d0 = pt.setup, pt.setup.resolution, pt.d0
+    measured = rates.measure_rates(pt.params0, case.disorder, res.rate_size,
+                                   res.rate_realizations, setup.seed + 1 + k, eta=RATE_ETA)
+    rate = measured.in_units(d0)
+    # β on the disorder-renormalized Fermi surface (the measured Re Σ shifts the
+    # contour), the Ising field handed to the SCBA beside Γ.
+    b_fs, b_fs_err = band.renormalized_fermi_beta(pt.params0, measured.sigma_real,
+                                                  measured.sigma_real_err)
+    rate["beta_eff"], rate["beta_eff_err"] = b_fs / d0, b_fs_err / d0
+    if isinstance(case.disorder, PointImpurities):
+        rate["tmatrix_total"] = rates.single_site_tmatrix_rate(
+            pt.params0, case.disorder.concentration, case.disorder.strength,
+            eta=RATE_ETA) / d0
+    gamma_tot = rate["gamma_total"]
+    # The SCBA omits the crossed diagrams, ~1/(p_F ℓ) of what it keeps: below
+    # validity.MIN_PF_ELL the case is drawn beside the SCBA, not checked against it
+    # (its lattice-only checks stay).
+    rate["pf_ell"] = validity.pf_ell(pt.mapping, gamma_tot)
+    if case.scba and rate["pf_ell"] < validity.MIN_PF_ELL:
+        case = replace(case, scba=False, beyond=(
+            f"beyond the SCBA: p_F l = {rate['pf_ell']:.3g} < {validity.MIN_PF_ELL:g} "
+            f"at the measured Gamma_total = {gamma_tot:.3g} Delta0 (crossed diagrams "
+            "~1/(p_F l) omitted)"))
+    # Rules before anything runs, at the Δ the case is expected to use (the clean
+    # lattice's: disorder only lowers it, so L/ξ is rechecked at the measured Δ). The
+    # Born rule belongs to the quantitative SCBA cases only.
+    pre = validity.assess(pt.mapping, size=pt.size, delta=pt.delta_clean_lat,
+                          kernel_width=sigma_expected, disorder=case.disorder,
+                          born=case.scba, g_loc=g_loc)
+    if not pre.passed:
+        report.add_all(validity_checks(pre, case.name))
+        for what in ("gap", "L1", "relative_depth"):
+            report.skip(f"disorder/{case.name}/{what}", "not computed: the case is "
+                        f"outside the validity rules ({pre.message()})", quantity=Q_GAP)
+        tick(f"{case.name}: outside the validity rules, not computed")
+        return None
+    # Without self-consistency (the full scale: the dense shell costs O(L^6)) the
+    # quasiclassical Δ at the measured Γ is imposed, as a labelled assumption.
+    gamma_qc = max(rate["gamma_qc"], 0.0)
+    imposed = pt.qc_gap(gamma_qc) if pt.settings is None else pt.delta_clean_lat
+    spec = study.StudySpec(
+        params=pt.mapping.lattice_params(imposed), disorder=case.disorder.to_dict(),
+        size=pt.size, moments=res.moments, vectors=res.vectors,
+        realizations=res.realizations, seed=setup.seed + 100 + k, twists=res.twists,
+        energy_unit=d0, energies=ENERGIES, self_consistent=pt.settings,
+        meta={"case": case.name, "physical": pt.mapping.report()["physical"],
+              "kernel_width_delta0": sigma_expected},
+    )
+    return {"case": case, "index": k, "rate": rate, "spec": spec, "imposed": imposed}
+
+
+def _run_case(pt, prepared, folder, executor):
+    """Run (or resume) one case's study and its extra KPM-only DOS realizations."""
+    res = pt.setup.resolution
+    case, k, rate, spec = (prepared[x] for x in ("case", "index", "rate", "spec"))
+    # One folder per distinct spec and study format: a rerun resumes, a changed
+    # setup or format starts afresh.
+    where = folder / f"{case.name}-v{study.FORMAT_VERSION}-{spec.digest()}"
+    avg = study.run_study(where, spec, executor=executor, progress=False)
+    _, meta_avg = read_table(where / study.AVERAGE_FILE)
+    _, meta0 = read_table(where / "realizations" / "r00000.npz")
+    dsum = meta_avg.get("delta") or {"mean": prepared["imposed"], "imposed": True}
+    dos, stderr = np.asarray(avg["dos"]), np.asarray(avg["stderr"])
+    n_dos = dict(res.dos_realizations).get(case.name, res.realizations)
+    if n_dos > res.realizations:
+        dos, stderr = _pooled_dos(where, spec, replace(
+            spec, params=pt.mapping.lattice_params(dsum["mean"]),
+            realizations=n_dos - res.realizations, seed=pt.setup.seed + 200 + k,
+            self_consistent=None,
+            meta={**spec.meta, "imposed_delta": "the mean self-consistent Delta(B) of "
+                  "the gap study's realizations (extra DOS realizations, KPM only)"}),
+            folder, case.name, executor)
+    gamma_qc = max(rate["gamma_qc"], 0.0)
+    return {
+        "case": case, "rate": rate, "gamma_qc": gamma_qc,
+        "gamma_qc_err": float(rate["gamma_qc_err"] or 0.0),
+        "beta_eff": rate["beta_eff"], "beta_eff_err": rate["beta_eff_err"],
+        "gamma_total": rate["gamma_total"], "sigma": float(meta0["kernel_width_delta0"]),
+        "delta": dsum, "lattice": dos, "stderr": stderr,
+        "dos_realizations": max(n_dos, res.realizations),
+    }
+
+
+def _powered(res):
+    """Whether standard errors over the realizations can serve as tolerances, and why not."""
+    return res.realizations >= MIN_REALIZATIONS_FOR_ERRORS, (
+        f"{res.realizations} realizations: a standard error over fewer than "
+        f"{MIN_REALIZATIONS_FOR_ERRORS} realizations is itself too uncertain to be a "
+        "tolerance (run the full stage)")
+
+
+def _gap_checks(report, pt, results, cell):
+    """``disorder/gap/<case>`` and the suppression: r against the SCBA at Γ_qc and β_eff."""
+    res, size = pt.setup.resolution, pt.size
+    g_loc = validity.local_green(pt.params0)
+    powered, underpowered = _powered(res)
     for name, r in results.items():
         case = r["case"]
         mean_delta = r["delta"]["mean"]
         # Rules at the Δ the case used (the lattice mean, or the imposed one).
         checks = validity_checks(validity.assess(
-            mapping, size=size, delta=mean_delta, kernel_width=r["sigma"],
+            pt.mapping, size=size, delta=mean_delta, kernel_width=r["sigma"],
             disorder=case.disorder, born=case.scba, g_loc=g_loc), name)
-        if settings is None:
+        if pt.settings is None:
             report.add_all(checks)
             report.skip(f"disorder/gap/{name}", "not computed at this scale: the self-consistent "
                         f"Delta needs the dense shell eigenproblem of {size}^2 sites (cost O(L^6), "
@@ -462,105 +572,126 @@ def run(setup, report, tick, *, executor=None):
                         quantity=Q_GAP)
             r.update(ratio=mean_delta, ratio_err=0.0, z=1.0)
             continue
-        ratio, s_ratio, z = ratio_of(r)
-        shift = z / delta_clean_lat0 - 1
+        ratio_summary = r["delta"]["ratio_to_zero_field"]
+        ratio, s_ratio = ratio_summary["mean"], ratio_summary["stderr"] or 0.0
+        z = r["delta"]["zero_field"]["mean"]
+        shift = z / pt.delta_clean_lat0 - 1
         checks.append(Check(
             f"disorder/validity/{name}/zero_field_gap_shift", abs(shift), ZERO_FIELD_SHIFT_MAX,
-            "relative", f"lattice zero-field gap {z:.4f} vs clean {delta_clean_lat0:.4f} "
+            "relative", f"lattice zero-field gap {z:.4f} vs clean {pt.delta_clean_lat0:.4f} "
             f"({res.gap_twists} twists): the density-of-states renormalization by disorder (beyond "
             "quasiclassics), corrected to first order by the normalization", quantity=Q_VALIDITY,
-            details={"zero_field_mean": z, "clean_zero_field": delta_clean_lat0}))
+            details={"zero_field_mean": z, "clean_zero_field": pt.delta_clean_lat0}))
         report.add_all(checks)
         r["ratio"], r["ratio_err"], r["z"] = ratio, s_ratio, z
-        smooth = isinstance(case.disorder, SmoothDisorder)
-        beyond = None
-        if not (case.scba or smooth):
-            beyond = case.beyond or (
-                "beyond the SCBA (Born rule |T|^2/V^2 = "
-                f"{validity.tmatrix_born_ratio(params0, case.disorder, g_loc=g_loc):.3g})")
-        # The SCBA at the measured Γ_qc and β_eff (each realization's Fermi-level Ising field)
-        # in the case's own zero-field units; the fixed-β value is kept for the record.
-        g, g_err, b, b_err = r["gamma_qc"], r["gamma_qc_err"], r["beta_eff"], r["beta_eff_err"]
-        expected = qc_gap(g, z, b)
-        fixed = qc_gap(g, z)
-        step = max(g_err, 1e-3)
-        slope_g = (qc_gap(g + step, z, b) - qc_gap(max(g - step, 0.0), z, b)) / (
-            g + step - max(g - step, 0.0))
-        hb = max(b_err, 1e-3)
-        slope_b = (qc_gap(g, z, b + hb) - qc_gap(g, z, b - hb)) / (2 * hb)
-        s = float(np.sqrt(s_ratio**2 + (slope_g * g_err) ** 2 + (slope_b * b_err) ** 2))
-        # What disorder changes, lattice vs SCBA: the clean offset (lattice systematic) removed.
-        # Against the converged clean lattice. For the smooth control this is a judgement: its
-        # supercell is not randomized like the Anderson ones (measured, 2026-12-07: against the
-        # clean 64² supercell of the same twists, offset −0.0143, the excess is +0.0093; against
-        # the lattice, −0.0029), so its grid bias lies between the two references.
-        reference = clean_offset
-        excess = (ratio - expected) - reference
-        r.update(qc_gap=expected, qc_gap_fixed_beta=fixed, gap_excess=excess, gap_stderr=s)
-        what = ("Anderson theorem on the gap: smooth (intravalley) disorder" if not case.scba
-                else "intervalley disorder")
-        details = {"lattice_ratio": ratio, "lattice_ratio_err": s_ratio,
-                   "lattice_mean_delta": mean_delta, "lattice_zero_field": z,
-                   "qc": expected, "qc_fixed_beta": fixed, "beta_eff": b, "beta_eff_err": b_err,
-                   "gamma_qc": g, "gamma_qc_err": g_err, "gamma_total": r["gamma_total"],
-                   "qc_slope_per_gamma": slope_g, "qc_slope_per_beta": slope_b, "stderr": s,
-                   "clean_offset": reference, "clean_reference": "converged clean lattice",
-                   "excess_fixed_beta": ratio - fixed - reference,
-                   "per_realization": r["delta"]["per_realization"]}
-        name_check = f"disorder/gap/{name}"
-        if beyond is not None:
-            report.skip(name_check, f"{beyond}: shown in the figures as a labelled comparison "
-                        f"(lattice minus SCBA beyond the clean offset {excess:+.4f}), not checked",
-                        quantity=Q_GAP)
-            continue
-        if not powered:
-            report.skip(name_check, underpowered, quantity=Q_GAP)
-            continue
-        if smooth and clean_cell is not None:
-            # Anderson's theorem on the gap. Smooth disorder randomizes the supercell's
-            # levels only partly, and the 64² grid's sampling of the lattice's β(k) lowers
-            # the clean supercell's ratio (the ideal valley operator's does not: measured
-            # -0.0143 against -0.0013, issue 21): its lattice - SCBA must lie between the
-            # clean supercell's and the converged lattice's (no randomization and full);
-            # pair breaking by intravalley disorder would put it below both.
-            lo, hi = sorted((reference, cell_offset))
-            diff = ratio - expected
-            outside = max(0.0, lo - diff, diff - hi)
-            details.update(clean_supercell_offset=cell_offset,
-                           clean_supercell_ratio=d_cell / z_cell,
-                           clean_supercell_zero_field=z_cell,
-                           excess_vs_supercell=diff - cell_offset)
-            report.add(Check(
-                name_check, outside, GAP_SIGMAS * s, "Delta0",
-                f"{what}: lattice - SCBA = {diff:+.4f} +- {s:.4f} against the bracket of the "
-                f"clean references [{lo:+.4f}, {hi:+.4f}] (converged clean lattice "
-                f"{reference:+.4f}, clean {size}^2 supercell of the same twists "
-                f"{cell_offset:+.4f}); value: the distance outside it, tolerance 3 standard "
-                "errors", quantity=Q_GAP, details=details))
-            continue
-        report.add(Check(
-            name_check, abs(excess), GAP_SIGMAS * s, "Delta0",
-            f"{what}: lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs SCBA "
-            f"{expected:.4f} at the measured Gamma_qc = {g:.3f} +- {g_err:.3f} and beta_eff = "
-            f"{b:.3f} +- {b_err:.3f} Delta0 (fixed beta = {phys.beta:g}: {fixed:.4f}), both "
-            f"less their clean values (offset {reference:+.4f}); tolerance 3 x the combined "
-            "standard error (realizations, Gamma, beta_eff)", quantity=Q_GAP, details=details))
+        _gap_check(report, pt, name, r, cell, (powered, underpowered), g_loc)
     anderson = [n for n, r in results.items() if isinstance(r["case"].disorder, AndersonDisorder)]
-    if anderson and settings is not None and not powered:
+    if anderson and pt.settings is not None and not powered:
         report.skip(f"disorder/gap/{anderson[-1]}/suppression", underpowered,
                     quantity=Q_SUPPRESSION)
-    elif anderson and settings is not None:
+    elif anderson and pt.settings is not None:
         last = results[anderson[-1]]
         report.add(Check(
             f"disorder/gap/{anderson[-1]}/suppression",
-            (r_clean - last["ratio"]) / last["ratio_err"] if last["ratio_err"] > 0
+            (pt.r_clean - last["ratio"]) / last["ratio_err"] if last["ratio_err"] > 0
             else float("nan"), SIGMAS, "sigma",
             "tests whether intervalley disorder in a field lowers the lattice gap: clean minus "
             "disordered <Delta(B)>/<Delta(0)> in units of its standard error", comparison=">=",
             quantity=Q_SUPPRESSION,
-            details={"clean_ratio": r_clean, "ratio": last["ratio"], "stderr": last["ratio_err"]}))
+            details={"clean_ratio": pt.r_clean, "ratio": last["ratio"],
+                     "stderr": last["ratio_err"]}))
 
-    # -- DOS: SCBA at the measured Γ and the lattice's own Δ ---------------------------------
+
+def _gap_check(report, pt, name, r, cell, power, g_loc):
+    """One case's gap check (what disorder changes, lattice vs SCBA), or why it is not run."""
+    powered, underpowered = power
+    case, ratio, s_ratio, z = r["case"], r["ratio"], r["ratio_err"], r["z"]
+    smooth = isinstance(case.disorder, SmoothDisorder)
+    beyond = None
+    if not (case.scba or smooth):
+        beyond = case.beyond or (
+            "beyond the SCBA (Born rule |T|^2/V^2 = "
+            f"{validity.tmatrix_born_ratio(pt.params0, case.disorder, g_loc=g_loc):.3g})")
+    # The SCBA at the measured Γ_qc and β_eff (each realization's Fermi-level Ising field)
+    # in the case's own zero-field units; the fixed-β value is kept for the record.
+    qc_gap = pt.qc_gap
+    g, g_err, b, b_err = r["gamma_qc"], r["gamma_qc_err"], r["beta_eff"], r["beta_eff_err"]
+    expected = qc_gap(g, z, b)
+    fixed = qc_gap(g, z)
+    step = max(g_err, 1e-3)
+    slope_g = (qc_gap(g + step, z, b) - qc_gap(max(g - step, 0.0), z, b)) / (
+        g + step - max(g - step, 0.0))
+    hb = max(b_err, 1e-3)
+    slope_b = (qc_gap(g, z, b + hb) - qc_gap(g, z, b - hb)) / (2 * hb)
+    s = float(np.sqrt(s_ratio**2 + (slope_g * g_err) ** 2 + (slope_b * b_err) ** 2))
+    # What disorder changes, lattice vs SCBA: the clean offset (lattice systematic) removed.
+    # Against the converged clean lattice. For the smooth control this is a judgement: its
+    # supercell is not randomized like the Anderson ones (measured, 2026-12-07: against the
+    # clean 64² supercell of the same twists, offset −0.0143, the excess is +0.0093; against
+    # the lattice, −0.0029), so its grid bias lies between the two references.
+    reference = pt.clean_offset
+    excess = (ratio - expected) - reference
+    r.update(qc_gap=expected, qc_gap_fixed_beta=fixed, gap_excess=excess, gap_stderr=s)
+    what = ("Anderson theorem on the gap: smooth (intravalley) disorder" if not case.scba
+            else "intervalley disorder")
+    details = {"lattice_ratio": ratio, "lattice_ratio_err": s_ratio,
+               "lattice_mean_delta": r["delta"]["mean"], "lattice_zero_field": z,
+               "qc": expected, "qc_fixed_beta": fixed, "beta_eff": b, "beta_eff_err": b_err,
+               "gamma_qc": g, "gamma_qc_err": g_err, "gamma_total": r["gamma_total"],
+               "qc_slope_per_gamma": slope_g, "qc_slope_per_beta": slope_b, "stderr": s,
+               "clean_offset": reference, "clean_reference": "converged clean lattice",
+               "excess_fixed_beta": ratio - fixed - reference,
+               "per_realization": r["delta"]["per_realization"]}
+    name_check = f"disorder/gap/{name}"
+    if beyond is not None:
+        report.skip(name_check, f"{beyond}: shown in the figures as a labelled comparison "
+                    f"(lattice minus SCBA beyond the clean offset {excess:+.4f}), not checked",
+                    quantity=Q_GAP)
+        return
+    if not powered:
+        report.skip(name_check, underpowered, quantity=Q_GAP)
+        return
+    if smooth and cell is not None:
+        # Anderson's theorem on the gap. Smooth disorder randomizes the supercell's
+        # levels only partly, and the 64² grid's sampling of the lattice's β(k) lowers
+        # the clean supercell's ratio (the ideal valley operator's does not: measured
+        # -0.0143 against -0.0013, issue 21): its lattice - SCBA must lie between the
+        # clean supercell's and the converged lattice's (no randomization and full);
+        # pair breaking by intravalley disorder would put it below both.
+        d_cell, z_cell, cell_offset = cell
+        lo, hi = sorted((reference, cell_offset))
+        diff = ratio - expected
+        outside = max(0.0, lo - diff, diff - hi)
+        details.update(clean_supercell_offset=cell_offset,
+                       clean_supercell_ratio=d_cell / z_cell,
+                       clean_supercell_zero_field=z_cell,
+                       excess_vs_supercell=diff - cell_offset)
+        report.add(Check(
+            name_check, outside, GAP_SIGMAS * s, "Delta0",
+            f"{what}: lattice - SCBA = {diff:+.4f} +- {s:.4f} against the bracket of the "
+            f"clean references [{lo:+.4f}, {hi:+.4f}] (converged clean lattice "
+            f"{reference:+.4f}, clean {pt.size}^2 supercell of the same twists "
+            f"{cell_offset:+.4f}); value: the distance outside it, tolerance 3 standard "
+            "errors", quantity=Q_GAP, details=details))
+        return
+    report.add(Check(
+        name_check, abs(excess), GAP_SIGMAS * s, "Delta0",
+        f"{what}: lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs SCBA "
+        f"{expected:.4f} at the measured Gamma_qc = {g:.3f} +- {g_err:.3f} and beta_eff = "
+        f"{b:.3f} +- {b_err:.3f} Delta0 (fixed beta = {pt.phys.beta:g}: {fixed:.4f}), both "
+        f"less their clean values (offset {reference:+.4f}); tolerance 3 x the combined "
+        "standard error (realizations, Gamma, beta_eff)", quantity=Q_GAP, details=details))
+
+
+def _dos_curves(pt, results, energies, tick):
+    """Per case: the SCBA curves through its kernel, the mirage-dip depths and the clean
+    references' depths through the same kernel (added to *results*)."""
+    phys, base_qc = pt.phys, pt.base_qc
+    formula = pt.formula
+    eps0, width = float(formula.eps0), float(formula.width)
+    e_fine = np.arange(-3.0, ENERGIES[1] + 3.0, QC_STEP)
+    betas, beta_w = _beta_bins(pt.mapping)
+
     def scba_curves(qp, delta, sigma):
         """SCBA N_s/N_n (x) G at qp's β and averaged over the lattice's |β| bins (scaled to
         the same mean: the clean Fermi-surface distribution, renormalized as a whole)."""
@@ -587,13 +718,13 @@ def run(setup, report, tick, *, executor=None):
 
     # Clean reference: exact lattice DOS (triangle method) and quasiclassics, same Gaussian.
     e_bins = np.arange(e_fine[0], e_fine[-1], QC_STEP) + QC_STEP / 2
-    cd = clean_dos(mapping, e_bins, mesh=CLEAN_MESH, delta=delta_clean_lat)
+    cd = clean_dos(pt.mapping, e_bins, mesh=CLEAN_MESH, delta=pt.delta_clean_lat)
     zeros = np.zeros_like(energies)
 
     def clean_depths(sig):
         lat = _gaussian_convolve(e_bins, cd.dos, energies, sig) / _gaussian_convolve(
             e_bins, cd.dos_normal, energies, sig)
-        single, binned = scba_curves(base_qc, delta_clean_qc, sig)
+        single, binned = scba_curves(base_qc, pt.delta_clean_qc, sig)
         return lat, tuple(_depth(energies, c, zeros, eps0, width)[0]
                           for c in (lat, single, binned))
 
@@ -608,6 +739,11 @@ def run(setup, report, tick, *, executor=None):
             clean_depths(r["sigma"])
     tick("clean reference (triangle method)")
 
+
+def _dos_checks(report, pt, results):
+    """The DOS checks of every case: power, smooth dip kept, L1, relative depth, filling."""
+    res = pt.setup.resolution
+    powered, underpowered = _powered(res)
     for name, r in results.items():
         case = r["case"]
         rel_lat = r["D_lat"] / r["D_lat_clean"]
@@ -668,6 +804,7 @@ def run(setup, report, tick, *, executor=None):
                      "D_clean_lattice": r["D_lat_clean"], "D_clean_qc": r["D_qc_clean"],
                      "sigma_kernel": r["sigma"]},
             quantity=Q_DEPTH))
+    anderson = [n for n, r in results.items() if isinstance(r["case"].disorder, AndersonDisorder)]
     if anderson and not powered:
         report.skip(f"disorder/{anderson[-1]}/filling_significance", underpowered,
                     quantity=Q_FILLING)
@@ -682,15 +819,19 @@ def run(setup, report, tick, *, executor=None):
             comparison=">=", quantity=Q_FILLING,
             details={"D_clean": last["D_lat_clean"], "D": last["D_lat"], "sigma": sig}))
 
-    _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_gap,
-             delta_clean_lat, delta_clean_qc, r_clean, clean_offset, settings is not None)
-    report.parameters["disorder_point"] = {
-        "cutoff_delta0": setup.disorder_cutoff, "coupling_t": lattice.coupling,
-        "self_consistent": settings is not None,
-        "clean_lattice_delta": delta_clean_lat, "clean_lattice_delta_zero_field": delta_clean_lat0,
-        "clean_qc_delta": delta_clean_qc, "eps0": eps0, "width": width,
-        "clean_ratio_lattice": r_clean, "clean_ratio_qc": r_qc_clean,
-        "supercell": size, "twists_dos": res.twists, "twists_gap": res.gap_twists,
+
+def _point_record(pt, results):
+    """The disorder point as the report's parameters record it."""
+    res, formula = pt.setup.resolution, pt.formula
+    return {
+        "cutoff_delta0": pt.setup.disorder_cutoff, "coupling_t": pt.coupling,
+        "self_consistent": pt.settings is not None,
+        "clean_lattice_delta": pt.delta_clean_lat,
+        "clean_lattice_delta_zero_field": pt.delta_clean_lat0,
+        "clean_qc_delta": pt.delta_clean_qc, "eps0": float(formula.eps0),
+        "width": float(formula.width),
+        "clean_ratio_lattice": pt.r_clean, "clean_ratio_qc": pt.r_qc_clean,
+        "supercell": res.supercell, "twists_dos": res.twists, "twists_gap": res.gap_twists,
         "moments": res.moments,
         "realizations": res.realizations,
         "cases": {name: {"gamma_qc": r["gamma_qc"], "gamma_qc_err": r["gamma_qc_err"],
@@ -699,15 +840,27 @@ def run(setup, report, tick, *, executor=None):
                          "sigma_real_delta0": r["rate"]["sigma_real"],
                          "sigma_real_err_delta0": r["rate"]["sigma_real_err"]}
                   for name, r in results.items()}}
-    return results
 
 
-def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_gap,
-             delta_clean_lat, delta_clean_qc, r_clean, clean_offset=0.0, settings_used=True):
+def _figures(report, pt, results, energies):
+    """Fig. 2(a) (gap vs Γ), the DOS and the dip filling, and the point's note."""
     import matplotlib.pyplot as plt
 
-    res = setup.resolution
-    d0 = mapping.delta0
+    _figure_gap(report, pt, results, plt)
+    _figure_dos(report, pt, results, energies, plt)
+    _figure_filling(report, pt, results, plt)
+    phys, d0, setup = pt.phys, pt.d0, pt.setup
+    eps0, width = float(pt.formula.eps0), float(pt.formula.width)
+    report.notes.append(
+        f"Disorder variant: beta={phys.beta:g}, B={phys.field:g}, Delta0={d0:g} t, E_F="
+        f"{phys.e_fermi:g} Delta0, omega_c={setup.disorder_cutoff:g} Delta0; clean formula "
+        f"eps0={eps0:.3f}, delta={width:.3f} Delta0; clean gaps: lattice {pt.delta_clean_lat:.4f}, "
+        f"quasiclassical {pt.delta_clean_qc:.4f} (Delta(B)/Delta(0) lattice {pt.r_clean:.4f}).")
+
+
+def _figure_gap(report, pt, results, plt):
+    phys, res, qc_gap, clean_offset = pt.phys, pt.setup.resolution, pt.qc_gap, pt.clean_offset
+    settings_used = pt.settings is not None
     # Fig. 2(a): Δ(Γ), the SCBA shifted by the clean lattice's offset (its finite-shell
     # systematic) so that the lattice markers compare directly.
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
@@ -719,7 +872,7 @@ def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_ga
         b_min = min(betas_eff)
         ax.plot(gg, [qc_gap(g, beta=b_min) + clean_offset for g in gg], "b--", lw=1,
                 label=rf"SCBA at $\beta_{{eff}}={b_min:.3f}\Delta_0$ (+ clean offset)")
-    ax.plot([0], [r_clean], "k^", mfc="none",
+    ax.plot([0], [pt.r_clean], "k^", mfc="none",
             label=r"clean lattice (k mesh): $\Delta(B)/\Delta(B=0)$")
     for name, r in results.items():
         marker = "ko" if r["case"].scba else ("gs" if name == "smooth" else "bD")
@@ -755,7 +908,11 @@ def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_ga
         checks=("disorder/gap/*",), pointer="compare Fig. 2(a)")
     plt.close(fig)
 
-    # DOS.
+
+
+def _figure_dos(report, pt, results, energies, plt):
+    phys, res, d0 = pt.phys, pt.setup.resolution, pt.d0
+    eps0, width = float(pt.formula.eps0), float(pt.formula.width)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5))
     for k, r in enumerate(results.values()):
         off = 0.25 * (k + 1)
@@ -797,6 +954,10 @@ def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_ga
         checks=("disorder/*/L1",), pointer="compare Fig. 2(b)")
     plt.close(fig)
 
+
+
+def _figure_filling(report, pt, results, plt):
+    phys = pt.phys
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, r in results.items():
         g = r["gamma_qc"]
@@ -821,8 +982,3 @@ def _figures(report, phys, mapping, setup, results, energies, eps0, width, qc_ga
         checks=("disorder/*/relative_depth", "disorder/*/dip_kept",
                 "disorder/*/filling_significance"), pointer="compare Fig. 2(a)")
     plt.close(fig)
-    report.notes.append(
-        f"Disorder variant: beta={phys.beta:g}, B={phys.field:g}, Delta0={d0:g} t, E_F="
-        f"{phys.e_fermi:g} Delta0, omega_c={setup.disorder_cutoff:g} Delta0; clean formula "
-        f"eps0={eps0:.3f}, delta={width:.3f} Delta0; clean gaps: lattice {delta_clean_lat:.4f}, "
-        f"quasiclassical {delta_clean_qc:.4f} (Delta(B)/Delta(0) lattice {r_clean:.4f}).")

@@ -320,6 +320,12 @@ def test_chiral_blocks_give_the_spectrum_of_the_full_shell_hamiltonian():
             # Sum of ~10^2 energies from two dense solvers: round-off, far below 1e-12 relative.
             assert scs._shell_omega(s, blocks, d_t, t_t) == pytest.approx(
                 scs._omega(sla.eigvalsh(s.h0 + d_t * s.h_pair), t_t), rel=1e-12)
+        # The anomalous average (used at the solution, Δ > 0) from the singular vectors =
+        # the full shell's Hellmann-Feynman sum; round-off of two dense solvers on ~10^2
+        # terms (measured ~1e-14 relative).
+        for temp in (t_t, 0.0):
+            assert scs._shell_anomalous(s, blocks, d_t, temp) == pytest.approx(
+                scs._shell_anomalous(s, None, d_t, temp), rel=1e-11)
     # Complex twists keep the full diagonalization.
     _, complex_shells = _random_shells("grid:3")
     assert any(scs.chiral_blocks(s) is None for s in complex_shells)
