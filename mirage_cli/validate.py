@@ -2,7 +2,7 @@
 
 Usage::
 
-    mirage validate [--quick] [--output DIR]
+    mirage validate [--quick] [--output DIR] [--stages clean,gap,...]
     mirage validate --full-scale [--scheduler tcp://HOST:PORT | --mpi | --workers N]
 
 Exit codes: 0 all checks pass, 1 a check failed, 2 bad input (nothing written).
@@ -19,6 +19,19 @@ from mirage_common.parallel import check_mpi_launcher, executor_from_options
 
 __all__ = ["add_parser"]
 
+STAGES = ("clean", "gap", "disorder", "components", "tunneling", "junction")
+
+
+def _stages(text):
+    """The ``--stages`` list: known names, each once, in the suite's order."""
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in names if x not in STAGES]
+    if not names or unknown:
+        raise ParameterError("stages", f"got {text!r}: a comma list of {', '.join(STAGES)}")
+    if len(set(names)) != len(names):
+        raise ParameterError("stages", f"got {text!r}: a stage is named twice")
+    return tuple(s for s in STAGES if s in names)
+
 
 def _run(args):
     if args.full_scale and args.quick:
@@ -30,9 +43,11 @@ def _run(args):
         )
     if args.mpi and not args.scheduler:  # the launcher, before any process or folder
         check_mpi_launcher(command="validate --full-scale")
+    stages = STAGES if args.stages is None else _stages(args.stages)
+    if args.full_scale and stages not in (STAGES, ("disorder",)):
+        raise ParameterError("stages", "--full-scale runs the disorder stage only")
     output = check_report_folder(args.output)
     setup = ValidationSetup(resolution=QUICK if args.quick else FULL)
-    stages = ("clean", "gap", "disorder", "components", "tunneling", "junction")
     if args.full_scale:
         setup, stages = setup.full_scale(), ("disorder",)
     import matplotlib
@@ -83,6 +98,13 @@ def add_parser(subparsers, name, help):
         default="mirage-report",
         help="report folder (default: mirage-report/): new, empty, or an "
         "earlier report, which is replaced",
+    )
+    parser.add_argument(
+        "--stages",
+        default=None,
+        metavar="LIST",
+        help=f"run only these stages, a comma list of {','.join(STAGES)} "
+        "(default: all; the report then holds only their checks)",
     )
     parser.add_argument(
         "--full-scale",

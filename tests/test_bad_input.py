@@ -58,6 +58,10 @@ CASES = [
     ([*LS, "--output", "{d}/ro/sub/x.csv"], 2, "output"),
     ([*DIS, "--output", "{d}/ro/study"], 2, "output"),
     (["validate", "--quick", "--output", "{d}/ro/rep"], 2, "output"),
+    (["validate", "--stages", "clean,gapp", "--output", "{d}/rep"], 2, "stages"),
+    (["validate", "--stages", "gap,gap", "--output", "{d}/rep"], 2, "stages"),
+    (["validate", "--stages", ",", "--output", "{d}/rep"], 2, "stages"),
+    (["validate", "--full-scale", "--stages", "clean", "--output", "{d}/rep"], 2, "stages"),
     ([*Q, "--output", "{d}/x.txt"], 2, "output"),
     ([*RA, "--output", "{d}/x.csv"], 2, "output"),
     # 2. sizes beyond any machine's memory (estimate refused up front)

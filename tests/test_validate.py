@@ -223,3 +223,12 @@ def test_power_fit_and_inverse_extrapolation_recover_known_laws():
     assert np.isnan(mixed["exponent"])
     c0, c1 = extrapolate_inverse(e_fermis, 0.01 + 0.9 / e_fermis)
     assert (c0, c1) == (pytest.approx(0.01, abs=1e-12), pytest.approx(0.9, rel=1e-10))
+
+
+def test_validate_runs_only_the_stages_named(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["validate", "--quick", "--stages", "junction", "--output", str(out)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert code == 0 and summary["passed"]
+    assert summary["checks"] and {c["stage"] for c in summary["checks"]} == {"junction"}
+    assert set(summary["timings_seconds"]) == {"junction"}
