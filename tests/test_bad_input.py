@@ -169,6 +169,7 @@ CASES = [
       "--output", "{d}/x.csv"], 2, "gap-mesh"),
     ([*CO, "--field", "0:6:1000", "--n-k", "100000", "--memory-limit", "1",
       "--output", "{d}/x.csv"], 2, "n-k"),
+    ([*LS, "--kwant-points", "9", "--output", "{d}/x.csv"], 2, "kwant-points"),
     ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "100000", "--output", "{d}/x.csv"],
      2, "kwant-points"),
     ([*LS, "--kwant-plot", "{d}/k.png", "--kwant-points", "3000", "--memory-limit", "10",

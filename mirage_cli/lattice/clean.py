@@ -40,7 +40,9 @@ def _spectrum(args):
     plots.check_png_path("kwant-plot", args.kwant_plot)
     n_points = positive_int("n-points", args.n_points)
     check_memory("n-points", n_points * 2e3, f"{n_points} points x 2 kB")
-    n_kwant = positive_int("kwant-points", args.kwant_points)
+    if args.kwant_points is not None and args.kwant_plot is None:
+        raise ParameterError("kwant-points", "only with --kwant-plot (its k points per window)")
+    n_kwant = positive_int("kwant-points", 31 if args.kwant_points is None else args.kwant_points)
     if n_kwant < 2:
         raise ParameterError("kwant-points", f"must be >= 2, got {n_kwant}")
     check_distinct_outputs({"output": args.output, "plot": args.plot,
@@ -228,7 +230,7 @@ def add_subcommands(sub):
     p.add_argument("--kwant-plot", metavar="FILE.png", default=None,
                    help="also write Kwant's own view: kwant.wraparound.plot_2d_bands of the "
                         "bulk on windows of ±1.5 p_F around K and K' (energies in t)")
-    p.add_argument("--kwant-points", type=integer(2), default=31,
+    p.add_argument("--kwant-points", type=integer(2), default=None,
                    help="--kwant-plot: k points per direction and window (default 31)")
     p.set_defaults(func=_spectrum)
 
