@@ -145,8 +145,10 @@ class ConductanceMap:
         rows = len(self.curves) * len(self.energies)
         lengths = {name: len(values) for name, values in self.columns.items()}
         if any(n != rows for n in lengths.values()):
-            raise ValueError(f"columns must hold {len(self.curves)} curve(s) x "
-                             f"{len(self.energies)} energies = {rows} rows, got {lengths}")
+            raise ValueError(
+                f"columns must hold {len(self.curves)} curve(s) x "
+                f"{len(self.energies)} energies = {rows} rows, got {lengths}"
+            )
         if len(self.deltas) != len(self.fields):
             raise ValueError("one gap per field")
 
@@ -169,8 +171,10 @@ def _spin_axes(phi, spin_axis, directions, n_fields):
     if directions is None:
         return [transport.spin_axis_vector(spin_axis or "z", phi)]
     if spin_axis is not None:
-        raise ParameterError("directions", "set the spin axis of the lead: give either "
-                             "directions or spin_axis, not both")
+        raise ParameterError(
+            "directions",
+            "set the spin axis of the lead: give either directions or spin_axis, not both",
+        )
     if len(directions) == 0:
         raise ParameterError("directions", "need at least one (theta, phi)")
     if len(directions) > 1 and n_fields > 1:
@@ -188,8 +192,10 @@ def _gaps(mapping, fields, temperature, gap_mesh):
     gaps = solver.curve(fields, temperature=temperature)
     if not all(g.converged for g in gaps):
         raise RuntimeError(f"self-consistent gap did not converge: {gaps}")
-    meta = {"delta_source": "self-consistent (latticemirage.gap) at --temperature",
-            "gap_mesh": solver.mesh}
+    meta = {
+        "delta_source": "self-consistent (latticemirage.gap) at --temperature",
+        "gap_mesh": solver.mesh,
+    }
     return np.array([g.delta for g in gaps]), meta
 
 
@@ -199,23 +205,29 @@ def _transmissions(results, keep):
     for r in results:
         per_mode = [[float(x) for x in row if np.isfinite(x)] for row in r.transmission_modes]
         flat = np.array([x for row in per_mode for x in row])
-        out.append({
-            "field_delta0": r.field,
-            "reference_energy_delta0": r.reference_energy,
-            "mean": float(flat.mean()) if flat.size else 0.0,
-            "per_mode": per_mode,
-            "mean_vs_energy_range": [float(keep(r.normal_transmission).min()),
-                                     float(keep(r.normal_transmission).max())],
-        })
+        out.append(
+            {
+                "field_delta0": r.field,
+                "reference_energy_delta0": r.reference_energy,
+                "mean": float(flat.mean()) if flat.size else 0.0,
+                "per_mode": per_mode,
+                "mean_vs_energy_range": [
+                    float(keep(r.normal_transmission).min()),
+                    float(keep(r.normal_transmission).max()),
+                ],
+            }
+        )
     return out
 
 
 def _columns(results, wanted, directions, keep):
     """The table, curve-major: one block of ``len(wanted)`` rows per result."""
     n_e = len(wanted)
-    cols = {"field": np.repeat([r.field for r in results], n_e),
-            "energy": np.tile(wanted, len(results)),
-            "delta": np.repeat([r.delta for r in results], n_e)}
+    cols = {
+        "field": np.repeat([r.field for r in results], n_e),
+        "energy": np.tile(wanted, len(results)),
+        "delta": np.repeat([r.delta for r in results], n_e),
+    }
     if directions is not None:
         cols["exchange_theta"] = np.repeat([d[0] for d in directions], n_e)
         cols["exchange_phi"] = np.repeat([d[1] for d in directions], n_e)
@@ -224,14 +236,30 @@ def _columns(results, wanted, directions, keep):
     for name in ("andreev_equal_spin", "andreev_opposite_spin"):
         for j, sign in enumerate(("plus", "minus")):
             cols[f"{name}_{sign}"] = np.concatenate(
-                [keep(getattr(r, f"{name}_by_spin")[:, j]) for r in results])
+                [keep(getattr(r, f"{name}_by_spin")[:, j]) for r in results]
+            )
     return cols
 
 
-def conductance_map(phys, fields, *, emin=-10.0, emax=10.0, points=401, gap_mesh=1000,
-                    barrier=3.0, barrier_rows=1, spin_axis=None,
-                    directions=None, exchange=0.0, n_k=48, solver="batched", executor=None,
-                    workers=1, check=None):
+def conductance_map(
+    phys,
+    fields,
+    *,
+    emin=-10.0,
+    emax=10.0,
+    points=401,
+    gap_mesh=1000,
+    barrier=3.0,
+    barrier_rows=1,
+    spin_axis=None,
+    directions=None,
+    exchange=0.0,
+    n_k=48,
+    solver="batched",
+    executor=None,
+    workers=1,
+    check=None,
+):
     """The NS-junction conductance G_NS/G_N(V, B) with its parts, ready to write.
 
     Every parameter is checked before the real computation (`ParameterError` naming
@@ -294,23 +322,50 @@ def conductance_map(phys, fields, *, emin=-10.0, emax=10.0, points=401, gap_mesh
 
     def check_size(n_grid, option):  # before the grid, the junction or any solve is made
         if check is not None:
-            check(estimates.conductance(
-                n_grid, n_k, len(fields) * len(axes), barrier_rows, workers=workers,
-                smeared=t_delta0 > 0, energy_option=option,
-                gap_mesh=gap_mesh if phys.delta is None else None))
+            check(
+                estimates.conductance(
+                    n_grid,
+                    n_k,
+                    len(fields) * len(axes),
+                    barrier_rows,
+                    workers=workers,
+                    smeared=t_delta0 > 0,
+                    energy_option=option,
+                    gap_mesh=gap_mesh if phys.delta is None else None,
+                )
+            )
 
     wanted, grid = energy_grid(emin, emax, points, t_delta0, 0.5 * phys.e_fermi, check_size)
     transport.ns_junction(barrier_rows, axes[0])  # validates barrier_rows
     mapping = map_to_lattice(phys)
     # Refuse a barrier that transmits nothing (before the real computation).
-    transport.check_transmission(mapping, barrier=barrier, barrier_rows=barrier_rows,
-                                 spin_axis=axes[0], exchange=exchange, solver=solver)
+    transport.check_transmission(
+        mapping,
+        barrier=barrier,
+        barrier_rows=barrier_rows,
+        spin_axis=axes[0],
+        exchange=exchange,
+        solver=solver,
+    )
     deltas, gap_meta = _gaps(mapping, fields, temperature, gap_mesh)
     # One run per lead axis (one unless the directions sweep θ; then one field).
-    results = [r for axis in axes for r in transport.ns_conductance(
-        mapping, grid, delta=deltas, fields=fields, barrier=barrier,
-        barrier_rows=barrier_rows, spin_axis=axis, exchange=exchange,
-        n_k=n_k, solver=solver, executor=executor)]
+    results = [
+        r
+        for axis in axes
+        for r in transport.ns_conductance(
+            mapping,
+            grid,
+            delta=deltas,
+            fields=fields,
+            barrier=barrier,
+            barrier_rows=barrier_rows,
+            spin_axis=axis,
+            exchange=exchange,
+            n_k=n_k,
+            solver=solver,
+            executor=executor,
+        )
+    ]
     if t_delta0 > 0:
         results = [transport.thermally_smeared(r, t_delta0) for r in results]
 
@@ -330,34 +385,44 @@ def conductance_map(phys, fields, *, emin=-10.0, emax=10.0, points=401, gap_mesh
         "barrier_rows": barrier_rows,
         "spin_axis": [list(a) for a in axes] if len(axes) > 1 else list(axes[0]),
         "exchange_t": exchange,
-        "exchange_angle_rad": None if directions is None else {
-            "theta": [d[0] for d in directions], "phi": directions[0][1],
+        "exchange_angle_rad": None
+        if directions is None
+        else {
+            "theta": [d[0] for d in directions],
+            "phi": directions[0][1],
             "convention": "theta: polar angle from z (out of plane); phi: azimuth from x "
-                          "(along the interface); transport along (1/2, sqrt(3)/2)"},
+            "(along the interface); transport along (1/2, sqrt(3)/2)",
+        },
         "n_k": n_k,
-        "computed_energies": {"points": len(grid), "step_delta0": float(grid[1] - grid[0]),
-                              "range_delta0": [float(grid[0]), float(grid[-1])],
-                              "note": "T > 0: computed on this grid, smeared, interpolated"},
+        "computed_energies": {
+            "points": len(grid),
+            "step_delta0": float(grid[1] - grid[0]),
+            "range_delta0": [float(grid[0]), float(grid[-1])],
+            "note": "T > 0: computed on this grid, smeared, interpolated",
+        },
         "k_points": results[0].k_points,
         "period_a": transport.PERIOD,
-        "solver": solver if solver != "default"
-        else f"default ({default_solver.smodule.__name__})",
+        "solver": solver if solver != "default" else f"default ({default_solver.smodule.__name__})",
         "kwant_default_solver": default_solver.smodule.__name__,
         "normal_transmission": transmissions if len(results) > 1 else transmissions[0],
         "mirage_eps0_delta0": formula.eps0,
         "mirage_width_delta0": formula.width,
         "units": "energy, field in Delta0; conductance G_NS/G_N; reflections per incident "
-                 "electron mode; exchange in t; exchange_theta, exchange_phi in rad",
+        "electron mode; exchange in t; exchange_theta, exchange_phi in rad",
         "conventions": (
             "G_NS = sum_k (N - R_ee + R_he), normalized by the same junction at Delta = 0; "
             "spin resolved along spin_axis of the normal lead: plus/minus = incident spin "
             "+n/-n; equal spin = hole of the same spin as the incident electron (pair "
             "+n+n), opposite = pair +n-n; finite temperature: each current contribution "
-            "convolved with -df/dE"),
+            "convolved with -df/dE"
+        ),
     }
     return ConductanceMap(
-        energies=wanted, fields=fields, deltas=deltas,
+        energies=wanted,
+        fields=fields,
+        deltas=deltas,
         thetas=None if directions is None else np.array([d[0] for d in directions]),
         columns=_columns(results, wanted, directions, keep),
         curves=[{name: keep(getattr(r, name)) for name in COLUMNS} for r in results],
-        metadata=meta)
+        metadata=meta,
+    )

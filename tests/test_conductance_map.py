@@ -30,25 +30,69 @@ def _as_written(meta):
     return json.loads(json.dumps(jsonable(meta)))
 
 
-@pytest.mark.parametrize("cli, kwargs", [
-    # Field sweep at T > 0: the fine grid, smearing and interpolation.
-    (["--field", "0,2", "--delta", "1", "--temperature", "0.2"],
-     {"fields": [0.0, 2.0], "delta": 1.0, "temperature": 0.2}),
-    # Ferromagnetic lead, angle sweep at one field.
-    (["--field", "2", "--delta", "0.8", "--exchange", "0.075", "--exchange-angle=0:1.5:2,0.3"],
-     {"fields": [2.0], "delta": 0.8, "exchange": 0.075,
-      "directions": [(0.0, 0.3), (1.5, 0.3)]}),
-])
+@pytest.mark.parametrize(
+    "cli, kwargs",
+    [
+        # Field sweep at T > 0: the fine grid, smearing and interpolation.
+        (
+            ["--field", "0,2", "--delta", "1", "--temperature", "0.2"],
+            {"fields": [0.0, 2.0], "delta": 1.0, "temperature": 0.2},
+        ),
+        # Ferromagnetic lead, angle sweep at one field.
+        (
+            [
+                "--field",
+                "2",
+                "--delta",
+                "0.8",
+                "--exchange",
+                "0.075",
+                "--exchange-angle=0:1.5:2,0.3",
+            ],
+            {
+                "fields": [2.0],
+                "delta": 0.8,
+                "exchange": 0.075,
+                "directions": [(0.0, 0.3), (1.5, 0.3)],
+            },
+        ),
+    ],
+)
 def test_library_map_is_what_the_command_writes(tmp_path, cli, kwargs):
     out = tmp_path / "g.npz"  # .npz: the floats exactly as computed
-    assert main(["lattice", "conductance", "--beta", "7", "--barrier", "3", "--emin", "-2",
-                 "--emax", "2", "--points", "3", "--n-k", "2", *cli,
-                 "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "lattice",
+                "conductance",
+                "--beta",
+                "7",
+                "--barrier",
+                "3",
+                "--emin",
+                "-2",
+                "--emax",
+                "2",
+                "--points",
+                "3",
+                "--n-k",
+                "2",
+                *cli,
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     cols, meta = read_table(out)
     kwargs = dict(kwargs)
     fields = kwargs.pop("fields")
-    phys = PhysicalParameters(beta=7.0, field=fields[0], delta=kwargs.pop("delta"),
-                              temperature=kwargs.pop("temperature", 0.0))
+    phys = PhysicalParameters(
+        beta=7.0,
+        field=fields[0],
+        delta=kwargs.pop("delta"),
+        temperature=kwargs.pop("temperature", 0.0),
+    )
     result = conductance_map(phys, fields, **SMALL, **kwargs)
     assert isinstance(result, ConductanceMap)
     assert list(cols) == list(result.columns)  # same columns in the same order
@@ -89,20 +133,25 @@ def test_check_sees_the_estimate_before_anything_is_solved(monkeypatch):
     with pytest.raises(Refused):
         conductance_map(phys, [0.0, 2.0], **SMALL, gap_mesh=300, check=refuse)
     n_grid, option = estimates.conductance_grid_size(
-        -2.0, 2.0, 3, 0.1 * tc0_over_delta0(), step_kt=STEP_KT, pad_kt=PAD_KT)
+        -2.0, 2.0, 3, 0.1 * tc0_over_delta0(), step_kt=STEP_KT, pad_kt=PAD_KT
+    )
     assert option == "temperature"  # k_B T / 4 < the 2 Δ0 spacing
-    assert seen == [estimates.conductance(n_grid, 2, 2, 1, smeared=True, energy_option=option,
-                                          gap_mesh=300)]
+    assert seen == [
+        estimates.conductance(n_grid, 2, 2, 1, smeared=True, energy_option=option, gap_mesh=300)
+    ]
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"directions": [(0.0, 0.0), (1.0, 0.0)], "fields": [0.0, 2.0]}, "directions"),
-    ({"directions": [(1.0, 0.0)], "spin_axis": "x"}, "directions"),
-    ({"directions": []}, "directions"),
-    ({"points": 1}, "points"),
-    ({"emin": 1.0, "emax": 0.0}, "emax"),
-    ({"emax": 15.0}, "emax"),  # E_F/2 = 15 Δ0 at the default mapping
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"directions": [(0.0, 0.0), (1.0, 0.0)], "fields": [0.0, 2.0]}, "directions"),
+        ({"directions": [(1.0, 0.0)], "spin_axis": "x"}, "directions"),
+        ({"directions": []}, "directions"),
+        ({"points": 1}, "points"),
+        ({"emin": 1.0, "emax": 0.0}, "emax"),
+        ({"emax": 15.0}, "emax"),  # E_F/2 = 15 Δ0 at the default mapping
+    ],
+)
 def test_bad_parameters_are_refused_by_name_before_any_solve(monkeypatch, kwargs, name):
     def solve(*args, **kw):
         raise AssertionError("solved before the parameters were checked")
