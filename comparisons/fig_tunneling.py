@@ -38,6 +38,7 @@ import numpy as np
 
 from comparisons.parameters import binned_fermi_surface
 from comparisons.report import save_png
+from latticemirage.conductance import PAD_KT, STEP_KT  # the grid of lattice conductance
 from mirage_common.formulas import mirage_formula_approx
 
 __all__ = ["BARRIER", "ENERGY_RANGE", "QC_ETA", "TunnelingMaps", "compute", "describe",
@@ -47,8 +48,6 @@ BARRIER = 3.0  # t; one row: normal transmission ≈ 0.04 per mode (tunnel limit
 QC_ETA = 0.01  # Δ0; the quasiclassical DOS quadrature needs a Dynes strip
 ENERGY_RANGE = (-10.0, 10.0)  # Δ0; with 10 k_B T padding inside the lattice's E_F/2 = 15 Δ0
 MIN_POINTS = 201  # step 0.1 Δ0: the mirage gaps (width 2ΔB/ε0 ~ 0.5 Δ0 at B = 2) stay visible
-_PAD_KT = 10.0  # lattice grid padding, k_B T (tail weight e^-10)
-_STEP_KT = 0.25  # lattice grid step <= k_B T / 4 (the CLI's; see mirage_cli.lattice.conductance)
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,8 @@ def compute(energies, *, beta=7.0, fields=(0.0, 1.0, 2.0, 3.0), temperature=0.1,
     mapping = map_to_lattice(PhysicalParameters(beta=beta, field=float(fields[0]),
                                                 delta=float(deltas[0]),
                                                 temperature=temperature))
-    step = min(energies[1] - energies[0], _STEP_KT * kt)
-    lo, hi = energies[0] - _PAD_KT * kt, energies[-1] + _PAD_KT * kt
+    step = min(energies[1] - energies[0], STEP_KT * kt)
+    lo, hi = energies[0] - PAD_KT * kt, energies[-1] + PAD_KT * kt
     grid = lo + step * (np.arange(int(np.ceil((hi - lo) / step))) + 0.5)
     raw = transport.ns_conductance(mapping, grid, delta=deltas, fields=fields, barrier=BARRIER,
                                    n_k=n_k)

@@ -51,10 +51,13 @@ _API = {
     "TransportResult": "transport",
     "ns_conductance": "transport",
     "ns_junction": "transport",
+    "ConductanceMap": "conductance",
+    "conductance_map": "conductance",
 }
 
 __all__ = [
     "CleanDOS",
+    "ConductanceMap",
     "GapResult",
     "GapSolver",
     "LatticeMapping",
@@ -66,6 +69,7 @@ __all__ = [
     "bdg_bands",
     "bulk_builder",
     "clean_dos",
+    "conductance_map",
     "fermi_zoom",
     "finite_builder",
     "map_to_lattice",

@@ -221,9 +221,10 @@ def _ratio_stderr(result, name):
     return float(math.sqrt(max(grad @ cov @ grad, 0.0)))
 
 
-def _report(result, spectra, conditions, args, bc2):
+def _parameter_entries(result, conditions):
+    """Each parameter in the data units with its stderr, at-bound flag and 95 % interval;
+    the ratios to delta0 (``*_reduced``); in physical units T_c0 (``tc_K``) too."""
     physical = conditions.units == "physical"
-    e_unit = "meV" if physical else "nominal Delta0"
     params = {}
     suffix = {"beta_so": "_meV", "delta0": "_meV", "gamma": "_meV", "eta": "_meV",
               "offset": "_mV"} if physical else {}
@@ -247,6 +248,12 @@ def _report(result, spectra, conditions, args, bc2):
         interval = result.interval95.get("delta0")  # T_c0 = delta0 / (1.764 k_B): monotone
         params["tc_K_interval95"] = [v / k for v in interval] if interval is not None else None
         params["temperature_reduced"] = conditions.kt * DELTA0_OVER_TC0 / result.values["delta0"]
+    return params
+
+
+def _residuals_per_field(result, spectra, conditions):
+    """Goodness of fit and the fitted gap, one entry per measured field."""
+    physical = conditions.units == "physical"
     field_key = "field_T" if physical else "field"
     d0 = result.values["delta0"]
     per_field = []
@@ -262,6 +269,13 @@ def _report(result, spectra, conditions, args, bc2):
             "gap_reduced": float(result.gaps[j]),
             ("gap_meV" if physical else "gap"): float(result.gaps[j] * d0),
         })
+    return per_field
+
+
+def _report(result, spectra, conditions, args, bc2):
+    """The JSON report of ``mirage fit`` (without the MCMC part)."""
+    physical = conditions.units == "physical"
+    e_unit = "meV" if physical else "nominal Delta0"
     report = {
         "version": __version__,
         "command": "mirage fit",
@@ -282,7 +296,7 @@ def _report(result, spectra, conditions, args, bc2):
         "model": "dI/dV = norm * G/G_N(eV - offset; beta_so, B, T, gamma, eta, Delta(B, T, "
                  "gamma)) of quasiclassical.tunneling, gap self-consistent per field "
                  "(two-valley quasiclassical model, SCBA intervalley rate gamma, Dynes eta)",
-        "parameters": params,
+        "parameters": _parameter_entries(result, conditions),
         "free": list(result.free),
         "fixed": [n for n in result.names if n not in result.free],
         "bounds": {n: list(b) for n, b in result.bounds.items()},
@@ -310,7 +324,7 @@ def _report(result, spectra, conditions, args, bc2):
             "identifiability_at_start": result.identifiability,
             "profile": result.profile_info,
         },
-        "residuals_per_field": per_field,
+        "residuals_per_field": _residuals_per_field(result, spectra, conditions),
         "fit": {
             "method": "scipy.optimize.least_squares (trf, x_scale=jac), analytic norm/offset "
                       "and forward-difference DOS-parameter Jacobian columns",

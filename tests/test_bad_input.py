@@ -581,15 +581,14 @@ def test_launcher_family_reads_the_version_banners(tmp_path):
 @pytest.mark.parametrize("temperature", [0.0, 0.003, 0.05, 0.5])
 @pytest.mark.parametrize("points", [2, 41, 401])
 def test_conductance_grid_is_counted_exactly_before_it_is_made(temperature, points):
-    """The estimate's grid size is the length of the grid `_energy_grid` then makes."""
-    from mirage_cli.lattice import conductance
+    """The estimate's grid size is the length of the grid `energy_grid` then makes."""
+    from latticemirage.conductance import STEP_KT, energy_grid
 
-    args = argparse.Namespace(points=points, emin=-3.0, emax=5.0)
     seen = []
-    _, grid = conductance._energy_grid(args, temperature, 50.0,
-                                       lambda n, option: seen.append((n, option)))
+    _, grid = energy_grid(-3.0, 5.0, points, temperature, 50.0,
+                          lambda n, option: seen.append((n, option)))
     assert seen[0][0] == len(grid)
-    thermal = temperature > 0 and conductance._STEP_KT * temperature < 8.0 / (points - 1)
+    thermal = temperature > 0 and STEP_KT * temperature < 8.0 / (points - 1)
     assert seen[0][1] == ("temperature" if thermal else "points")
 
 

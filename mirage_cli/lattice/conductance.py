@@ -16,6 +16,10 @@ before anything else, the table gains ``bias_mV`` and ``field_T`` beside ``energ
 `latticemirage.transport.ns_junction`; every result file carries the lattice parameters,
 the measured normal-state transmission per mode and the conventions.
 Bad input raises `ParameterError` before any computation (exit 2, nothing written).
+
+The command parses and checks the options, converts the units, calls the library
+function `latticemirage.conductance.conductance_map` (grid, gap, junction, smearing,
+table and metadata) and writes the table (atomically) and the figure.
 """
 
 import argparse
@@ -48,55 +52,7 @@ from mirage_common.parallel import process_pool
 
 __all__ = ["add_subcommands"]
 
-_COLUMNS = ("conductance", "normal_reflection", "andreev_opposite_spin", "andreev_equal_spin")
 _MAX_ANGLE = 4 * math.pi  # |angle| beyond two turns is a typo
-_THERMAL_PAD = 10.0  # pad the computed window by this many k_B T (tail weight e^-10)
-_STEP_KT = 0.25  # finite T: compute on a grid of step <= k_B T / 4 (see _energy_grid)
-
-
-def _energy_grid(args, temperature_delta0, e_limit, check=None):
-    """Requested energies and the grid the zero-temperature conductance is computed on.
-
-    At T = 0 the two are the same. At T > 0 the curve is computed on a finer grid
-    (step <= k_B T / 4) padded by 10 k_B T and offset by half a step from the
-    window edge, smeared there, and interpolated to the requested energies: the
-    zero-temperature coherence peaks are integrable singularities (and exactly at
-    a gap edge the tunnel-limit conductance is the BTK resonance 2/τ), which a
-    coarse grid that happens to sample them (e.g. E = Δ on a 0.05 grid) would
-    overweight. In the validate BCS control the smeared L1 error was 0.029 with
-    step k_B T/2 and 0.0125 with k_B T/4.
-
-    *check*, if given, is called as ``check(n_grid, option)`` with the size of the
-    computed grid and the option that sets it, before any array is made (the memory
-    estimate: a tiny ``--temperature`` means a very fine grid).
-    """
-    from latticemirage.estimates import conductance_grid_size
-
-    n = positive_int("points", args.points)
-    if not args.emax > args.emin:
-        raise ParameterError("emax", f"must exceed emin = {args.emin!r}, got {args.emax!r}")
-    if n < 2:
-        raise ParameterError("points", "need at least 2 energies")
-    pad = _THERMAL_PAD * temperature_delta0
-    if max(abs(args.emin - pad), abs(args.emax + pad)) >= e_limit:
-        raise ParameterError("emax", f"|E| (with the thermal padding of {_THERMAL_PAD:g} k_B T) "
-                             f"must stay below E_F/2 = {e_limit:g} Δ0")
-    n_grid, option = conductance_grid_size(args.emin, args.emax, n, temperature_delta0,
-                                           step_kt=_STEP_KT, pad_kt=_THERMAL_PAD)
-    if check is not None:
-        check(n_grid, option)
-    wanted = np.linspace(args.emin, args.emax, n)
-    if temperature_delta0 > 0:
-        step = min(wanted[1] - wanted[0], _STEP_KT * temperature_delta0)
-        lo = args.emin - pad
-        hi = args.emax + pad
-        grid = lo + step * (np.arange(math.ceil((hi - lo) / step)) + 0.5)
-    else:
-        grid = wanted
-    if np.abs(grid).max() >= e_limit:
-        raise ParameterError("emax", f"|E| (with the thermal padding of {_THERMAL_PAD:g} k_B T) "
-                             f"must stay below E_F/2 = {e_limit:g} Δ0")
-    return wanted, grid
 
 
 def _to_reduced(args):
@@ -162,9 +118,9 @@ def _exchange_directions(args):
 def _plot(path, energies, curves, fields, sweep, scale=None, angles=None):
     """dI/dV(V) with its parts, or the dI/dV(V, B) map of a sweep; PNG written atomically.
 
-    *curves*: one dict of columns (`_COLUMNS`, on *energies*) per field, or per
-    magnetization angle if *angles* (polar angles, rad) are given: then the map is the
-    equal-spin Andreev reflection vs (V, θ).
+    *curves*: one dict of columns (`latticemirage.conductance.COLUMNS`, on *energies*)
+    per field, or per magnetization angle if *angles* (polar angles, rad) are given:
+    then the map is the equal-spin Andreev reflection vs (V, θ).
     """
     import matplotlib
 
@@ -210,9 +166,23 @@ def _plot(path, energies, curves, fields, sweep, scale=None, angles=None):
     plt.close(fig)
 
 
-def _conductance(args):
-    from latticemirage import estimates, plots, transport
-    from latticemirage.mapping import map_to_lattice, tc0_over_delta0
+def _checked_inputs(args):
+    """Every option checked and converted to reduced units; nothing computed.
+
+    Returns
+    -------
+    args : argparse.Namespace
+        In reduced units (`_to_reduced`).
+    phys : latticemirage.mapping.PhysicalParameters
+        At the first field; ``delta=None`` with ``--self-consistent``.
+    fields : ndarray
+        Δ0.
+    directions : list of (theta, phi) or None
+        From ``--exchange-angle``.
+    scale, material, fields_T
+        Of ``--units physical`` (None otherwise).
+    """
+    from latticemirage import plots
 
     check_output(args.output)
     plots.check_png_path("plot", args.plot)
@@ -229,8 +199,10 @@ def _conductance(args):
     delta_given = 1.0 if args.delta is None and not args.self_consistent else args.delta
     if args.barrier < 0 or not math.isfinite(args.barrier):
         raise ParameterError("barrier", f"must be >= 0 (t), got {args.barrier!r}")
-    n_k = positive_int("n-k", args.n_k)
-    workers = positive_int("workers", args.workers)
+    positive_int("n-k", args.n_k)
+    positive_int("workers", args.workers)
+    if args.self_consistent:
+        positive_int("gap-mesh", args.gap_mesh)
     try:
         for b in fields:  # every field against the mapping's limits, before any work
             physical_from_args(args, field=float(b), delta=delta_given)
@@ -242,152 +214,66 @@ def _conductance(args):
                              f"{scale.delta0_meV:.4g} meV; fields: 1 Δ0 = "
                              f"{scale.tesla_per_reduced_field:.4g} T)") from None
     phys = physical_from_args(args, field=float(fields[0]), delta=delta_given)
-    t_delta0 = args.temperature * tc0_over_delta0()
+    # Stricter than the library's 2 E_F: both spins of the lead keep a Fermi surface.
     if abs(args.exchange) >= phys.e_fermi * phys.delta0:
         raise ParameterError("exchange", f"|H| must stay below E_F = {phys.e_fermi * phys.delta0:g}"
                              f" t (the pocket depth: both spins keep a Fermi surface), got "
                              f"{args.exchange!r} t")
     directions = _exchange_directions(args)
-    if directions is not None and len(directions) > 1 and len(fields) > 1:
-        raise ParameterError("exchange-angle", "an angle sweep needs a single --field")
-    if directions is None:
-        axes = [transport.spin_axis_vector(args.spin_axis or "z", phys.phi)]
-    else:
-        axes = [transport.exchange_axis(t, p) for t, p in directions]
+    return args, phys, fields, directions, scale, material, fields_T
 
-    def check_size(n_grid, option):  # before the grid, the junction or any solve is made
-        est = estimates.conductance(
-            n_grid, n_k, len(fields) * len(axes), args.barrier_rows, workers=workers,
-            smeared=t_delta0 > 0, energy_option=option,
-            gap_mesh=args.gap_mesh if args.self_consistent else None)
-        check_estimate(est)
 
-    wanted, grid = _energy_grid(args, t_delta0, 0.5 * phys.e_fermi, check_size)
-    transport.ns_junction(args.barrier_rows, axes[0])  # validates --barrier-rows
-    mapping = map_to_lattice(phys)
-    # Refuse a barrier that transmits nothing (before the real computation).
-    transport.check_transmission(mapping, barrier=args.barrier, barrier_rows=args.barrier_rows,
-                                 spin_axis=axes[0], exchange=args.exchange,
-                                 solver=args.solver)
-    gap_meta = {"delta_source": "given"}
-    if args.self_consistent:
-        from latticemirage.gap import GapSolver
+def _in_physical_units(result, phys, scale, material, fields_T):
+    """The table and metadata of *result* with ``field_T``, ``bias_mV`` and the scale."""
+    n_curves, wanted = len(result.curves), result.energies
+    cols = {"field_T": np.repeat(np.resize(fields_T, n_curves), len(wanted)),
+            "bias_mV": np.tile(scale.energy_to_meV(wanted), n_curves), **result.columns}
+    meta = dict(result.metadata)
+    meta.update(physical_metadata(
+        scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
+        "energy and delta also in reduced units (Delta0)"))
+    meta["parameters_physical"] = {
+        "beta_so_meV": float(scale.energy_to_meV(phys.beta)),
+        "temperature_K": float(scale.temperature_to_K(phys.temperature)),
+        "delta_meV": scale.energy_to_meV(result.deltas).tolist(),
+        "fields_T": [float(b) for b in fields_T],
+        "mirage_eps0_meV": scale.energy_to_meV(meta["mirage_eps0_delta0"]).tolist(),
+    }
+    return cols, meta
 
-        gap_mesh = positive_int("gap-mesh", args.gap_mesh)
-        with option_named("mesh", "gap-mesh", f"the {gap_mesh} x {gap_mesh} k mesh holds no "
-                                              "k point in the pairing shell; increase "
-                                              "--gap-mesh"):
-            solver = GapSolver.build(mapping, mesh=gap_mesh)
-        gaps = solver.curve(fields, temperature=args.temperature)
-        if not all(g.converged for g in gaps):
-            raise RuntimeError(f"self-consistent gap did not converge: {gaps}")
-        deltas = np.array([g.delta for g in gaps])
-        gap_meta = {"delta_source": "self-consistent (latticemirage.gap) at --temperature",
-                    "gap_mesh": solver.mesh}
-    else:
-        deltas = np.full(len(fields), delta_given)
-    executor = None if workers == 1 else process_pool(workers)
+
+def _conductance(args):
+    """Parse and check, compute `latticemirage.conductance.conductance_map`, write."""
+    from latticemirage.conductance import conductance_map
+
+    args, phys, fields, directions, scale, material, fields_T = _checked_inputs(args)
+    executor = None if args.workers == 1 else process_pool(args.workers)
+    # The library's parameter names -> the options the user typed.
+    sweep_fields = option_named("directions", "exchange-angle",
+                                "an angle sweep needs a single --field")
+    empty_shell = option_named("mesh", "gap-mesh", f"the {args.gap_mesh} x {args.gap_mesh} k "
+                               "mesh holds no k point in the pairing shell; increase --gap-mesh")
     try:
-        # One run per lead axis (one unless --exchange-angle sweeps θ; then one field).
-        results = [r for axis in axes for r in transport.ns_conductance(
-            mapping, grid, delta=deltas, fields=fields, barrier=args.barrier,
-            barrier_rows=args.barrier_rows, spin_axis=axis, exchange=args.exchange,
-            n_k=n_k, solver=args.solver, executor=executor)]
+        with sweep_fields, empty_shell:
+            result = conductance_map(
+                phys, fields, emin=args.emin, emax=args.emax, points=args.points,
+                gap_mesh=args.gap_mesh, barrier=args.barrier,
+                barrier_rows=args.barrier_rows, spin_axis=args.spin_axis,
+                directions=directions, exchange=args.exchange, n_k=args.n_k,
+                solver=args.solver, executor=executor, workers=args.workers,
+                check=check_estimate)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    if t_delta0 > 0:
-        results = [transport.thermally_smeared(r, t_delta0) for r in results]
-
-    def keep(values):  # the computed grid -> the requested energies
-        return values if grid is wanted else np.interp(wanted, grid, values)
-
-    row_fields = np.array([r.field for r in results])
-    cols = {"field": np.repeat(row_fields, len(wanted)),
-            "energy": np.tile(wanted, len(results)),
-            "delta": np.repeat([r.delta for r in results], len(wanted))}
-    if directions is not None:
-        cols["exchange_theta"] = np.repeat([d[0] for d in directions], len(wanted))
-        cols["exchange_phi"] = np.repeat([d[1] for d in directions], len(wanted))
-    for name in _COLUMNS:
-        cols[name] = np.concatenate([keep(getattr(r, name)) for r in results])
-    for name in ("andreev_equal_spin", "andreev_opposite_spin"):
-        for j, sign in enumerate(("plus", "minus")):
-            cols[f"{name}_{sign}"] = np.concatenate(
-                [keep(getattr(r, f"{name}_by_spin")[:, j]) for r in results])
-    transmissions = []
-    for r in results:
-        per_mode = [[float(x) for x in row if np.isfinite(x)] for row in r.transmission_modes]
-        flat = np.array([x for row in per_mode for x in row])
-        transmissions.append({
-            "field_delta0": r.field,
-            "reference_energy_delta0": r.reference_energy,
-            "mean": float(flat.mean()) if flat.size else 0.0,
-            "per_mode": per_mode,
-            "mean_vs_energy_range": [float(keep(r.normal_transmission).min()),
-                                     float(keep(r.normal_transmission).max())],
-        })
-    from kwant.solvers import default as default_solver
-
-    from mirage_common.formulas import mirage_formula
-
-    formula = mirage_formula(phys.beta, fields, deltas)
-    meta = {
-        **mapping.report(),
-        **gap_meta,
-        "delta_delta0": deltas,
-        "fields_delta0": fields,
-        "temperature_tc0": args.temperature,
-        "temperature_delta0": t_delta0,
-        "barrier_t": args.barrier,
-        "barrier_rows": args.barrier_rows,
-        "spin_axis": [list(a) for a in axes] if len(axes) > 1 else list(axes[0]),
-        "exchange_t": args.exchange,
-        "exchange_angle_rad": None if directions is None else {
-            "theta": [d[0] for d in directions], "phi": directions[0][1],
-            "convention": "theta: polar angle from z (out of plane); phi: azimuth from x "
-                          "(along the interface); transport along (1/2, sqrt(3)/2)"},
-        "n_k": n_k,
-        "computed_energies": {"points": len(grid), "step_delta0": float(grid[1] - grid[0]),
-                              "range_delta0": [float(grid[0]), float(grid[-1])],
-                              "note": "T > 0: computed on this grid, smeared, interpolated"},
-        "k_points": results[0].k_points,
-        "period_a": transport.PERIOD,
-        "solver": args.solver if args.solver != "default"
-        else f"default ({default_solver.smodule.__name__})",
-        "kwant_default_solver": default_solver.smodule.__name__,
-        "normal_transmission": transmissions if len(results) > 1 else transmissions[0],
-        "mirage_eps0_delta0": formula.eps0,
-        "mirage_width_delta0": formula.width,
-        "units": "energy, field in Delta0; conductance G_NS/G_N; reflections per incident "
-                 "electron mode; exchange in t; exchange_theta, exchange_phi in rad",
-        "conventions": (
-            "G_NS = sum_k (N - R_ee + R_he), normalized by the same junction at Delta = 0; "
-            "spin resolved along spin_axis of the normal lead: plus/minus = incident spin "
-            "+n/-n; equal spin = hole of the same spin as the incident electron (pair "
-            "+n+n), opposite = pair +n-n; finite temperature: each current contribution "
-            "convolved with -df/dE"),
-    }
+    cols, meta = result.columns, result.metadata
     if scale is not None:
-        cols = {"field_T": np.repeat(np.resize(fields_T, len(results)), len(wanted)),
-                "bias_mV": np.tile(scale.energy_to_meV(wanted), len(results)), **cols}
-        meta.update(physical_metadata(
-            scale, material, "field_T: tesla, bias_mV: mV (the bias eV = energy); field, "
-            "energy and delta also in reduced units (Delta0)"))
-        meta["parameters_physical"] = {
-            "beta_so_meV": float(scale.energy_to_meV(phys.beta)),
-            "temperature_K": float(scale.temperature_to_K(args.temperature)),
-            "delta_meV": scale.energy_to_meV(deltas).tolist(),
-            "fields_T": [float(b) for b in fields_T],
-            "mirage_eps0_meV": scale.energy_to_meV(formula.eps0).tolist(),
-        }
+        cols, meta = _in_physical_units(result, phys, scale, material, fields_T)
     write_table(args.output, cols, meta)
     if args.plot is not None:
-        curves = [{name: keep(getattr(r, name)) for name in _COLUMNS} for r in results]
-        _plot(args.plot, wanted, curves, fields, len(fields) > 1, scale,
-              None if directions is None else [d[0] for d in directions])
-    print(f"wrote {args.output} ({len(results)} curve(s) x {len(wanted)} energies, "
-          f"mean normal transmission {transmissions[0]['mean']:.4g})")
+        _plot(args.plot, result.energies, result.curves, fields, len(fields) > 1, scale,
+              result.thetas)
+    print(f"wrote {args.output} ({len(result.curves)} curve(s) x {len(result.energies)} "
+          f"energies, mean normal transmission {result.mean_transmission:.4g})")
     return 0
 
 

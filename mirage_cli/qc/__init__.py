@@ -163,7 +163,9 @@ def _single(name, text):
     return float(values[0])
 
 
-def _run_dos(args):
+def _dos_inputs(args):
+    """(`QCParams`, energies, the ``--temperature`` given or None): every option checked,
+    the energy grid against the mirage gap's width included; nothing solved."""
     _check_output(args.output)
     if args.delta is not None:
         check_finite("delta", args.delta)
@@ -194,32 +196,28 @@ def _run_dos(args):
     # and the mirage gap only narrows with a smaller gap (re-checked after the solve).
     bound = DELTA_BOUND if args.delta is None else float(args.delta)
     _check_resolution(energies, params, bound, args.allow_unresolved)
-    if args.delta is None:
-        gap = solve_gap(params)
-        delta, source = gap.delta, "self-consistent"
-    else:
-        gap, delta, source = None, float(args.delta), "fixed (--delta)"
-    resolution = energy_resolution_problem(energies, params.beta, params.field, delta,
-                                           eta=params.eta, gamma=params.gamma)
-    if resolution is not None and args.delta is None:
-        print(f"mirage qc dos: warning: with the solved gap: {resolution}", file=sys.stderr)
-    result = density_of_states(energies, params, delta=delta)
+    return params, energies, temperature
+
+
+def _dos_table(result, temperature, source, resolution, gap):
+    """Columns and metadata of ``qc dos``: NaN in the DOS and every component where the
+    SCBA did not converge (``scba_converged`` = 0 there)."""
     scba = result.scba
     bad = ~scba.converged
-    columns = {"energy": energies, "dos": np.where(bad, np.nan, result.dos)}
+    columns = {"energy": result.energies, "dos": np.where(bad, np.nan, result.dos)}
     for index, valley in ((0, "K"), (1, "Kp")):
         for comp, values in result.components.as_dict().items():
             columns[f"{comp}_{valley}"] = np.where(bad, np.nan, values[index])
     columns["scba_converged"] = scba.converged.astype(float)
     formula = result.mirage
-    parameters = params.as_dict()
+    parameters = result.params.as_dict()
     if temperature is None:
         parameters["temperature"] = None
     metadata = {
         "command": "mirage qc dos",
         "units": "energies in Delta0, temperature in T_c0",
         "parameters": parameters,
-        "delta": delta,
+        "delta": result.delta,
         "delta_source": source,
         "gauge": _GAUGE_NOTE,
         "valleys": "K: +beta (s = +1), Kp: -beta (s = -1)",
@@ -239,9 +237,26 @@ def _run_dos(args):
     }
     if gap is not None:
         metadata["gap_cutoff"] = gap.cutoff
+    return columns, metadata
+
+
+def _run_dos(args):
+    """``qc dos``: check, solve the gap (unless ``--delta``), compute the DOS, write."""
+    params, energies, temperature = _dos_inputs(args)
+    if args.delta is None:
+        gap = solve_gap(params)
+        delta, source = gap.delta, "self-consistent"
+    else:
+        gap, delta, source = None, float(args.delta), "fixed (--delta)"
+    resolution = energy_resolution_problem(energies, params.beta, params.field, delta,
+                                           eta=params.eta, gamma=params.gamma)
+    if resolution is not None and args.delta is None:
+        print(f"mirage qc dos: warning: with the solved gap: {resolution}", file=sys.stderr)
+    result = density_of_states(energies, params, delta=delta)
+    columns, metadata = _dos_table(result, temperature, source, resolution, gap)
     write_table(args.output, columns, metadata)
-    if not scba.success:
-        print(f"mirage qc dos: error: {scba.message}; written as NaN to {args.output}",
+    if not result.scba.success:
+        print(f"mirage qc dos: error: {result.scba.message}; written as NaN to {args.output}",
               file=sys.stderr)
         return EXIT_NOT_CONVERGED
     return 0
