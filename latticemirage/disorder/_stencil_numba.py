@@ -31,38 +31,42 @@ CHUNK_SITES = 512  # sites per work chunk (2048 rows, as the CSR kernel): fixed,
 WIDTHS = (8, 4, 2, 1)  # lanes per compiled row function; R is split greedily into these
 
 
-def _make_site(lanes, nb, entries, norbs, cplx):
-    """Intrinsic ``_site(tc, tp, vals, nbr, pv, c, s, stride, off, out)``: one site, all orbitals.
+def _make_run(lanes, nb, entries, norbs, cplx):
+    """Intrinsic ``_run(tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out)``.
 
-    ``lanes`` float64 lanes (R real vectors, or R/2 complex ones as interleaved
-    re, im) starting at ``off`` of each row; ``nbr[k]`` the flat index of orbital 0
-    of neighbour ``k`` (times ``stride``), ``nbr[nb + k]`` its wrap class; ``vals`` the
-    flat (9, nb, norbs, norbs) blocks (complex: re, im interleaved); ``pv`` the site's
-    potential. Row ``alpha`` of the site::
+    Sites ``site0 <= site < site0 + count`` (a run in which every neighbour ``k`` is
+    at the same index distance and wrap class), ``lanes`` float64 lanes (R real
+    vectors, or R/2 complex ones as interleaved re, im) from ``off`` of each row.
+    ``nbr[k]``: the flat index of neighbour ``k``'s orbital 0 minus the site's own;
+    ``nbr[nb + k]``: its wrap class; ``vals`` the flat (9, nb, norbs, norbs) phased
+    blocks (complex: re, im interleaved); ``pot`` the per-site potential. Row
+    ``alpha`` of a site::
 
         acc = sum_{(k, beta) in entries[alpha]} vals[cls_k, k, alpha, beta] x_{k, beta}
-        acc = fma(+-pv, x_self_alpha, acc)
+        acc = fma(+-pot[site], x_self_alpha, acc)
         tp_self_alpha = (c acc - s x_self_alpha) - tp_self_alpha
 
     entries in the given order (complex: real part of the value first, then the
-    imaginary one with the swapped lanes), ``out[:lanes] += x x`` and
-    ``out[lanes:] += new x`` per lane, rows in order.
+    imaginary one with the swapped lanes); ``out[:lanes] += x x`` and
+    ``out[lanes:] += new x`` per lane, rows and sites in order. The loop over the
+    run is written in IR so that the values, the neighbour distances and the two
+    dot-product accumulators stay in registers.
     """
 
     @intrinsic
-    def _site(typingctx, tc, tp, vals, nbr, pv, c, s, stride, off, out):
-        sig = types.void(tc, tp, vals, nbr, pv, c, s, stride, off, out)
+    def _run(typingctx, tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out):
+        sig = types.void(tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out)
 
         def codegen(context, builder, signature, args):
-            tc, tp, vals, nbr, pv, c, s, stride, off, out = args
+            tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out = args
             i64 = ir.IntType(64)
             i32 = ir.IntType(32)
             dbl = ir.DoubleType()
             vty = ir.VectorType(dbl, lanes)
             vptr = vty.as_pointer()
-            tc_p, tp_p, vals_p, nbr_p, out_p = (
+            tc_p, tp_p, vals_p, nbr_p, pot_p, out_p = (
                 context.make_array(signature.args[k])(context, builder, v).data
-                for k, v in ((0, tc), (1, tp), (2, vals), (3, nbr), (9, out))
+                for k, v in ((0, tc), (1, tp), (2, vals), (3, nbr), (4, pot), (11, out))
             )
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vty, [vty, vty, vty]), f"llvm.fma.v{lanes}f64"
@@ -82,56 +86,99 @@ def _make_site(lanes, nb, entries, norbs, cplx):
             def vload(ptr, idx):
                 return builder.load(builder.bitcast(builder.gep(ptr, [idx]), vptr), align=8)
 
-            base = [
-                builder.add(builder.load(builder.gep(nbr_p, [const(k)])), off) for k in range(nb)
-            ]
+            ev = 2 if cplx else 1
+            # Loop invariants: neighbour distances, rows, values, coefficients.
+            delta = [builder.load(builder.gep(nbr_p, [const(k)])) for k in range(nb)]
             cls = [builder.load(builder.gep(nbr_p, [const(nb + k)])) for k in range(nb)]
-            self_idx = builder.load(builder.gep(nbr_p, [const(2 * nb)]))
             row = [builder.mul(stride, const(beta)) for beta in range(norbs)]
+            values = {}
+            for alpha in range(norbs):
+                for k, beta in entries[alpha]:
+                    vidx = builder.add(
+                        builder.mul(cls[k], const(nb * norbs * norbs * ev)),
+                        const(((k * norbs + alpha) * norbs + beta) * ev),
+                    )
+                    vr = builder.load(builder.gep(vals_p, [vidx]))
+                    vi = None
+                    if cplx:
+                        vi = builder.load(builder.gep(vals_p, [builder.add(vidx, const(1))]))
+                    values[k, alpha, beta] = (vr, vi)
             if cplx:
                 swap = ir.Constant(
                     ir.VectorType(i32, lanes),
                     [q + 1 if q % 2 == 0 else q - 1 for q in range(lanes)],
                 )
                 sign = ir.Constant(vty, [-1.0 if q % 2 == 0 else 1.0 for q in range(lanes)])
-            ev = 2 if cplx else 1
             cv, sv = splat(c), splat(s)
-            pvv = splat(pv)
+            site_stride = builder.mul(stride, const(norbs))
+            p0_init = vload(out_p, const(0))
+            p1_init = vload(out_p, const(lanes))
+
+            entry = builder.block
+            head = builder.append_basic_block("run_head")
+            body = builder.append_basic_block("run_body")
+            done = builder.append_basic_block("run_exit")
+            builder.branch(head)
+            builder.position_at_end(head)
+            i = builder.phi(i64)
+            p0 = builder.phi(vty)
+            p1 = builder.phi(vty)
+            i.add_incoming(const(0), entry)
+            p0.add_incoming(p0_init, entry)
+            p1.add_incoming(p1_init, entry)
+            builder.cbranch(builder.icmp_signed("<", i, count), body, done)
+
+            builder.position_at_end(body)
+            site = builder.add(site0, i)
+            own = builder.add(builder.mul(site, site_stride), off)
+            pvv = splat(builder.load(builder.gep(pot_p, [site])))
             mpvv = builder.fneg(pvv)
-            p0 = vload(out_p, const(0))
-            p1 = vload(out_p, const(lanes))
+            # The rows' sums are independent chains of FMAs: emitted interleaved
+            # (neighbour by neighbour, all rows), so that their latencies overlap.
+            # Each row still adds its entries in pattern order.
+            accs = [zero] * norbs
+            xs_cache = {}
+            for k in range(nb):
+                base = builder.add(own, delta[k])
+                for alpha in range(norbs):
+                    for kk, beta in entries[alpha]:
+                        if kk != k:
+                            continue
+                        if beta not in xs_cache.setdefault(k, {}):
+                            xs_cache[k][beta] = vload(tc_p, builder.add(base, row[beta]))
+                        x = xs_cache[k][beta]
+                        vr, vi = values[k, alpha, beta]
+                        acc = builder.call(fma, [splat(vr), x, accs[alpha]])
+                        if cplx:
+                            vim = builder.fmul(splat(vi), sign)  # (-vi, +vi, ...) exact
+                            xs = builder.shuffle_vector(x, undef, swap)  # (im, re, ...)
+                            acc = builder.call(fma, [vim, xs, acc])
+                        accs[alpha] = acc
+            q0, q1 = p0, p1
             for alpha in range(norbs):
-                acc = zero
-                for k, beta in entries[alpha]:
-                    vidx = builder.add(
-                        builder.mul(cls[k], const(nb * norbs * norbs * ev)),
-                        const(((k * norbs + alpha) * norbs + beta) * ev),
-                    )
-                    x = vload(tc_p, builder.add(base[k], row[beta]))
-                    vr = splat(builder.load(builder.gep(vals_p, [vidx])))
-                    acc = builder.call(fma, [vr, x, acc])
-                    if cplx:
-                        vi = builder.load(builder.gep(vals_p, [builder.add(vidx, const(1))]))
-                        vi = builder.fmul(splat(vi), sign)  # (-vi, +vi, ...) exact
-                        xs = builder.shuffle_vector(x, undef, swap)  # (im, re, ...)
-                        acc = builder.call(fma, [vi, xs, acc])
-                own = builder.add(builder.add(self_idx, off), row[alpha])
-                x = vload(tc_p, own)
+                idx = builder.add(own, row[alpha])
+                x = vload(tc_p, idx)
                 d = pvv if (alpha < norbs // 2 or norbs == 1) else mpvv
-                acc = builder.call(fma, [d, x, acc])
-                prev_ptr = builder.bitcast(builder.gep(tp_p, [own]), vptr)
+                acc = builder.call(fma, [d, x, accs[alpha]])
+                prev_ptr = builder.bitcast(builder.gep(tp_p, [idx]), vptr)
                 prev = builder.load(prev_ptr, align=8)
                 new = builder.fsub(builder.fsub(builder.fmul(cv, acc), builder.fmul(sv, x)), prev)
                 builder.store(new, prev_ptr, align=8)
-                p0 = builder.call(fma, [x, x, p0])
-                p1 = builder.call(fma, [new, x, p1])
+                q0 = builder.call(fma, [x, x, q0])
+                q1 = builder.call(fma, [new, x, q1])
+            i.add_incoming(builder.add(i, const(1)), builder.block)
+            p0.add_incoming(q0, builder.block)
+            p1.add_incoming(q1, builder.block)
+            builder.branch(head)
+
+            builder.position_at_end(done)
             for k, p in ((0, p0), (lanes, p1)):
                 builder.store(p, builder.bitcast(builder.gep(out_p, [const(k)]), vptr), align=8)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    return _site
+    return _run
 
 
 _KERNELS = {}
@@ -167,17 +214,27 @@ def kernel(offsets, entries, norbs, cplx):
 def _make_step(offsets, entries, norbs, cplx):
     nb = len(offsets)
     ev = 2 if cplx else 1
-    s8, s4, s2, s1 = (_make_site(w * ev, nb, entries, norbs, cplx) for w in WIDTHS)
+    s8, s4, s2, s1 = (_make_run(w * ev, nb, entries, norbs, cplx) for w in WIDTHS)
     on1 = np.array([n[0] for n in offsets], dtype=np.int64)
     on2 = np.array([n[1] for n in offsets], dtype=np.int64)
-    self_k = offsets.index((0, 0))
+    reach2 = int(np.abs(on2).max())
 
     @numba.njit
-    def rows(s0, s1_, l1, l2, tc, tp, vals, pot, c, s, off, stride, w, buf):
-        nbr = np.empty(2 * nb + 1, dtype=np.int64)
-        a = s0 // l2
-        b = s0 - a * l2
-        for site in range(s0, s1_):
+    def rows(s0, s1_, l1, l2, tc, tp, vals, pot, c, s, stride, groups, buf):
+        """Sites ``s0 <= site < s1_`` in runs of equal neighbour distances (see `_make_run`).
+
+        ``groups[g] = (lane offset, width)``; each run is done for every group in
+        turn (while its rows are in cache), the dot products of group g in ``buf[g]``.
+        """
+        nbr = np.empty(2 * nb, dtype=np.int64)
+        site = s0
+        while site < s1_:
+            a = site // l2
+            b = site - a * l2
+            if b < reach2 or b >= l2 - reach2:
+                count = 1  # a hop wraps around direction 2: this site alone
+            else:
+                count = min(s1_ - site, l2 - reach2 - b)
             for k in range(nb):
                 a2 = a + on1[k]
                 c1 = 1
@@ -195,21 +252,21 @@ def _make_step(offsets, entries, norbs, cplx):
                 elif b2 < 0:
                     b2 += l2
                     c2 = 0
-                nbr[k] = (a2 * l2 + b2) * norbs * stride
+                nbr[k] = (a2 * l2 + b2 - site) * norbs * stride
                 nbr[nb + k] = c1 * 3 + c2
-            nbr[2 * nb] = nbr[self_k]
-            if w == 8:
-                s8(tc, tp, vals, nbr, pot[site], c, s, stride, off, buf)
-            elif w == 4:
-                s4(tc, tp, vals, nbr, pot[site], c, s, stride, off, buf)
-            elif w == 2:
-                s2(tc, tp, vals, nbr, pot[site], c, s, stride, off, buf)
-            else:
-                s1(tc, tp, vals, nbr, pot[site], c, s, stride, off, buf)
-            b += 1
-            if b == l2:
-                b = 0
-                a += 1
+            for g in range(groups.shape[0]):
+                off = groups[g, 0] * ev
+                w = groups[g, 1]
+                out = buf[g]
+                if w == 8:
+                    s8(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w == 4:
+                    s4(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w == 2:
+                    s2(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                else:
+                    s1(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+            site += count
 
     @numba.njit(parallel=True)
     def step(l1, l2, vals, pot, c, s, t_cur, t_prev, nchunks):
@@ -219,37 +276,34 @@ def _make_step(offsets, entries, norbs, cplx):
         tc = t_cur.reshape(-1).view(np.float64)
         tp = t_prev.reshape(-1).view(np.float64)
         stride = np.int64(nvec * ev)
+        # Lane groups of 8, then one each of 4, 2, 1 for the remainder.
         n8 = nvec // 8
         rem = nvec - 8 * n8
-        o4 = 8 * n8  # vector offsets of the 4-, 2- and 1-wide remainder groups
-        o2 = o4 + 4 * (rem // 4)
-        o1 = o2 + 2 * ((rem % 4) // 2)
+        ngroups = n8 + (rem >= 4) + ((rem % 4) >= 2) + (rem % 2)
+        groups = np.empty((ngroups, 2), dtype=np.int64)
+        off = 0
+        for g in range(ngroups):
+            w = 8 if g < n8 else (4 if nvec - off >= 4 else (2 if nvec - off >= 2 else 1))
+            groups[g, 0] = off
+            groups[g, 1] = w
+            off += w
         part = np.zeros((nchunks, 2, nvec))
         for k in numba.prange(nchunks):
             s0 = np.int64(k * chunk)
             s1_ = np.int64(min(nsites, (k + 1) * chunk))
-            buf = np.zeros(32)
-            for g in range(n8 + 3):
-                if g < n8:
-                    off, w = 8 * g, 8
-                elif g == n8:
-                    off, w = o4, o2 - o4
-                elif g == n8 + 1:
-                    off, w = o2, o1 - o2
-                else:
-                    off, w = o1, nvec - o1
-                if w == 0:
-                    continue
-                buf[:] = 0.0
-                rows(s0, s1_, l1, l2, tc, tp, vals, pot, c, s, np.int64(off * ev), stride, w, buf)
+            buf = np.zeros((ngroups, 32))
+            rows(s0, s1_, l1, l2, tc, tp, vals, pot, c, s, stride, groups, buf)
+            for g in range(ngroups):
+                off = groups[g, 0]
+                w = groups[g, 1]
                 lanes = w * ev
                 for r in range(w):
                     if ev == 1:
-                        part[k, 0, off + r] = buf[r]
-                        part[k, 1, off + r] = buf[lanes + r]
+                        part[k, 0, off + r] = buf[g, r]
+                        part[k, 1, off + r] = buf[g, lanes + r]
                     else:  # re and im lanes of a complex vector
-                        part[k, 0, off + r] = buf[2 * r] + buf[2 * r + 1]
-                        part[k, 1, off + r] = buf[lanes + 2 * r] + buf[lanes + 2 * r + 1]
+                        part[k, 0, off + r] = buf[g, 2 * r] + buf[g, 2 * r + 1]
+                        part[k, 1, off + r] = buf[g, lanes + 2 * r] + buf[g, lanes + 2 * r + 1]
         out = np.zeros((2, nvec))
         for k in range(nchunks):
             out += part[k]
