@@ -82,16 +82,16 @@ def run_size(size, vector_counts, reps, kwant_vectors, kwant_moments, bw):
     op = stencil.from_supercell(cell)
     h = cell.matrix
     n = h.shape[0]
+    matrix_bytes = h.data.nbytes + h.indices.nbytes + h.indptr.nbytes
     print(
         f"\n{size} x {size}: {n} orbitals, real basis {cell.real}, nnz {h.nnz} "
-        f"({h.nnz / n:.0f}/row), matrix {(h.data.nbytes + h.indices.nbytes + h.indptr.nbytes) / 1e6:.0f} MB; "
+        f"({h.nnz / n:.0f}/row), matrix {matrix_bytes / 1e6:.0f} MB; "
         f"built in {time.perf_counter() - t0:.1f} s"
     )
     a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
     c, s = 2.0 / a, 2.0 * b / a
     rng = np.random.default_rng(0)
     vecs = kpm.random_vectors(n, max(vector_counts), rng)
-    matrix_bytes = h.data.nbytes + h.indices.nbytes + h.indptr.nbytes
     nchunks = max(1, -(-n // kpm._CHUNK_ROWS))
     stencil_step = op.step_hook()
     stencil_step(c, s, vecs[:, :8].copy(), np.zeros((n, 8)))  # compile outside the timing
@@ -116,7 +116,7 @@ def run_size(size, vector_counts, reps, kwant_vectors, kwant_moments, bw):
         rows[r] = (t_st, t_csr, t_ax)
         per = 1e3 / (2 * r)
         print(
-            f"  R={r:2d}: stencil {t_st * 1e3:7.2f} ms/product ({t_st * per:.4f} ms per vector-moment, "
+            f"  R={r:2d}: stencil {t_st * 1e3:7.2f} ms/product ({t_st * per:.4f} ms/vector-moment, "
             f"CPU {c_st * per:.4f}) = {t_st / bound:.2f}x the vector-traffic bound "
             f"{bound * per:.4f} ms ({vec_bytes / t_st / 1e9:.1f} GB/s); "
             f"{t_st / t_ax:.2f}x (CPU {c_st / c_ax:.2f}x) the same-bytes stream T_(n-1) += T_n "
@@ -124,7 +124,7 @@ def run_size(size, vector_counts, reps, kwant_vectors, kwant_moments, bw):
         )
         csr_bound = (vec_bytes - 8 * op.nsites + matrix_bytes) / bw
         print(
-            f"        CSR     {t_csr * 1e3:7.2f} ms/product ({t_csr * per:.4f} ms per vector-moment, "
+            f"        CSR     {t_csr * 1e3:7.2f} ms/product ({t_csr * per:.4f} ms/vector-moment, "
             f"CPU {c_csr * per:.4f}) = {t_csr / bound:.2f}x the vector-traffic bound, "
             f"{t_csr / csr_bound:.2f}x its own (matrix + vectors) bound; "
             f"stencil {t_csr / t_st:.2f}x faster"
@@ -170,10 +170,9 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="numba threads (default 1)")
     args = parser.parse_args()
 
+    import kwant
     import numba
     import scipy
-
-    import kwant
 
     numba.set_num_threads(args.threads)
     print(
