@@ -103,10 +103,10 @@ def test_stencil_refuses_what_it_cannot_represent(monkeypatch):
     with pytest.raises(ParameterError, match="size"):
         stencil.from_supercell(small)
     v = kpm.random_vectors(small.matrix.shape[0], 2, np.random.default_rng(0))
-    with pytest.raises(ParameterError, match="backend.*L1 > 2"):
+    with pytest.raises(ParameterError, match=r"backend.*L1 > 2"):
         kpm.chebyshev_moments(small, v, 10, 9.0, 0.0, backend="stencil")
     cell = _cell("real-twist")
-    with pytest.raises(ParameterError, match="backend.*not as a Supercell"):
+    with pytest.raises(ParameterError, match=r"backend.*not as a Supercell"):
         kpm.kpm_dos(cell.matrix, [0.0], 10, 2, np.random.default_rng(0), backend="stencil")
     # Chosen through the environment, the stencil runs where it can and CSR elsewhere.
     monkeypatch.setenv(kpm.BACKEND_ENV, "stencil")
@@ -127,3 +127,36 @@ def test_stencil_kernel_failing_its_self_test_falls_back_to_csr(monkeypatch):
     with pytest.warns(kpm.BackendWarning, match="numba CSR step"):
         res = kpm.kpm_dos(cell, [0.0], 10, 2, np.random.default_rng(0), backend="stencil")
     assert res.backend == "numba"
+
+
+def test_generic_cpu_target_gives_bitwise_equal_stencil_moments(tmp_path):
+    # As the CSR kernel (test_kpm): the IR uses only exactly rounded operations and
+    # llvm.fma, so a generic x86-64 build (SSE2, fma as the exact libm call) must give
+    # the very same bits. NUMBA_CPU_NAME is read at numba's import: a subprocess.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "moments.npy"
+    code = f"""
+import numpy as np
+from numba.core.registry import cpu_target
+from latticemirage.disorder import kpm, supercell as scm
+triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
+assert cpu == "generic" and "+fma" not in features, (cpu, features)
+pot = np.random.default_rng(0).normal(0.0, 1.5, size=(7, 9))
+cell = scm.supercell({PARAMS!r}, (7, 9), twist=(0.0, np.pi), potential=pot)
+v = kpm.random_vectors(cell.matrix.shape[0], 13, np.random.default_rng(7))  # 8 + 4 + 1
+a, b = kpm.rescaling(kpm.gershgorin_bounds(cell.matrix))
+np.save({str(out)!r}, kpm.chebyshev_moments(cell, v, 101, a, b, backend="stencil"))
+"""
+    run = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, check=False, timeout=600,
+                         env={**os.environ, "NUMBA_CPU_NAME": "generic"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    cell = _cell("real-twist")
+    v = kpm.random_vectors(cell.matrix.shape[0], 13, np.random.default_rng(7))
+    a, b = kpm.rescaling(kpm.gershgorin_bounds(cell.matrix))
+    here = kpm.chebyshev_moments(cell, v, 101, a, b, backend="stencil")
+    assert np.array_equal(np.load(out), here)

@@ -28,10 +28,14 @@ __all__ = ["CHUNK_SITES", "kernel"]
 
 CHUNK_SITES = 512  # sites per work chunk (2048 rows, as the CSR kernel): fixed, so sums
 # do not depend on the thread count.
-WIDTHS = (8, 4, 2, 1)  # lanes per compiled row function; R is split greedily into these
+WIDTHS = (16, 8, 4, 2, 1)  # vectors per compiled run function; R is split greedily into these
+# (complex vectors: at most 8, i.e. 16 float64 lanes). A block of exactly 16 or 8 vectors
+# also has a variant with the row stride fixed at compile time: its addresses are one
+# register per neighbour plus constants (no spilled pointers), and every value loaded
+# serves R lanes.
 
 
-def _make_run(lanes, nb, entries, norbs, cplx):
+def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
     """Intrinsic ``_run(tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out)``.
 
     Sites ``site0 <= site < site0 + count`` (a run in which every neighbour ``k`` is
@@ -50,7 +54,9 @@ def _make_run(lanes, nb, entries, norbs, cplx):
     imaginary one with the swapped lanes); ``out[:lanes] += x x`` and
     ``out[lanes:] += new x`` per lane, rows and sites in order. The loop over the
     run is written in IR so that the values, the neighbour distances and the two
-    dot-product accumulators stay in registers.
+    dot-product accumulators stay in registers. With ``fixed_stride`` (the row
+    length in float64, when one group covers all vectors) the offsets of the
+    orbitals are compile-time constants.
     """
 
     @intrinsic
@@ -90,6 +96,8 @@ def _make_run(lanes, nb, entries, norbs, cplx):
             # Loop invariants: neighbour distances, rows, values, coefficients.
             delta = [builder.load(builder.gep(nbr_p, [const(k)])) for k in range(nb)]
             cls = [builder.load(builder.gep(nbr_p, [const(nb + k)])) for k in range(nb)]
+            if fixed_stride is not None:
+                stride = const(fixed_stride)
             row = [builder.mul(stride, const(beta)) for beta in range(norbs)]
             values = {}
             for alpha in range(norbs):
@@ -214,7 +222,10 @@ def kernel(offsets, entries, norbs, cplx):
 def _make_step(offsets, entries, norbs, cplx):
     nb = len(offsets)
     ev = 2 if cplx else 1
-    s8, s4, s2, s1 = (_make_run(w * ev, nb, entries, norbs, cplx) for w in WIDTHS)
+    s16, s8, s4, s2, s1 = (_make_run(w * ev, nb, entries, norbs, cplx) for w in WIDTHS)
+    d16 = _make_run(16 * ev, nb, entries, norbs, cplx, fixed_stride=16 * ev)
+    d8 = _make_run(8 * ev, nb, entries, norbs, cplx, fixed_stride=8 * ev)
+    wmax = 8 if cplx else 16
     on1 = np.array([n[0] for n in offsets], dtype=np.int64)
     on2 = np.array([n[1] for n in offsets], dtype=np.int64)
     reach2 = int(np.abs(on2).max())
@@ -258,7 +269,13 @@ def _make_step(offsets, entries, norbs, cplx):
                 off = groups[g, 0] * ev
                 w = groups[g, 1]
                 out = buf[g]
-                if w == 8:
+                if w * ev == stride and w == 16:
+                    d16(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w * ev == stride and w == 8:
+                    d8(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w == 16:
+                    s16(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w == 8:
                     s8(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
                 elif w == 4:
                     s4(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
@@ -276,22 +293,24 @@ def _make_step(offsets, entries, norbs, cplx):
         tc = t_cur.reshape(-1).view(np.float64)
         tp = t_prev.reshape(-1).view(np.float64)
         stride = np.int64(nvec * ev)
-        # Lane groups of 8, then one each of 4, 2, 1 for the remainder.
-        n8 = nvec // 8
-        rem = nvec - 8 * n8
-        ngroups = n8 + (rem >= 4) + ((rem % 4) >= 2) + (rem % 2)
-        groups = np.empty((ngroups, 2), dtype=np.int64)
+        # Groups of wmax vectors, then at most one each of 8 (if wmax = 16), 4, 2, 1.
+        groups = np.empty((nvec // wmax + 4, 2), dtype=np.int64)
         off = 0
-        for g in range(ngroups):
-            w = 8 if g < n8 else (4 if nvec - off >= 4 else (2 if nvec - off >= 2 else 1))
-            groups[g, 0] = off
-            groups[g, 1] = w
+        ngroups = 0
+        while off < nvec:
+            w = wmax
+            while w > nvec - off:
+                w //= 2
+            groups[ngroups, 0] = off
+            groups[ngroups, 1] = w
             off += w
+            ngroups += 1
+        groups = groups[:ngroups]
         part = np.zeros((nchunks, 2, nvec))
         for k in numba.prange(nchunks):
             s0 = np.int64(k * chunk)
             s1_ = np.int64(min(nsites, (k + 1) * chunk))
-            buf = np.zeros((ngroups, 32))
+            buf = np.zeros((ngroups, 64))
             rows(s0, s1_, l1, l2, tc, tp, vals, pot, c, s, stride, groups, buf)
             for g in range(ngroups):
                 off = groups[g, 0]
