@@ -160,3 +160,37 @@ np.save({str(out)!r}, kpm.chebyshev_moments(cell, v, 101, a, b, backend="stencil
     a, b = kpm.rescaling(kpm.gershgorin_bounds(cell.matrix))
     here = kpm.chebyshev_moments(cell, v, 101, a, b, backend="stencil")
     assert np.array_equal(np.load(out), here)
+
+
+@pytest.mark.parametrize("twists", ["pi", "random"])
+def test_study_realization_with_the_stencil_equals_the_csr_one(tmp_path, monkeypatch, twists):
+    # A whole study realization (N_s and N_n, 1500 moments) through the stencil
+    # (MIRAGE_KPM_BACKEND=stencil) against the default numba CSR kernel. "pi" twists
+    # run in the real basis, "random" twists in complex arithmetic.
+    from latticemirage.disorder import study
+    from mirage_cli.main import main
+
+    out = tmp_path / "study"
+    args = [
+        "lattice", "disorder", "--kind", "point", "--concentration", "0.05", "--strength", "1.0",
+        "--size", "24", "--realizations", "1", "--moments", "1500", "--vectors", "4",
+        "--beta", "3", "--field", "2", "--delta", "1", "--e-fermi", "10", "--delta0-t", "0.04",
+        "--emin", "-6", "--emax", "6", "--n-energies", "61", "--quiet", "--twists", twists,
+        "--workers", "1", "--output", str(out),
+    ]
+    assert main(args) == 0  # writes the spec (and its one small realization)
+    spec = study.open_study(out)
+    monkeypatch.delenv(kpm.BACKEND_ENV, raising=False)
+    csr = study.compute_realization(spec, 0)
+    monkeypatch.setenv(kpm.BACKEND_ENV, "stencil")
+    mf = study.compute_realization(spec, 0)
+    assert (csr["metadata"]["kpm_backend"], mf["metadata"]["kpm_backend"]) == ("numba", "stencil")
+    assert mf["metadata"]["twist"] == csr["metadata"]["twist"]
+    for name, ref in csr["columns"].items():
+        got = mf["columns"][name]
+        finite = np.isfinite(ref)
+        assert np.array_equal(finite, np.isfinite(got)), name
+        # Moments equal to ~1e-15; a DOS is a sum of M = 1500 of them.
+        np.testing.assert_allclose(got[finite], ref[finite], rtol=0,
+                                   atol=TOL_SAME_MOMENTS * 1500 * np.abs(ref[finite]).max(),
+                                   err_msg=name)
