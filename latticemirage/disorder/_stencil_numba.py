@@ -35,7 +35,7 @@ WIDTHS = (16, 8, 4, 2, 1)  # vectors per compiled run function; R is split greed
 # serves R lanes.
 
 
-def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
+def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None, alias=None):
     """Intrinsic ``_run(tc, tp, vals, nbr, pot, c, s, stride, off, site0, count, out)``.
 
     Sites ``site0 <= site < site0 + count`` (a run in which every neighbour ``k`` is
@@ -56,7 +56,11 @@ def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
     run is written in IR so that the values, the neighbour distances and the two
     dot-product accumulators stay in registers. With ``fixed_stride`` (the row
     length in float64, when one group covers all vectors) the offsets of the
-    orbitals are compile-time constants.
+    orbitals are compile-time constants. With ``alias`` (real blocks only; a run
+    of interior sites, every wrap class 4): ``alias[k, alpha, beta] = (k', alpha',
+    beta', negate)`` names the entry whose value equals this one up to the sign,
+    so that only the distinct magnitudes are loaded and kept in registers; the
+    products and sums are the same operations as without it (bitwise the same).
     """
 
     @intrinsic
@@ -102,6 +106,10 @@ def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
             values = {}
             for alpha in range(norbs):
                 for k, beta in entries[alpha]:
+                    if alias is not None:
+                        ka, aa, ba, _ = alias[k, alpha, beta]
+                        if (ka, aa, ba) != (k, alpha, beta):
+                            continue
                     vidx = builder.add(
                         builder.mul(cls[k], const(nb * norbs * norbs * ev)),
                         const(((k * norbs + alpha) * norbs + beta) * ev),
@@ -111,6 +119,8 @@ def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
                     if cplx:
                         vi = builder.load(builder.gep(vals_p, [builder.add(vidx, const(1))]))
                     values[k, alpha, beta] = (vr, vi)
+            if alias is not None:  # one splat per distinct magnitude, before the loop
+                splats = {key: splat(v[0]) for key, v in values.items()}
             if cplx:
                 swap = ir.Constant(
                     ir.VectorType(i32, lanes),
@@ -155,8 +165,15 @@ def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
                         if beta not in xs_cache.setdefault(k, {}):
                             xs_cache[k][beta] = vload(tc_p, builder.add(base, row[beta]))
                         x = xs_cache[k][beta]
-                        vr, vi = values[k, alpha, beta]
-                        acc = builder.call(fma, [splat(vr), x, accs[alpha]])
+                        if alias is not None:
+                            # (-v) x = v (-x) exactly; negating x (in the loop) lets the
+                            # compiler emit one fnmadd and keep only |v| in registers.
+                            ka, aa, ba, neg = alias[k, alpha, beta]
+                            xx = builder.fneg(x) if neg else x
+                            acc = builder.call(fma, [splats[ka, aa, ba], xx, accs[alpha]])
+                        else:
+                            vr, vi = values[k, alpha, beta]
+                            acc = builder.call(fma, [splat(vr), x, accs[alpha]])
                         if cplx:
                             vim = builder.fmul(splat(vi), sign)  # (-vi, +vi, ...) exact
                             xs = builder.shuffle_vector(x, undef, swap)  # (im, re, ...)
@@ -192,7 +209,7 @@ def _make_run(lanes, nb, entries, norbs, cplx, fixed_stride=None):
 _KERNELS = {}
 
 
-def kernel(offsets, entries, norbs, cplx):
+def kernel(offsets, entries, norbs, cplx, alias=None):
     """The compiled step for a pattern (compiled once per process and pattern).
 
     Parameters
@@ -205,6 +222,11 @@ def kernel(offsets, entries, norbs, cplx):
     norbs : int
     cplx : bool
         Complex blocks and vectors.
+    alias : tuple, optional
+        Real blocks: ``((k, alpha, beta, k', alpha', beta', negate), ...)``, the
+        equal-magnitude entries of the unwrapped blocks (`_make_run`); the runs of
+        interior sites with blocks of exactly 8 or 16 vectors then keep the distinct
+        values in registers. Part of the compiled kernel's identity.
 
     Returns
     -------
@@ -213,18 +235,31 @@ def kernel(offsets, entries, norbs, cplx):
         docstring); ``vals`` the flat float64 view of the (9, nb, norbs, norbs)
         phased blocks, ``pot`` the per-site potential.
     """
-    key = (tuple(offsets), tuple(tuple(e) for e in entries), int(norbs), bool(cplx))
+    key = (
+        tuple(offsets),
+        tuple(tuple(e) for e in entries),
+        int(norbs),
+        bool(cplx),
+        None if alias is None or cplx else tuple(alias),
+    )
     if key not in _KERNELS:
         _KERNELS[key] = _make_step(*key)
     return _KERNELS[key]
 
 
-def _make_step(offsets, entries, norbs, cplx):
+def _make_step(offsets, entries, norbs, cplx, alias):
     nb = len(offsets)
     ev = 2 if cplx else 1
+    amap = None if alias is None else {a[:3]: a[3:] for a in alias}
     s16, s8, s4, s2, s1 = (_make_run(w * ev, nb, entries, norbs, cplx) for w in WIDTHS)
     d16 = _make_run(16 * ev, nb, entries, norbs, cplx, fixed_stride=16 * ev)
     d8 = _make_run(8 * ev, nb, entries, norbs, cplx, fixed_stride=8 * ev)
+    has_alias = amap is not None
+    if has_alias:
+        i16 = _make_run(16, nb, entries, norbs, False, fixed_stride=16, alias=amap)
+        i8 = _make_run(8, nb, entries, norbs, False, fixed_stride=8, alias=amap)
+    else:
+        i16, i8 = d16, d8
     wmax = 8 if cplx else 16
     on1 = np.array([n[0] for n in offsets], dtype=np.int64)
     on2 = np.array([n[1] for n in offsets], dtype=np.int64)
@@ -246,6 +281,7 @@ def _make_step(offsets, entries, norbs, cplx):
                 count = 1  # a hop wraps around direction 2: this site alone
             else:
                 count = min(s1_ - site, l2 - reach2 - b)
+            interior = True
             for k in range(nb):
                 a2 = a + on1[k]
                 c1 = 1
@@ -265,11 +301,16 @@ def _make_step(offsets, entries, norbs, cplx):
                     c2 = 0
                 nbr[k] = (a2 * l2 + b2 - site) * norbs * stride
                 nbr[nb + k] = c1 * 3 + c2
+                interior = interior and c1 == 1 and c2 == 1
             for g in range(groups.shape[0]):
                 off = groups[g, 0] * ev
                 w = groups[g, 1]
                 out = buf[g]
-                if w * ev == stride and w == 16:
+                if has_alias and interior and w == stride and w == 16:
+                    i16(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif has_alias and interior and w == stride and w == 8:
+                    i8(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
+                elif w * ev == stride and w == 16:
                     d16(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)
                 elif w * ev == stride and w == 8:
                     d8(tc, tp, vals, nbr, pot, c, s, stride, off, site, count, out)

@@ -169,7 +169,27 @@ class StencilOperator:
         """The compiled step for this operator's pattern (`_stencil_numba.kernel`)."""
         from latticemirage.disorder import _stencil_numba
 
-        return _stencil_numba.kernel(self.offsets, self.entries, self.norbs, not self.real)
+        return _stencil_numba.kernel(
+            self.offsets, self.entries, self.norbs, not self.real, self.alias()
+        )
+
+    def alias(self):
+        """Equal-magnitude entries of the unwrapped real blocks (`_stencil_numba.kernel`).
+
+        ``(k, alpha, beta, k', alpha', beta', negate)`` per entry: the first entry (in
+        pattern order) whose value has the same magnitude, bit for bit, and whether
+        this one is its negative. None for complex blocks.
+        """
+        if not self.real:
+            return None
+        first = {}
+        out = []
+        for alpha, row in enumerate(self.entries):
+            for k, beta in row:
+                v = float(self.values[4, k, alpha, beta])
+                rep = first.setdefault(abs(v), (k, alpha, beta, v))
+                out.append((k, alpha, beta, *rep[:3], bool(v != rep[3])))
+        return tuple(out)
 
     def nchunks(self):
         """Work chunks of the step: fixed by the number of sites (determinism)."""
