@@ -2,19 +2,25 @@
 
 Imported lazily by the stencil operator. A kernel is generated per *pattern*: the
 list of neighbour offsets of the lattice and, for each orbital row, which
-(neighbour, orbital) entries of the translation-invariant blocks are non-zero.
-The pattern is fixed at compile time (straight-line code, accumulators in
-registers); the values of the blocks, the per-site potential and the boundary
-phases are read at run time. ``step(op, c, s, t_cur, t_prev, nchunks)`` overwrites
-``t_prev`` with ``c H t_cur - s t_cur - t_prev`` and returns ``(<t_cur|t_cur>,
-Re <t_new|t_cur>)``, shape (2, R), per vector: the contract of
+(neighbour, orbital) entries of the translation-invariant blocks are non-zero
+(and, for real blocks, which of them are equal up to the sign). The pattern is
+fixed at compile time (straight-line LLVM IR, accumulators in registers); the
+values of the blocks, the per-site potential and the boundary phases are read at
+run time. The step ``step(l1, l2, vals, pot, c, s, t_cur, t_prev, nchunks)``
+overwrites ``t_prev`` with ``c H t_cur - s t_cur - t_prev`` and returns
+``(<t_cur|t_cur>, Re <t_new|t_cur>)``, shape (2, R), per vector: the contract of
 `latticemirage.disorder._kpm_numba.step`.
 
+Sites are walked in runs in which every neighbour is at the same index distance
+(the interior of a lattice row; a site next to the boundary of direction 2 alone),
+one IR loop per run; vectors in groups of 16 (complex: 8), 8, 4, 2, 1.
+
 Determinism: every sum is taken in a fixed order (entries of a row in pattern
-order, then the diagonal; rows in order within a chunk of sites; chunks in
-order), the chunks depend only on the number of sites, and the only operations
-are exactly rounded ones and ``llvm.fma``. The moments are therefore bitwise the
-same for any number of threads.
+order, then the potential; rows and sites in order within a chunk of sites;
+chunks in order), the chunks depend only on the number of sites, and the only
+operations are exactly rounded ones and ``llvm.fma``. The moments are therefore
+bitwise the same for any number of threads and on a generic x86-64 build
+(tested); they differ from the CSR kernel's in the last bits (other order).
 """
 
 import numba
