@@ -138,7 +138,7 @@ def test_stencil_refuses_what_it_cannot_represent(monkeypatch):
 def test_stencil_kernel_failing_its_self_test_falls_back_to_csr(monkeypatch):
     cell = _cell("real-twist")
     op = stencil.from_supercell(cell)
-    key = ("stencil", op.offsets, op.entries, op.kind)
+    key = ("stencil", op.offsets, op.entries, op.kind, op.alias())
     monkeypatch.setitem(kpm._NUMBA, key, False)
     monkeypatch.setitem(kpm._NUMBA, "error", "stencil kernel disagrees (test)")
     with pytest.warns(kpm.BackendWarning, match="numba CSR step"):
