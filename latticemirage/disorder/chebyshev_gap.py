@@ -316,7 +316,7 @@ class _Twist:
 @contextlib.contextmanager
 def _serial_if_small(nnz, block_size, backend):
     """One numba thread for small steps, as `kpm.chebyshev_moments` (no effect on results)."""
-    mod = kpm._numba_kernels() if backend == "numba" else None
+    mod = kpm._numba_kernels() if backend in ("numba", "stencil") else None
     if mod is None or nnz * (block_size + 6) >= kpm._PARALLEL_MIN:
         yield
         return
@@ -401,8 +401,9 @@ def solve_uniform_chebyshev(
         Requested 1σ stochastic accuracy of Δ, Δ0: refused (`ParameterError` naming
         ``vectors`` with the number needed) when the first two evaluations' spread shows
         that R vectors cannot reach it.
-    backend : {"numba", "scipy"}, optional
-        The Chebyshev step (`kpm.chebyshev_step`).
+    backend : {"numba", "scipy", "stencil"}, optional
+        The Chebyshev step (`kpm.chebyshev_step`; its matrices are sums of
+        supercells, so "stencil" runs the numba CSR step).
     block_size : int
         Vectors advanced together.
     max_memory : int

@@ -36,12 +36,19 @@ Speed
 Backends
     One driver (`chebyshev_moments`) over a Chebyshev-step hook: ``"numba"``
     (the kernel above, default) or ``"scipy"`` (a scipy.sparse CSR product plus
-    NumPy reductions: the reference, single-threaded). They agree to round-off
-    (tested to 1e-12). Choose with ``backend=`` on `chebyshev_moments`/`kpm_dos`
-    or, for the CLI and the study workers, the environment variable
-    ``MIRAGE_KPM_BACKEND=numba|scipy``. Where numba is missing, fails to import,
-    or its kernel fails to compile or disagrees with the scipy step on a tiny
-    self-test, the scipy step is used with a `BackendWarning`.
+    NumPy reductions: the reference, single-threaded), both on the CSR matrix, or
+    ``"stencil"``: the matrix-free operator of `latticemirage.disorder.stencil`
+    for supercells built by `latticemirage.disorder.supercell.supercell` (pass the
+    `Supercell` or a `StencilOperator` instead of the matrix), which reads only the
+    vectors and the per-site potential. All agree to round-off (tested to 1e-12).
+    Choose with ``backend=`` on `chebyshev_moments`/`kpm_dos` or, for the CLI and
+    the study workers, the environment variable
+    ``MIRAGE_KPM_BACKEND=numba|scipy|stencil``. ``backend="stencil"`` on a system
+    the stencil cannot represent (a plain matrix, a cell with ``L <= 2``) is an
+    error; ``MIRAGE_KPM_BACKEND=stencil`` uses the stencil where it can and the
+    numba CSR kernel elsewhere. Where numba is missing, fails to import, or a
+    kernel fails to compile or disagrees with the scipy step on a tiny self-test,
+    the scipy step is used with a `BackendWarning`.
 
 Resolution
     The Jackson kernel broadens a delta function at the band centre into a
@@ -81,6 +88,7 @@ __all__ = [
     "random_vectors",
     "requested_backend",
     "rescaling",
+    "resolve_operator",
     "set_num_threads",
 ]
 
@@ -96,7 +104,7 @@ _CHUNK_ROWS = 2048  # rows per work chunk: fixed, so sums do not depend on threa
 _PARALLEL_MIN = 1 << 24
 
 
-BACKENDS = ("numba", "scipy")
+BACKENDS = ("numba", "scipy", "stencil")
 BACKEND_ENV = "MIRAGE_KPM_BACKEND"
 # The numba step and the scipy.sparse step add the same products in different
 # orders: their moments agree to round-off (self-test tolerance, relative).
@@ -241,6 +249,56 @@ def _numba_kernels():
     return _NUMBA["module"]
 
 
+def _csr_hook(indptr, indices, data, step, nchunks):
+    """A CSR step as a driver hook ``hook(c, s, t_cur, t_prev) -> dots``."""
+
+    def hook(c, s, t_cur, t_prev):
+        return step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
+
+    return hook
+
+
+def _stencil_self_test(op):
+    """Run the stencil step of *op*'s pattern on a tiny cell against the scipy step.
+
+    The same blocks, twist and arithmetic on the smallest cell the stencil takes,
+    with a random potential; once per pattern (the compiled kernel is per pattern).
+    """
+    key = ("stencil", op.offsets, op.entries, op.kind, op.alias())
+    if key in _NUMBA:
+        return _NUMBA[key]
+    from latticemirage.disorder import stencil
+
+    ok = _numba_self_test(op.kind)  # the stencil needs numba as well
+    if ok:
+        rng = np.random.default_rng(0)
+        reach = [max(abs(n[i]) for n in op.offsets) for i in (0, 1)]
+        shape = (2 * reach[0] + 1, 2 * reach[1] + 2)
+        tiny = stencil.StencilOperator(shape, op.blocks, op.twist,
+                                       rng.normal(size=shape[0] * shape[1]), op.real)
+        # 27 vectors: groups of 16, 8, 2 and 1; the first 8 alone: the fixed-stride
+        # (register-values) path of the interior sites.
+        v = random_vectors(len(tiny), 27, rng, tiny.dtype)
+        h = tiny.to_csr()
+        a, b = rescaling(gershgorin_bounds(h))
+        hook = _csr_hook(h.indptr, h.indices, h.data, _scipy_step, 1)
+        try:
+            got = [_moments(tiny.step_hook(), tiny.dtype, w, 20, a, b, None)
+                   for w in (v, v[:, :8])]
+        except Exception as exc:  # a numba/llvmlite change breaking the hand-written IR
+            _NUMBA["error"] = f"stencil kernel fails to compile or run: {exc!r}"
+            ok = False
+        else:
+            want = _moments(hook, h.dtype, v, 20, a, b, None)
+            err = max(np.abs(got[0] - want).max(), np.abs(got[1] - want[:8]).max())
+            err /= np.abs(want).max()
+            if not err < _SELF_TEST_TOL:
+                _NUMBA["error"] = f"stencil kernel disagrees with scipy.sparse by {err:.1e}"
+                ok = False
+    _NUMBA[key] = ok
+    return ok
+
+
 def _numba_self_test(kind):
     """Run the numba step once on a tiny matrix against the scipy step (per dtype kind)."""
     if kind in _NUMBA:
@@ -258,12 +316,14 @@ def _numba_self_test(kind):
         v = random_vectors(40, 11, rng, dtype)  # lane groups 8 + 2 + 1
         a, b = rescaling(gershgorin_bounds(h))
         try:
-            got = _moments(h.indptr, h.indices, h.data, v, 20, a, b, mod.step, None)
+            got = _moments(_csr_hook(h.indptr, h.indices, h.data, mod.step, 1), dtype, v, 20,
+                           a, b, None)
         except Exception as exc:  # a numba/llvmlite change breaking the hand-written IR
             _NUMBA["error"] = f"numba kernel fails to compile or run: {exc!r}"
             ok = False
         else:
-            want = _moments(h.indptr, h.indices, h.data, v, 20, a, b, _scipy_step, None)
+            want = _moments(_csr_hook(h.indptr, h.indices, h.data, _scipy_step, 1), dtype, v,
+                            20, a, b, None)
             err = np.abs(got - want).max() / np.abs(want).max()
             if not err < _SELF_TEST_TOL:
                 _NUMBA["error"] = f"numba kernel disagrees with scipy.sparse by {err:.1e}"
@@ -276,7 +336,8 @@ def requested_backend(backend=None):
     """The backend asked for: the argument, else $MIRAGE_KPM_BACKEND, else "numba".
 
     Only checks the name (cheap; call it before any work): `ParameterError` naming
-    ``backend`` or ``MIRAGE_KPM_BACKEND`` for anything but "numba" or "scipy".
+    ``backend`` or ``MIRAGE_KPM_BACKEND`` for anything but "numba", "scipy" or
+    "stencil".
     """
     if backend is None:
         name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
@@ -288,22 +349,26 @@ def requested_backend(backend=None):
 
 
 def backend_in_use(backend=None, kind="f"):
-    """The backend `chebyshev_moments` will use: ``"numba"`` or ``"scipy"``.
+    """The backend `chebyshev_moments` will use: ``"numba"``, ``"scipy"`` or ``"stencil"``.
 
     Parameters
     ----------
-    backend : {"numba", "scipy"}, optional
+    backend : {"numba", "scipy", "stencil"}, optional
         Default: the environment variable ``MIRAGE_KPM_BACKEND``, else ``"numba"``.
     kind : {"f", "c"}
-        Real or complex arithmetic (the numba kernel is self-tested per kind).
+        Real or complex arithmetic (the numba kernels are self-tested per kind).
 
     Warns
     -----
     BackendWarning
-        When numba was asked for but its kernel does not import, compile or pass
-        its self-test against the scipy.sparse step: the scipy step is used.
+        When numba (or the stencil) was asked for but its kernel does not import,
+        compile or pass its self-test against the scipy.sparse step: the scipy step
+        is used. (The stencil's kernel is compiled and self-tested per sparsity
+        pattern, in `resolve_operator`; where it fails, the numba CSR step is used.)
     """
     name = requested_backend(backend)
+    if name == "stencil":  # needs numba; its own kernel is tested per pattern
+        name = "stencil" if _numba_self_test(kind) else "numba"
     if name == "numba" and not _numba_self_test(kind):
         warnings.warn(
             f"{_NUMBA['error']}; KPM uses the scipy.sparse step instead (same moments to "
@@ -316,12 +381,18 @@ def backend_in_use(backend=None, kind="f"):
 
 
 def chebyshev_step(backend=None, kind="f"):
-    """The Chebyshev step hook of `backend_in_use` (for drivers outside this module).
+    """The CSR Chebyshev step hook of `backend_in_use` (for drivers outside this module).
 
     ``step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)`` overwrites ``t_prev``
     with ``c H t_cur - s t_cur - t_prev`` (``t_cur``, ``t_prev``: C-ordered, shape (N, R))
-    and returns ``(<t_cur|t_cur>, Re <t_new|t_cur>)``, shape (2, R).
+    and returns ``(<t_cur|t_cur>, Re <t_new|t_cur>)``, shape (2, R). A CSR step by
+    contract: ``"stencil"`` gives the numba CSR step (the stencil's own hook is
+    `latticemirage.disorder.stencil.StencilOperator.step_hook`).
     """
+    if backend is None and requested_backend() == "stencil":
+        backend = "numba"
+    if backend == "stencil":
+        backend = "numba"
     if backend_in_use(backend, kind) == "scipy":
         return _scipy_step
     return _numba_kernels().step
@@ -346,23 +417,25 @@ def _prepare(matrix):
     return matrix.indptr, matrix.indices, data
 
 
-def _moments(indptr, indices, data, vectors, num_moments, a, b, step, progress):
-    """The driver loop over a step hook; moments of shape (R, num_moments)."""
-    n = len(indptr) - 1
-    t_cur = np.array(vectors, dtype=np.result_type(data.dtype, vectors.dtype, float),
+def _moments(step, dtype, vectors, num_moments, a, b, progress):
+    """The driver loop over a step hook ``step(c, s, t_cur, t_prev)``; shape (R, num_moments).
+
+    ``dtype``: of the operator (the working vectors are of it and the start vectors'
+    common type).
+    """
+    t_cur = np.array(vectors, dtype=np.result_type(dtype, vectors.dtype, float),
                      order="C")  # T_0
     t_prev = np.zeros_like(t_cur)
-    nchunks = max(1, -(-n // _CHUNK_ROWS))
     nvec = t_cur.shape[1]
     mom = np.empty((nvec, num_moments + 1))
     c, s = 2.0 / a, 2.0 * b / a
     # T_1 = Ht T_0: the step with halved coefficients and T_{-1} = 0.
-    mu0, mu1 = step(indptr, indices, data, c / 2, s / 2, t_cur, t_prev, nchunks)
+    mu0, mu1 = step(c / 2, s / 2, t_cur, t_prev)
     t_cur, t_prev = t_prev, t_cur  # t_cur = T_1, t_prev = T_0
     mom[:, 0], mom[:, 1] = mu0, mu1
     nmax = (num_moments - 1) // 2
     for k in range(1, nmax + 1):
-        nn, nm = step(indptr, indices, data, c, s, t_cur, t_prev, nchunks)
+        nn, nm = step(c, s, t_cur, t_prev)
         t_cur, t_prev = t_prev, t_cur  # t_cur = T_{k+1}, t_prev = T_k
         mom[:, 2 * k] = 2 * nn - mu0
         mom[:, 2 * k + 1] = 2 * nm - mu1
@@ -371,13 +444,84 @@ def _moments(indptr, indices, data, vectors, num_moments, a, b, step, progress):
     return mom[:, :num_moments]
 
 
+def _stencil_of(operator):
+    """``(StencilOperator or None, reason)`` for a matrix, `Supercell` or `StencilOperator`."""
+    from latticemirage.disorder import stencil
+
+    if isinstance(operator, stencil.StencilOperator):
+        return operator, ""
+    if getattr(operator, "blocks", None) is not None and hasattr(operator, "matrix"):
+        try:
+            return stencil.from_supercell(operator), ""
+        except (ParameterError, ValueError) as exc:
+            return None, str(exc)
+    return None, "it is given as a matrix, not as a Supercell or StencilOperator"
+
+
+def _matrix_of(operator):
+    """The sparse matrix of a matrix, `Supercell` or `StencilOperator`."""
+    if hasattr(operator, "to_csr"):
+        return operator.to_csr()
+    if hasattr(operator, "matrix") and hasattr(operator, "diag_slots"):
+        return operator.matrix
+    return operator
+
+
+def resolve_operator(operator, backend=None):
+    """The backend and the object it runs on for *operator*.
+
+    Parameters
+    ----------
+    operator : sparse matrix, `Supercell` or `StencilOperator`
+    backend : {"numba", "scipy", "stencil"}, optional
+        As for `chebyshev_moments`.
+
+    Returns
+    -------
+    name : str
+        ``"numba"``, ``"scipy"`` or ``"stencil"`` (`backend_in_use`).
+    target : sparse matrix or StencilOperator
+        The CSR matrix for numba and scipy, the stencil for ``"stencil"``.
+
+    Raises
+    ------
+    ParameterError
+        (named ``backend``) for ``backend="stencil"`` on a system the stencil cannot
+        represent. With ``MIRAGE_KPM_BACKEND=stencil`` such systems use numba.
+    """
+    explicit = backend is not None
+    name = requested_backend(backend)
+    if name == "stencil":
+        op, why = _stencil_of(operator)
+        if op is None:
+            if explicit:
+                raise ParameterError("backend", f"'stencil' cannot represent this system: {why}")
+            name = "numba"
+        elif _stencil_self_test(op):
+            return "stencil", op
+        else:
+            if _numba_self_test(op.kind):
+                warnings.warn(
+                    f"{_NUMBA['error']}; KPM uses the numba CSR step instead (same moments "
+                    f"to round-off). Set {BACKEND_ENV}=numba to choose it explicitly.",
+                    BackendWarning,
+                    stacklevel=3,
+                )
+            name = "numba"
+    matrix = sp.csr_matrix(_matrix_of(operator))
+    real = matrix.dtype.kind != "c" or np.all(matrix.data.imag == 0)
+    return backend_in_use(name, "f" if real else "c"), matrix
+
+
 def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, backend=None):
     """Unnormalized moments ``<v_r| T_n((H - b)/a) |v_r>`` for a block of vectors.
 
     Parameters
     ----------
-    matrix : sparse matrix, shape (N, N)
-        Hermitian (or real symmetric).
+    matrix : sparse matrix, shape (N, N), `Supercell` or `StencilOperator`
+        Hermitian (or real symmetric). A `latticemirage.disorder.supercell.Supercell`
+        or a `latticemirage.disorder.stencil.StencilOperator` can run matrix-free
+        (backend ``"stencil"``).
     vectors : ndarray, shape (N, R)
         Start vectors as columns (copied once into the working block).
     num_moments : int >= 2
@@ -385,11 +529,12 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, back
         Rescaling from `rescaling`.
     progress : callable, optional
         Called as ``progress(done_products, total_products)``.
-    backend : {"numba", "scipy"}, optional
-        Chebyshev step: the compiled numba kernel or the scipy.sparse reference
-        step (same moments to round-off). Default: ``$MIRAGE_KPM_BACKEND``, else
-        ``"numba"``; numba falls back to scipy with a `BackendWarning` where its
-        kernel is unavailable (`backend_in_use`).
+    backend : {"numba", "scipy", "stencil"}, optional
+        Chebyshev step: the compiled numba CSR kernel, the scipy.sparse reference
+        step or the matrix-free stencil (same moments to round-off). Default:
+        ``$MIRAGE_KPM_BACKEND``, else ``"numba"``; see `resolve_operator` for the
+        stencil on systems it cannot represent, `backend_in_use` for the fallbacks
+        where a kernel is unavailable.
 
     Returns
     -------
@@ -397,25 +542,43 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, back
     """
     if int(num_moments) != num_moments or num_moments < 2:
         raise ParameterError("moments", f"must be an integer >= 2, got {num_moments!r}")
-    indptr, indices, data = _prepare(matrix)
-    n = len(indptr) - 1
+    name, target = resolve_operator(matrix, backend)
     vectors = np.asarray(vectors)
     if vectors.ndim == 1:
         vectors = vectors[:, None]
+    if name == "stencil":
+        n = len(target)
+        if vectors.shape[0] != n:
+            raise ValueError(f"vectors have {vectors.shape[0]} rows, the operator has {n}")
+        if vectors.dtype.kind == "c" and target.real:
+            raise ValueError("complex vectors need the complex stencil (real=False)")
+        work = sum(len(e) for e in target.entries) * target.nsites
+        return _threaded(work, vectors.shape[1], lambda: _moments(
+            target.step_hook(), target.dtype, vectors, num_moments, a, b, progress))
+    indptr, indices, data = _prepare(target)
+    n = len(indptr) - 1
     if vectors.shape[0] != n:
         raise ValueError(f"vectors have {vectors.shape[0]} rows, matrix has {n}")
     dtype = np.result_type(data.dtype, vectors.dtype, float)
     data = data.astype(dtype, copy=False)
-    name = backend_in_use(backend, np.dtype(dtype).kind)
+    nchunks = max(1, -(-n // _CHUNK_ROWS))
     if name == "scipy":
-        return _moments(indptr, indices, data, vectors, num_moments, a, b, _scipy_step,
-                        progress)
+        return _moments(_csr_hook(indptr, indices, data, _scipy_step, nchunks), dtype, vectors,
+                        num_moments, a, b, progress)
+    hook = _csr_hook(indptr, indices, data, _numba_kernels().step, nchunks)
+    return _threaded(len(indices), vectors.shape[1], lambda: _moments(
+        hook, dtype, vectors, num_moments, a, b, progress))
+
+
+def _threaded(nnz, nvec, run):
+    """Run with one numba thread where a step is too small to gain from more (no effect
+    on the results)."""
     mod = _numba_kernels()
     threads = mod.get_num_threads()
-    if len(indices) * (vectors.shape[1] + 6) < _PARALLEL_MIN:
+    if nnz * (nvec + 6) < _PARALLEL_MIN:
         mod.set_num_threads(1)
     try:
-        return _moments(indptr, indices, data, vectors, num_moments, a, b, mod.step, progress)
+        return run()
     finally:
         mod.set_num_threads(threads)
 
@@ -477,7 +640,8 @@ class KPMResult:
     resolution : float
         Jackson width ``pi a / M`` at the band centre.
     backend : str
-        The Chebyshev step used, ``"numba"`` or ``"scipy"`` (`chebyshev_moments`).
+        The Chebyshev step used, ``"numba"``, ``"scipy"`` or ``"stencil"``
+        (`chebyshev_moments`).
     """
 
     energies: np.ndarray
@@ -518,7 +682,8 @@ def kpm_dos(
 
     Parameters
     ----------
-    matrix : sparse matrix, shape (N, N)
+    matrix : sparse matrix, shape (N, N), `Supercell` or `StencilOperator`
+        The Hamiltonian; a supercell can run matrix-free (``backend="stencil"``).
     energies : array_like, shape (n,)
         Where to evaluate the DOS (matrix energy units).
     num_moments : int
@@ -538,7 +703,7 @@ def kpm_dos(
         Explicit start vectors (then ``num_vectors`` and ``rng`` are ignored).
     progress : callable, optional
         ``progress(done, total)`` in matrix-vector block products.
-    backend : {"numba", "scipy"}, optional
+    backend : {"numba", "scipy", "stencil"}, optional
         Chebyshev step (`chebyshev_moments`); default ``$MIRAGE_KPM_BACKEND``, else
         numba (scipy.sparse with a `BackendWarning` where numba is unavailable).
 
@@ -546,16 +711,23 @@ def kpm_dos(
     -------
     KPMResult
     """
-    matrix = sp.csr_matrix(matrix)
-    n = matrix.shape[0]
     if int(num_vectors) != num_vectors or num_vectors < 1:
         raise ParameterError("vectors", f"must be a positive integer, got {num_vectors!r}")
-    bounds = gershgorin_bounds(matrix) if bounds is None else bounds
+    backend, target = resolve_operator(matrix, backend)  # resolve (and warn) once
+    if backend == "stencil":
+        n, real = len(target), target.real
+    else:
+        target = sp.csr_matrix(target)
+        n = target.shape[0]
+        real = target.dtype.kind != "c" or np.all(target.data.imag == 0)
+    if bounds is None:  # the CSR matrix's where there is one: the same rescaling for all
+        csr = getattr(matrix, "matrix", None)
+        if csr is None:
+            csr = target if backend != "stencil" else None
+        bounds = gershgorin_bounds(csr) if csr is not None else target.gershgorin_bounds()
     a, b = rescaling(bounds, eps)
     if resolve is not None:
         check_resolution(num_moments, a, resolve)
-    real = matrix.dtype.kind != "c" or np.all(matrix.data.imag == 0)
-    backend = backend_in_use(backend, "f" if real else "c")  # resolve (and warn) once
     if vectors is not None:
         vectors = np.asarray(vectors)
         num_vectors = vectors.shape[1]
@@ -573,7 +745,7 @@ def kpm_dos(
         prog = None if progress is None else (
             lambda k, tot, i=i: progress(i * steps + k, nblocks * steps)
         )
-        moments.append(chebyshev_moments(matrix, block, num_moments, a, b, progress=prog,
+        moments.append(chebyshev_moments(target, block, num_moments, a, b, progress=prog,
                                           backend=backend))
     norm = np.concatenate(norms)
     mom = np.concatenate(moments) / norm[:, None]

@@ -318,8 +318,10 @@ def _compute_realization(spec, index, threads, block_size):
     bounds = (min(lo_s, lo_n), max(hi_s, hi_n))
     dtype = float if sc.real else complex
     vecs = _vectors(sc.matrix.shape[0], spec.vectors, spec.seed, index, dtype)
+    # The Supercells themselves (not their matrices): with MIRAGE_KPM_BACKEND=stencil the
+    # KPM runs matrix-free (`disorder.stencil`); the default numba backend uses .matrix.
     results = [
-        kpm.kpm_dos(h.matrix, energies * unit, spec.moments, spec.vectors, None,
+        kpm.kpm_dos(h, energies * unit, spec.moments, spec.vectors, None,
                     bounds=bounds, vectors=vecs, block_size=block_size)
         for h in (sc, normal)
     ]

@@ -56,6 +56,7 @@ __all__ = [
     "Supercell",
     "add_potential",
     "basis_change",
+    "prepared_blocks",
     "real_basis",
     "site_positions",
     "supercell",
@@ -173,6 +174,45 @@ def basis_change(blocks, basis):
     return {n: out[i] for i, n in enumerate(keys)}
 
 
+def _check_twist(twist):
+    theta = np.asarray(twist, dtype=float)
+    check_finite("twist", theta)
+    if theta.shape != (2,):
+        raise ParameterError("twist", f"must be a pair of phases, got {twist!r}")
+    return theta
+
+
+def prepared_blocks(blocks, twist=(0.0, 0.0), basis=None, dtype=complex):
+    """The blocks `tile` stores: in the basis, with round-off entries dropped.
+
+    Parameters are those of `tile`. Adds a zero on-site block if there is none,
+    applies `basis_change`, sets entries below ``1e-13`` of the largest to zero
+    and, for ``dtype=float``, checks that the blocks and the twist phases are real.
+    Shared by `tile` and the matrix-free `latticemirage.disorder.stencil` operator,
+    so both represent the same entries.
+
+    Returns
+    -------
+    dict of tuple(int, int) to complex ndarray, shape (norbs, norbs)
+    """
+    theta = _check_twist(twist)
+    norbs = next(iter(blocks.values())).shape[0]
+    blocks = dict(blocks)
+    blocks.setdefault((0, 0), np.zeros((norbs, norbs), dtype=complex))
+    if basis is not None:
+        blocks = basis_change(blocks, basis)
+    scale = max(np.abs(h).max() for h in blocks.values())
+    # Rounding from the DFT in `fourier_blocks` and from the basis change leaves
+    # ~1e-16 * scale in entries that are zero by symmetry; they are not stored.
+    blocks = {n: np.where(np.abs(h) > _DROP_TOL * scale, h, 0) for n, h in blocks.items()}
+    if np.dtype(dtype).kind == "f":
+        if max(np.abs(np.imag(h)).max() for h in blocks.values()) > _REAL_TOL * scale:
+            raise ValueError("blocks are not real in this basis; use dtype=complex")
+        if np.any(np.abs(np.sin(theta)) > _REAL_TOL):
+            raise ValueError("a twist other than 0 or pi makes the matrix complex")
+    return blocks
+
+
 def tile(blocks, size, twist=(0.0, 0.0), basis=None, dtype=complex):
     """Tile real-space blocks into a periodic supercell CSR matrix.
 
@@ -198,26 +238,11 @@ def tile(blocks, size, twist=(0.0, 0.0), basis=None, dtype=complex):
         Position of each diagonal element in ``matrix.data``.
     """
     l1, l2 = _check_shape(size)
-    norbs = next(iter(blocks.values())).shape[0]
-    theta = np.asarray(twist, dtype=float)
-    check_finite("twist", theta)
-    if theta.shape != (2,):
-        raise ParameterError("twist", f"must be a pair of phases, got {twist!r}")
+    theta = _check_twist(twist)
     nsites = l1 * l2
-    blocks = dict(blocks)
-    blocks.setdefault((0, 0), np.zeros((norbs, norbs), dtype=complex))
-    if basis is not None:
-        blocks = basis_change(blocks, basis)
+    blocks = prepared_blocks(blocks, theta, basis, dtype)
+    norbs = next(iter(blocks.values())).shape[0]
     real = np.dtype(dtype).kind == "f"
-    scale = max(np.abs(h).max() for h in blocks.values())
-    # Rounding from the DFT in `fourier_blocks` and from the basis change leaves
-    # ~1e-16 * scale in entries that are zero by symmetry; they are not stored.
-    blocks = {n: np.where(np.abs(h) > _DROP_TOL * scale, h, 0) for n, h in blocks.items()}
-    if real:
-        if max(np.abs(np.imag(h)).max() for h in blocks.values()) > _REAL_TOL * scale:
-            raise ValueError("blocks are not real in this basis; use dtype=complex")
-        if np.any(np.abs(np.sin(theta)) > _REAL_TOL):
-            raise ValueError("a twist other than 0 or pi makes the matrix complex")
     # Stencil: for orbital row alpha, the list of (n, beta, value) with value != 0;
     # the onsite diagonal is always kept (potentials are added to it in place).
     stencil = []
@@ -311,6 +336,11 @@ class Supercell:
         Per-site unitary from the model's Nambu orbitals to the matrix orbitals.
     diag_slots : ndarray, shape (N,)
         Positions of the diagonal in ``matrix.data``.
+    blocks : dict of tuple(int, int) to ndarray, shape (4, 4), optional
+        The blocks ``matrix`` is tiled from (`prepared_blocks`: in the matrix basis,
+        round-off dropped), for the matrix-free `latticemirage.disorder.stencil`.
+    potential : ndarray, shape (L1 * L2,), optional
+        The on-site potential in t added as ``V tau_3`` (None: none).
     """
 
     matrix: sp.csr_matrix
@@ -319,6 +349,8 @@ class Supercell:
     real: bool
     basis: np.ndarray
     diag_slots: np.ndarray
+    blocks: dict = None
+    potential: np.ndarray = None
 
     @property
     def nsites(self):
@@ -365,5 +397,8 @@ def supercell(params, size, twist=(0.0, 0.0), potential=None, real="auto", block
         dtype=float if use_real else complex,
     )
     if potential is not None:
-        add_potential(matrix, slots, np.asarray(potential).reshape(-1))
-    return Supercell(matrix, shape, theta, use_real, basis, slots)
+        potential = np.array(potential, dtype=float).reshape(-1)
+        add_potential(matrix, slots, potential)
+    prepared = prepared_blocks(blocks, theta, basis if use_real else None,
+                               float if use_real else complex)
+    return Supercell(matrix, shape, theta, use_real, basis, slots, prepared, potential)

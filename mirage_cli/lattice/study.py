@@ -236,7 +236,7 @@ def spec_from_args(args):
     from mirage_common.formulas import mirage_formula
 
     disorder = disorder_from_args(args)
-    kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba or scipy, checked before any work
+    kpm.requested_backend()  # $MIRAGE_KPM_BACKEND: numba, scipy or stencil, checked before any work
     for name in ("size", "realizations", "vectors", "n_energies"):
         value = getattr(args, name)
         if value is None or value < 1:
