@@ -24,7 +24,7 @@ import numpy as np
 
 from latticemirage._eig4_numba import _eig4
 
-__all__ = ["chunk_pass"]
+__all__ = ["chunk_pass", "screen_blocks"]
 
 # The 24 permutations of four bands, in the order of itertools.permutations (as the NumPy
 # reference scores them: the first best one wins a tie).
@@ -360,3 +360,70 @@ def chunk_pass(
                                 x, y, z, e_lo, width, n_bins, weight, acc_bins, acc_s1, acc_s0
                             )
     return acc_bins, acc_s1, acc_s0, np.array([n_kept, n_followed, n_fallback])
+
+
+@numba.njit(cache=True, nogil=True)
+def screen_blocks(nc, recip, diag_re, diag_im, vecs, curvature, v_max, radius, e_lo, e_hi):
+    """The Weyl/Taylor screen of `latticemirage.dos.candidate_blocks`, one block at a time.
+
+    Parameters
+    ----------
+    nc : int
+        Coarse blocks per reciprocal direction; block (I, J) has its centre at
+        ``((I + 1/2) b_1 + (J + 1/2) b_2) / nc``.
+    recip : ndarray, shape (2, 2)
+        Reciprocal primitive vectors as rows, 1/a.
+    diag_re, diag_im : ndarray, shape (nblocks, norbs)
+        Diagonals of the hopping blocks ``B_n``, t.
+    vecs : ndarray, shape (nblocks, 2)
+        Their Cartesian lattice vectors R_n, a.
+    curvature : ndarray, shape (norbs,)
+        ``M_i = sum_n |B_n,ii| |R_n|^2``, t a².
+    v_max : float
+        Bound on the off-diagonal part of H(k), t.
+    radius : float
+        Centre-to-corner distance of a block, 1/a.
+    e_lo, e_hi : float
+        The window, t.
+
+    Returns
+    -------
+    ndarray of bool, shape (nc * nc,)
+        Row-major over (I, J): whether the bound cannot exclude the block.
+    """
+    nblocks, norbs = diag_re.shape
+    hit = np.zeros(nc * nc, dtype=np.bool_)
+    c = np.empty(nblocks)
+    s = np.empty(nblocks)
+    for i in range(nc):
+        fi = (i + 0.5) / nc
+        for j in range(nc):
+            fj = (j + 0.5) / nc
+            kx = fi * recip[0, 0] + fj * recip[1, 0]
+            ky = fi * recip[0, 1] + fj * recip[1, 1]
+            for n in range(nblocks):
+                phase = kx * vecs[n, 0] + ky * vecs[n, 1]
+                c[n] = np.cos(phase)
+                s[n] = np.sin(phase)
+            for o in range(norbs):
+                # H_ii is real: sum_n Re(B_n,ii e^{i k.R_n}); its gradient likewise.
+                d_re = 0.0
+                d_im = 0.0
+                gx_re = 0.0
+                gx_im = 0.0
+                gy_re = 0.0
+                gy_im = 0.0
+                for n in range(nblocks):
+                    d_re += c[n] * diag_re[n, o]
+                    d_im += s[n] * diag_im[n, o]
+                    gx_re += -s[n] * vecs[n, 0] * diag_re[n, o]
+                    gx_im += c[n] * vecs[n, 0] * diag_im[n, o]
+                    gy_re += -s[n] * vecs[n, 1] * diag_re[n, o]
+                    gy_im += c[n] * vecs[n, 1] * diag_im[n, o]
+                d = d_re - d_im
+                grad = np.hypot(gx_re - gx_im, gy_re - gy_im)
+                spread = grad * radius + 0.5 * curvature[o] * radius**2 + v_max
+                if d + spread >= e_lo and d - spread <= e_hi:
+                    hit[i * nc + j] = True
+                    break
+    return hit

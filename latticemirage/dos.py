@@ -270,11 +270,17 @@ def _window_bounds(blocks, prim_vecs):
     return curvature, v_max
 
 
+def _diagonals(blocks):
+    """Diagonals of the hopping blocks (nblocks, norbs) and their vectors R_n (nblocks, 2)."""
+    keys = list(blocks)
+    diag = np.array([np.diagonal(blocks[n]) for n in keys])
+    vecs = np.array(keys, dtype=float) @ np.asarray(model.LATTICE.prim_vecs, float)
+    return diag, vecs
+
+
 def _diagonal_and_gradient(blocks, k):
     """Diagonal of H(k) and the norm of its k-gradient, shape (npts, norbs) each."""
-    keys = list(blocks)
-    diag = np.array([np.diagonal(blocks[n]) for n in keys])  # (nblocks, norbs)
-    vecs = np.array(keys, dtype=float) @ np.asarray(model.LATTICE.prim_vecs, float)
+    diag, vecs = _diagonals(blocks)
     phase = np.asarray(k) @ vecs.T  # (npts, nblocks)
     c, s = np.cos(phase), np.sin(phase)
 
@@ -290,7 +296,7 @@ def _diagonal_and_gradient(blocks, k):
     return d, np.hypot(gx, gy)
 
 
-def candidate_blocks(blocks, mesh, m, e_lo, e_hi):
+def candidate_blocks(blocks, mesh, m, e_lo, e_hi, *, backend=None):
     """Indices (I, J) of coarse blocks of m×m cells that may hold window eigenvalues.
 
     Parameters
@@ -301,24 +307,42 @@ def candidate_blocks(blocks, mesh, m, e_lo, e_hi):
         The ``mesh x mesh`` k grid and the block side from `block_size`.
     e_lo, e_hi : float
         The energy window, t.
+    backend : {"numba", "numpy"}, optional
+        The compiled screen (one block at a time) or the NumPy reference (arrays over
+        all blocks); as `backend_in_use`. Same bound, same blocks (tested).
 
     Returns
     -------
     ndarray of int, shape (n, 2)
         Blocks that the Weyl/Taylor bound (module docstring) cannot exclude; every
-        block holding an eigenvalue in the window is among them.
+        block holding an eigenvalue in the window is among them; in row-major order.
     """
     nc = mesh // m
     recip = bulk.reciprocal_vectors()
-    idx = np.arange(nc)
-    ci, cj = np.meshgrid(idx, idx, indexing="ij")
-    frac = (np.stack([ci, cj], axis=-1).reshape(-1, 2) + 0.5) / nc
-    k_c = frac @ recip
     # Radius: centre to the farthest corner of the closed block (a parallelogram).
     half = 0.5 / nc
     corners = np.array([[s1 * half, s2 * half] for s1 in (-1, 1) for s2 in (-1, 1)]) @ recip
     radius = np.linalg.norm(corners, axis=1).max()
     curvature, v_max = _window_bounds(blocks, model.LATTICE.prim_vecs)
+    if backend_in_use(backend) == "numba":
+        diag, vecs = _diagonals(blocks)
+        hit = _triangle_numba.screen_blocks(
+            nc,
+            recip,
+            np.ascontiguousarray(diag.real),
+            np.ascontiguousarray(diag.imag),
+            vecs,
+            curvature,
+            float(v_max),
+            float(radius),
+            float(e_lo),
+            float(e_hi),
+        )
+        return np.stack(np.divmod(np.flatnonzero(hit), nc), axis=1)
+    idx = np.arange(nc)
+    ci, cj = np.meshgrid(idx, idx, indexing="ij")
+    frac = (np.stack([ci, cj], axis=-1).reshape(-1, 2) + 0.5) / nc
+    k_c = frac @ recip
     d, grad = _diagonal_and_gradient(blocks, k_c)
     spread = grad * radius + 0.5 * curvature * radius**2 + v_max
     hit = np.any((d + spread >= e_lo) & (d - spread <= e_hi), axis=1)
@@ -440,7 +464,7 @@ def triangle_dos(
     width = (e_hi - e_lo) / n_bins
     if restrict:
         m = block_size(mesh, _COARSE_TARGET)
-        cand = candidate_blocks(blocks, mesh, m, e_lo, e_hi)
+        cand = candidate_blocks(blocks, mesh, m, e_lo, e_hi, backend=backend)
     else:
         # Whole zone: blocks of up to 32 x 32 cells (few duplicated boundary nodes).
         m = max(d for d in range(1, min(mesh, 32) + 1) if mesh % d == 0)
@@ -770,7 +794,16 @@ def _mesh_resolution(mapping, mesh):
 
 
 def clean_dos(
-    mapping, energies, *, eta=0.0, mesh=2000, delta=None, normal_state=True, fsyst=None
+    mapping,
+    energies,
+    *,
+    eta=0.0,
+    mesh=2000,
+    delta=None,
+    normal_state=True,
+    fsyst=None,
+    workers=None,
+    backend=None,
 ):
     """Normalized clean DOS ``N_s(E)/N_n(0)`` of a mapped parameter set.
 
@@ -793,6 +826,8 @@ def clean_dos(
         None and N_n(0) is taken as ``4 N_0`` from the Fermi-contour integral of
         the mapping (the two agree to ~1e-4 at mesh 2000, tested).
     fsyst : finalized wrapped system, optional
+    workers, backend : optional
+        Threads and per-chunk implementation of `triangle_dos` (same result).
 
     Returns
     -------
@@ -851,7 +886,9 @@ def clean_dos(
     states = (("sc", delta), ("normal", 0.0)) if normal_state else (("sc", delta),)
     for name, gap in states:
         blocks = bulk.fourier_blocks(fsyst, mapping.lattice_params(gap))
-        results[name] = triangle_dos(blocks, mesh, window_t, n_bins)
+        results[name] = triangle_dos(
+            blocks, mesh, window_t, n_bins, workers=workers, backend=backend
+        )
     if not normal_state:
         n_normal = 4 * mapping.n0
         normalization = "N_s(E)/N_n(0), BdG DOS of all bands, N_n(0) = 4 N_0 (Fermi contour)"
@@ -865,6 +902,8 @@ def clean_dos(
                 mesh,
                 (-_NORMAL_WINDOW_DELTA0 * d0, _NORMAL_WINDOW_DELTA0 * d0),
                 1,
+                workers=workers,
+                backend=backend,
             )
             n_normal = float(norm_tdos.dos[0])
         else:

@@ -100,6 +100,19 @@ def test_non_symmetric_spectrum_falls_back_to_lapack(fsyst, paper):
     np.testing.assert_allclose(compiled.dos, plain.dos, rtol=0, atol=1e-9 * plain.dos.max())
 
 
+@pytest.mark.parametrize("window", [(-0.8, 3.3), (5.0, 9.6), (-40.0, -20.0)])
+def test_compiled_screen_finds_the_same_blocks(fsyst, paper, window):
+    blocks = bulk.fourier_blocks(fsyst, paper.params)
+    d0 = paper.delta0
+    m = dos.block_size(8000, 400)
+    found = {
+        b: dos.candidate_blocks(blocks, 8000, m, window[0] * d0, window[1] * d0, backend=b)
+        for b in dos.BACKENDS
+    }
+    assert 0 < len(found["numpy"]) < (8000 // m) ** 2 / 10  # a shell, not the zone
+    np.testing.assert_array_equal(found["numba"], found["numpy"])  # same bound, same order
+
+
 def test_result_does_not_depend_on_the_thread_count(fsyst, paper, monkeypatch):
     monkeypatch.setattr(dos, "_NODES_PER_CHUNK", 4000)  # many chunks at a small mesh
     blocks = bulk.fourier_blocks(fsyst, paper.with_field(0.0).params)
