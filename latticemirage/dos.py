@@ -94,6 +94,7 @@ __all__ = [
     "clean_dos",
     "lorentzian_broaden",
     "min_mesh",
+    "requested_backend",
     "triangle_dos",
 ]
 
@@ -121,6 +122,25 @@ class BackendWarning(RuntimeWarning):
     """The compiled triangle-method pass is unavailable; the NumPy reference is used."""
 
 
+def requested_backend(backend=None):
+    """The backend asked for: the argument, else ``$MIRAGE_DOS_BACKEND``, else ``"numba"``.
+
+    Only checks the name (cheap; call it before any work).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``backend`` or ``MIRAGE_DOS_BACKEND`` for anything but "numba" or "numpy".
+    """
+    if backend is None:
+        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
+    else:
+        name, where = str(backend).strip().lower(), "backend"
+    if name not in BACKENDS:
+        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
+
+
 def backend_in_use(backend=None):
     """The per-chunk implementation `triangle_dos` will use: ``"numba"`` or ``"numpy"``.
 
@@ -144,12 +164,7 @@ def backend_in_use(backend=None):
         When numba was asked for but the compiled pass does not import (numba
         missing): the NumPy reference is used (same DOS to round-off, slower).
     """
-    if backend is None:
-        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
-    else:
-        name, where = str(backend).strip().lower(), "backend"
-    if name not in BACKENDS:
-        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
+    name = requested_backend(backend)
     if name == "numba" and _triangle_numba is None:
         warnings.warn(
             f"the compiled triangle-method pass does not import ({_IMPORT_ERROR!r}); the "

@@ -134,6 +134,8 @@ def test_backend_selection(fsyst, paper, monkeypatch):
     monkeypatch.setenv(dos.BACKEND_ENV, "cuda")
     with pytest.raises(ParameterError, match=rf"^{dos.BACKEND_ENV}:.*'cuda'"):
         dos.triangle_dos(*args)
+    with pytest.raises(ParameterError, match=rf"^{dos.BACKEND_ENV}:"):
+        dos.requested_backend()
     monkeypatch.setenv(dos.BACKEND_ENV, "numpy")
     assert dos.backend_in_use() == "numpy"
     assert dos.backend_in_use("NumBa") == "numba"
@@ -145,3 +147,13 @@ def test_backend_selection(fsyst, paper, monkeypatch):
     with pytest.warns(dos.BackendWarning, match="NumPy reference"):
         fallback = dos.triangle_dos(*args)
     np.testing.assert_array_equal(fallback.dos, reference.dos)
+
+
+def test_bad_backend_variable_is_refused_before_writing(tmp_path, capsys, monkeypatch):
+    from mirage_cli.main import main
+
+    monkeypatch.setenv(dos.BACKEND_ENV, "cuda")
+    out = tmp_path / "never"
+    assert main(["validate", "--quick", "--output", str(out)]) == 2
+    assert dos.BACKEND_ENV in capsys.readouterr().err
+    assert not out.exists()
