@@ -48,6 +48,17 @@ the normal state (Δ = 0, same β, B) on the same mesh, averaged over
 in the normal state the BdG DOS at E = 0 is ``4 N_0`` (electrons and holes, two
 spins), so the ratio is the usual tunnelling DOS normalized to 1.
 
+Implementation
+--------------
+The per-chunk work (H(k) at the nodes, eigenvalues, prefilter, triangles, band
+following, bin integrals) runs as one compiled pass over a coarse block at a time
+(`latticemirage._triangle_numba`, ``backend="numba"``, the default) or as NumPy array
+operations over a whole chunk (``backend="numpy"``, the reference, and the fallback
+where numba is missing); ``$MIRAGE_DOS_BACKEND`` chooses when no argument does. The two
+give the same DOS to round-off (tested at 1e-12 of its maximum). Chunks are fixed by
+the mesh, not by the thread count, and summed in order, so the result does not depend
+on ``workers``.
+
 Dynes broadening
 ----------------
 ``N(E) = -Im Tr G(E + i eta) / pi`` is the unbroadened DOS convolved with a
