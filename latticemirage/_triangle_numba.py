@@ -14,7 +14,7 @@ smallest non-degenerate band gap over the corners below 3 times the cell's chang
 have their bands followed by eigenvector overlap as there (LAPACK ``eigh`` once per node
 of the block, the same permutation rule); the NumPy function is the reference.
 
-No ``fastmath``: IEEE semantics, so the result does not depend on the CPU's FMA unit.
+No ``fastmath``: IEEE semantics, no reassociation of the sums.
 """
 
 import itertools

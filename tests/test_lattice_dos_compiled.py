@@ -10,7 +10,7 @@ from mirage_common.errors import ParameterError
 # Both backends integrate the same triangles exactly; they differ in H(k) by round-off
 # (BLAS product against a compiled loop) and in the order of the sums. The difference
 # arrays are summed by cumsum, whose cancellation sets the floor: measured at most
-# 1.5e-13 of the maximum DOS over the cases below (2026-12-07).
+# 1.9e-13 of the maximum DOS over the cases below (2026-12-07).
 TOL = 1e-12
 
 
@@ -96,8 +96,9 @@ def test_non_symmetric_spectrum_falls_back_to_lapack(fsyst, paper):
     plain = dos.triangle_dos(blocks, 810, (lo, hi), n_bins, workers=1)
     compiled, reference = _both(shifted, 810, (lo + shift, hi + shift), n_bins)
     _assert_same(compiled, reference)
-    # Same triangles, energies moved by s: bin positions differ by round-off only.
-    np.testing.assert_allclose(compiled.dos, plain.dos, rtol=0, atol=1e-9 * plain.dos.max())
+    # Same triangles, energies moved by s: bin positions differ by round-off only
+    # (measured 5e-13 of the maximum).
+    np.testing.assert_allclose(compiled.dos, plain.dos, rtol=0, atol=2e-12 * plain.dos.max())
 
 
 @pytest.mark.parametrize("window", [(-0.8, 3.3), (5.0, 9.6), (-40.0, -20.0)])
