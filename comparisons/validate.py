@@ -46,7 +46,7 @@ __all__ = ["Progress", "check_report_folder", "is_report", "run_validation"]
 
 # Measured seconds per work unit of each suite on the 2-core reference machine
 # (used only to weigh the ETA between stages; the ETA rescales itself as it runs).
-_UNIT_SECONDS = {"clean": 30.0, "gap": 20.0, "disorder": 60.0, "components": 10.0,
+_UNIT_SECONDS = {"clean": 4.0, "gap": 20.0, "disorder": 60.0, "components": 10.0,
                  "tunneling": 15.0, "junction": 10.0}
 
 
@@ -111,6 +111,9 @@ def run_validation(setup, output, *,
     """
     import importlib
 
+    from latticemirage import dos
+
+    dos.requested_backend()  # a bad $MIRAGE_DOS_BACKEND is refused before anything is written
     suites = {s: importlib.import_module(f"comparisons.suite_{s}") for s in stages}
     plan = {s: (suites[s].units(setup), _UNIT_SECONDS[s]) for s in stages}
     progress = Progress(plan, stream)

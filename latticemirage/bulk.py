@@ -39,6 +39,7 @@ __all__ = [
     "bloch_rows",
     "combined_rows_eigenvalues",
     "fourier_blocks",
+    "fourier_coefficients",
     "kwant_hamiltonian",
     "reciprocal_vectors",
     "rows_eigenvalues",
@@ -146,15 +147,31 @@ def reciprocal_vectors(prim_vecs=None):
     return 2 * np.pi * np.linalg.inv(prim_vecs).T
 
 
-def _fourier_coefficients(blocks, prim_vecs):
+def fourier_coefficients(blocks, prim_vecs=None):
     """Rewrite ``sum_n B_n exp(i k.R_n)`` as ``C_0 + sum_m [C_m cos + S_m sin](k.R_m)``.
 
     Pairs ``n, -n`` are combined (``C = B_n + B_-n``, ``S = i (B_n - B_-n)``), so a
     Hermitian H(k) needs one cosine and one sine per bond instead of two complex
-    exponentials. Returns the constant block, the coefficient matrix for a real
-    matrix product (shape ``(2 m, 2 norbs**2)``, complex entries interleaved as
-    (re, im) so the product can be viewed as complex) and the Cartesian ``R_m``.
+    exponentials (the form every fast Bloch Hamiltonian of this module evaluates).
+
+    Parameters
+    ----------
+    blocks : dict from `fourier_blocks`
+    prim_vecs : array_like, shape (2, 2), optional
+        Primitive vectors the block keys refer to; default the model lattice.
+
+    Returns
+    -------
+    const : ndarray, shape (norbs, norbs), complex
+        ``C_0 = B_0``, t.
+    real_coef : ndarray, shape (2 m, 2 norbs**2)
+        Rows ``C_1 … C_m`` then ``S_1 … S_m``, each flattened row-major with its complex
+        entries interleaved as (re, im), so a real matrix product can be viewed as
+        complex; t.
+    vecs : ndarray, shape (m, 2)
+        The Cartesian bond vectors ``R_m``, a.
     """
+    prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
     norbs = next(iter(blocks.values())).shape[-1]
     zero = np.zeros((norbs, norbs), complex)
     const = np.array(blocks.get((0, 0), zero), dtype=complex)
@@ -189,7 +206,7 @@ def bloch_hamiltonian(blocks, k, prim_vecs=None):
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
     k = _as_k(k)
-    const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
+    const, real_coef, vecs = fourier_coefficients(blocks, prim_vecs)
     norbs = const.shape[-1]
     flat = k.reshape(-1, 2)
     out = np.empty((len(flat), real_coef.shape[1]))  # interleaved (re, im)
@@ -222,7 +239,7 @@ def bloch_gradient(blocks, k, prim_vecs=None):
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
     k = _as_k(k)
-    const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
+    const, real_coef, vecs = fourier_coefficients(blocks, prim_vecs)
     norbs = const.shape[-1]
     theta = k.reshape(-1, 2) @ vecs.T
     c, s = np.cos(theta), np.sin(theta)
@@ -257,7 +274,7 @@ def bloch_rows(blocks, k, prim_vecs=None):
     """
     prim_vecs = model.LATTICE.prim_vecs if prim_vecs is None else prim_vecs
     k = _as_k(k).reshape(-1, 2)
-    const, real_coef, vecs = _fourier_coefficients(blocks, prim_vecs)
+    const, real_coef, vecs = fourier_coefficients(blocks, prim_vecs)
     theta = vecs @ k.T  # (nbonds, n)
     trig = np.concatenate([np.cos(theta), np.sin(theta)], axis=0)  # (2 nbonds, n)
     re = real_coef[:, 0::2].T @ trig  # (norbs², n)

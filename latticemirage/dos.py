@@ -48,6 +48,17 @@ the normal state (Δ = 0, same β, B) on the same mesh, averaged over
 in the normal state the BdG DOS at E = 0 is ``4 N_0`` (electrons and holes, two
 spins), so the ratio is the usual tunnelling DOS normalized to 1.
 
+Implementation
+--------------
+The per-chunk work (H(k) at the nodes, eigenvalues, prefilter, triangles, band
+following, bin integrals) runs as one compiled pass over a coarse block at a time
+(`latticemirage._triangle_numba`, ``backend="numba"``, the default) or as NumPy array
+operations over a whole chunk (``backend="numpy"``, the reference, and the fallback
+where numba is missing); ``$MIRAGE_DOS_BACKEND`` chooses when no argument does. The two
+give the same DOS to round-off (tested at 1e-12 of its maximum). Chunks are fixed by
+the mesh, not by the thread count, and summed in order, so the result does not depend
+on ``workers``.
+
 Dynes broadening
 ----------------
 ``N(E) = -Im Tr G(E + i eta) / pi`` is the unbroadened DOS convolved with a
@@ -60,6 +71,8 @@ edge value (it is normal-state-like there), a tail error below
 
 import itertools
 import math
+import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -71,9 +84,20 @@ from mirage_common.errors import ParameterError, check_nonnegative, check_positi
 from mirage_common.formulas import mirage_formula
 from mirage_common.parallel import available_cores
 
+try:  # the compiled per-chunk pass; without numba the NumPy reference below
+    from latticemirage import _triangle_numba
+except ImportError as exc:
+    _triangle_numba, _IMPORT_ERROR = None, exc
+else:
+    _IMPORT_ERROR = None
+
 __all__ = [
+    "BACKENDS",
+    "BACKEND_ENV",
+    "BackendWarning",
     "CleanDOS",
     "TriangleDOS",
+    "backend_in_use",
     "block_size",
     "candidate_blocks",
     "check_mesh",
@@ -81,6 +105,7 @@ __all__ = [
     "clean_dos",
     "lorentzian_broaden",
     "min_mesh",
+    "requested_backend",
     "triangle_dos",
 ]
 
@@ -94,6 +119,73 @@ _PAD_ETA = 40.0
 _BINS_PER_ETA = 5.0
 # Normal-state DOS at the Fermi level: average over |E| <= this many Δ0.
 _NORMAL_WINDOW_DELTA0 = 1.0
+# Relative tolerance of the symmetric-spectrum check of the closed-form eigenvalues.
+_EIG_RTOL = 1e-12
+
+#: Per-chunk implementations of `triangle_dos`: the compiled pass (`latticemirage._triangle_numba`)
+#: and the NumPy reference (array operations over a whole chunk). Same DOS to round-off.
+BACKENDS = ("numba", "numpy")
+#: Environment variable choosing the backend when `triangle_dos` is not given one.
+BACKEND_ENV = "MIRAGE_DOS_BACKEND"
+
+
+class BackendWarning(RuntimeWarning):
+    """The compiled triangle-method pass is unavailable; the NumPy reference is used."""
+
+
+def requested_backend(backend=None):
+    """The backend asked for: the argument, else ``$MIRAGE_DOS_BACKEND``, else ``"numba"``.
+
+    Only checks the name (cheap; call it before any work).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``backend`` or ``MIRAGE_DOS_BACKEND`` for anything but "numba" or "numpy".
+    """
+    if backend is None:
+        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
+    else:
+        name, where = str(backend).strip().lower(), "backend"
+    if name not in BACKENDS:
+        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
+
+
+def backend_in_use(backend=None):
+    """The per-chunk implementation `triangle_dos` will use: ``"numba"`` or ``"numpy"``.
+
+    Parameters
+    ----------
+    backend : {"numba", "numpy"}, optional
+        Default: the environment variable ``MIRAGE_DOS_BACKEND``, else ``"numba"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        Naming ``backend`` or ``MIRAGE_DOS_BACKEND`` for any other name.
+
+    Warns
+    -----
+    BackendWarning
+        When numba was asked for but the compiled pass does not import (numba
+        missing): the NumPy reference is used (same DOS to round-off, slower).
+    """
+    name = requested_backend(backend)
+    if name == "numba" and _triangle_numba is None:
+        warnings.warn(
+            f"the compiled triangle-method pass does not import ({_IMPORT_ERROR!r}); the "
+            f"NumPy reference is used instead (same DOS to round-off, slower). Set "
+            f"{BACKEND_ENV}=numpy to choose it explicitly.",
+            BackendWarning,
+            stacklevel=3,
+        )
+        name = "numpy"
+    return name
 
 
 def check_mesh(mesh):
@@ -155,6 +247,9 @@ class TriangleDOS:
         k points actually diagonalized.
     n_k_full : int
         ``mesh**2``, the points a full-zone evaluation would need.
+    n_followed : int
+        Triangles whose bands were followed through a possible crossing by
+        eigenvector overlap (`_disentangle`).
     """
 
     edges: np.ndarray = field(repr=False)
@@ -162,6 +257,7 @@ class TriangleDOS:
     mesh: int
     n_k: int
     n_k_full: int
+    n_followed: int = 0
 
     @property
     def centers(self):
@@ -200,21 +296,33 @@ def _window_bounds(blocks, prim_vecs):
     return curvature, v_max
 
 
+def _diagonals(blocks):
+    """Diagonals of the hopping blocks (nblocks, norbs) and their vectors R_n (nblocks, 2)."""
+    keys = list(blocks)
+    diag = np.array([np.diagonal(blocks[n]) for n in keys])
+    vecs = np.array(keys, dtype=float) @ np.asarray(model.LATTICE.prim_vecs, float)
+    return diag, vecs
+
+
 def _diagonal_and_gradient(blocks, k):
     """Diagonal of H(k) and the norm of its k-gradient, shape (npts, norbs) each."""
-    keys = list(blocks)
-    diag = np.array([np.diagonal(blocks[n]) for n in keys])  # (nblocks, norbs)
-    vecs = np.array(keys, dtype=float) @ np.asarray(model.LATTICE.prim_vecs, float)
+    diag, vecs = _diagonals(blocks)
     phase = np.asarray(k) @ vecs.T  # (npts, nblocks)
     c, s = np.cos(phase), np.sin(phase)
+
+    def dot(x, y):
+        # einsum, not BLAS: with an inner dimension of ~9 a threaded dgemm only adds
+        # overhead, and its spinning threads cost ~15 times the work on a busy machine.
+        return np.einsum("pn,ni->pi", x, y, optimize=False)
+
     # H_ii is real: sum_n B_n,ii e^{i k.R_n} = sum_n Re(B e^{i.}) (imaginary parts cancel).
-    d = c @ diag.real - s @ diag.imag
-    gx = (-s * vecs[:, 0]) @ diag.real - (c * vecs[:, 0]) @ diag.imag
-    gy = (-s * vecs[:, 1]) @ diag.real - (c * vecs[:, 1]) @ diag.imag
+    d = dot(c, diag.real) - dot(s, diag.imag)
+    gx = dot(-s * vecs[:, 0], diag.real) - dot(c * vecs[:, 0], diag.imag)
+    gy = dot(-s * vecs[:, 1], diag.real) - dot(c * vecs[:, 1], diag.imag)
     return d, np.hypot(gx, gy)
 
 
-def candidate_blocks(blocks, mesh, m, e_lo, e_hi):
+def candidate_blocks(blocks, mesh, m, e_lo, e_hi, *, backend=None):
     """Indices (I, J) of coarse blocks of m×m cells that may hold window eigenvalues.
 
     Parameters
@@ -225,24 +333,42 @@ def candidate_blocks(blocks, mesh, m, e_lo, e_hi):
         The ``mesh x mesh`` k grid and the block side from `block_size`.
     e_lo, e_hi : float
         The energy window, t.
+    backend : {"numba", "numpy"}, optional
+        The compiled screen (one block at a time) or the NumPy reference (arrays over
+        all blocks); as `backend_in_use`. Same bound, same blocks (tested).
 
     Returns
     -------
     ndarray of int, shape (n, 2)
         Blocks that the Weyl/Taylor bound (module docstring) cannot exclude; every
-        block holding an eigenvalue in the window is among them.
+        block holding an eigenvalue in the window is among them; in row-major order.
     """
     nc = mesh // m
     recip = bulk.reciprocal_vectors()
-    idx = np.arange(nc)
-    ci, cj = np.meshgrid(idx, idx, indexing="ij")
-    frac = (np.stack([ci, cj], axis=-1).reshape(-1, 2) + 0.5) / nc
-    k_c = frac @ recip
     # Radius: centre to the farthest corner of the closed block (a parallelogram).
     half = 0.5 / nc
     corners = np.array([[s1 * half, s2 * half] for s1 in (-1, 1) for s2 in (-1, 1)]) @ recip
     radius = np.linalg.norm(corners, axis=1).max()
     curvature, v_max = _window_bounds(blocks, model.LATTICE.prim_vecs)
+    if backend_in_use(backend) == "numba":
+        diag, vecs = _diagonals(blocks)
+        hit = _triangle_numba.screen_blocks(
+            nc,
+            recip,
+            np.ascontiguousarray(diag.real),
+            np.ascontiguousarray(diag.imag),
+            vecs,
+            curvature,
+            float(v_max),
+            float(radius),
+            float(e_lo),
+            float(e_hi),
+        )
+        return np.stack(np.divmod(np.flatnonzero(hit), nc), axis=1)
+    idx = np.arange(nc)
+    ci, cj = np.meshgrid(idx, idx, indexing="ij")
+    frac = (np.stack([ci, cj], axis=-1).reshape(-1, 2) + 0.5) / nc
+    k_c = frac @ recip
     d, grad = _diagonal_and_gradient(blocks, k_c)
     spread = grad * radius + 0.5 * curvature * radius**2 + v_max
     hit = np.any((d + spread >= e_lo) & (d - spread <= e_hi), axis=1)
@@ -309,7 +435,15 @@ def _accumulate(e, lo, width, n_bins, weight, acc_bins, acc_s1, acc_s0):
 
 
 def triangle_dos(
-    blocks, mesh, energy_range, n_bins, *, restrict=True, disentangle=True, workers=None
+    blocks,
+    mesh,
+    energy_range,
+    n_bins,
+    *,
+    restrict=True,
+    disentangle=True,
+    workers=None,
+    backend=None,
 ):
     """Unbroadened BdG DOS by the linear triangle method on a ``mesh × mesh`` grid.
 
@@ -331,8 +465,15 @@ def triangle_dos(
         triangle where two sorted bands come close (see `_disentangle`);
         ``False`` interpolates the sorted eigenvalues.
     workers : int, optional
-        Threads over chunks of k points (NumPy's batched ``eigvalsh`` releases
-        the GIL); default: the cores available to this process.
+        Threads over chunks of k points (the compiled pass and NumPy's array
+        operations release the GIL); default: the cores available to this process.
+        The chunks and the order of their sum do not depend on it, so neither does
+        the result (bitwise).
+    backend : {"numba", "numpy"}, optional
+        Per-chunk implementation (`backend_in_use`): the compiled pass (default) or
+        the NumPy reference; same DOS to round-off (tested at 1e-12). Default:
+        ``$MIRAGE_DOS_BACKEND``, else ``"numba"``. Only 4-band Hamiltonians are
+        compiled; others always take the NumPy path.
 
     Returns
     -------
@@ -344,10 +485,12 @@ def triangle_dos(
     if not e_hi > e_lo:
         raise ParameterError("energy_range", f"needs e_lo < e_hi, got {energy_range!r}")
     workers = available_cores() if workers is None else int(check_positive("workers", workers))
+    norbs = next(iter(blocks.values())).shape[-1]
+    backend = backend_in_use(backend) if norbs == 4 else "numpy"
     width = (e_hi - e_lo) / n_bins
     if restrict:
         m = block_size(mesh, _COARSE_TARGET)
-        cand = candidate_blocks(blocks, mesh, m, e_lo, e_hi)
+        cand = candidate_blocks(blocks, mesh, m, e_lo, e_hi, backend=backend)
     else:
         # Whole zone: blocks of up to 32 x 32 cells (few duplicated boundary nodes).
         m = max(d for d in range(1, min(mesh, 32) + 1) if mesh % d == 0)
@@ -359,7 +502,6 @@ def triangle_dos(
     local = np.arange(m + 1)
     la, lb = np.meshgrid(local, local, indexing="ij")
     per_chunk = max(1, _NODES_PER_CHUNK // (m + 1) ** 2)
-    norbs = next(iter(blocks.values())).shape[-1]
     # Following bands through crossings (disentangle) only permutes corner values of one
     # triangle; a band can then reach the window from corner values all outside it only if
     # it changed by more than the window width within a cell. ||H(k') − H(k)||_2 is at most
@@ -370,6 +512,46 @@ def triangle_dos(
     )
     cell_change = lipschitz * np.linalg.norm(recip, axis=1).max() / mesh
     band_filter = (not disentangle) or cell_change < e_hi - e_lo
+
+    if backend == "numba":
+        const, real_coef, vecs = bulk.fourier_coefficients(blocks)
+        coef = (np.ascontiguousarray(real_coef[:, 0::2]), np.ascontiguousarray(real_coef[:, 1::2]))
+        flat = const.reshape(-1)
+        # Every entry of H(k') − H(k) is at most sum_n |B_n,ij| |R_n| |k' − k|, so the
+        # row-sum norm of `_cell_change` is at most |k' − k| sum_n |R_n| ||B_n||_inf, with
+        # |k' − k| <= |b|/mesh on the edges and the short diagonal (b_1 + b_2) of a cell.
+        # The margin covers round-off in H (~1e-16 t against a bound ~1e-4 t).
+        edge = max(np.linalg.norm(recip, axis=1).max(), np.linalg.norm(recip.sum(axis=0)))
+        row_sums = sum(
+            np.abs(b).sum(axis=1).max() * np.linalg.norm(r)
+            for b, r in zip(blocks.values(), keys, strict=True)
+        )
+        change_bound = 1.000001 * edge / mesh * row_sums
+        args = (
+            m,
+            mesh,
+            recip,
+            np.ascontiguousarray(flat.real),
+            np.ascontiguousarray(flat.imag),
+            *coef,
+            np.ascontiguousarray(vecs),
+            e_lo,
+            e_hi,
+            width,
+            n_bins,
+            weight,
+            cell_change,
+            change_bound,
+            band_filter,
+            disentangle,
+            _EIG_RTOL,
+        )
+
+    def work_compiled(chunk):
+        *acc, counts = _triangle_numba.chunk_pass(
+            np.ascontiguousarray(chunk, dtype=np.int64), *args
+        )
+        return acc, len(chunk) * (m + 1) ** 2, int(counts[1])
 
     def work(chunk):
         acc = (np.zeros(n_bins), np.zeros(n_bins + 1), np.zeros(n_bins + 1))
@@ -407,6 +589,7 @@ def triangle_dos(
         else:  # a band could be followed from below to above the window within a cell
             keep = (e.max(axis=(1, 2)) >= e_lo) & (e.min(axis=(1, 2)) <= e_hi)
         corners, e, cells = corners[keep], e[keep], cells[keep]
+        followed = 0
         if disentangle and rows is not None and len(e):
             # H(k) changes across cells, only for the blocks that hold kept triangles.
             used = np.unique(cells // (m * m))
@@ -414,27 +597,31 @@ def triangle_dos(
             change = np.zeros((nblk, m, m))
             change[used] = _cell_change(sub.reshape(rows.shape[0], -1), sub.shape[1:])
             change = change.reshape(-1)[cells]
-            e = _disentangle(rows, corners, e, change)
+            e, followed = _disentangle(rows, corners, e, change)
         tri = np.sort(e.transpose(0, 2, 1).reshape(-1, 3), axis=1)  # (ntri * norbs, 3)
         band_keep = (tri[:, 2] >= e_lo) & (tri[:, 0] <= e_hi)
         _accumulate(tri[band_keep], e_lo, width, n_bins, weight, *acc)
-        return acc, len(k)
+        return acc, len(k), followed
 
+    run = work_compiled if backend == "numba" else work
     chunks = [cand[s : s + per_chunk] for s in range(0, len(cand), per_chunk)]
     if workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(work, chunks))
+            parts = list(pool.map(run, chunks))
     else:
-        parts = [work(c) for c in chunks]
+        parts = [run(c) for c in chunks]
     acc_bins = sum((p[0][0] for p in parts), np.zeros(n_bins))
     acc_s1 = sum((p[0][1] for p in parts), np.zeros(n_bins + 1))
     acc_s0 = sum((p[0][2] for p in parts), np.zeros(n_bins + 1))
     n_k = sum(p[1] for p in parts)
+    n_followed = sum(p[2] for p in parts)
     edges = e_lo + width * np.arange(n_bins + 1)
     centers = 0.5 * (edges[1:] + edges[:-1])
     full = width * (np.cumsum(acc_s1)[:n_bins] * centers + np.cumsum(acc_s0)[:n_bins])
     dos = (acc_bins + full) / width
-    return TriangleDOS(edges=edges, dos=dos, mesh=mesh, n_k=n_k, n_k_full=mesh * mesh)
+    return TriangleDOS(
+        edges=edges, dos=dos, mesh=mesh, n_k=n_k, n_k_full=mesh * mesh, n_followed=n_followed
+    )
 
 
 _PERMUTATIONS = np.array(list(itertools.permutations(range(4))))
@@ -492,10 +679,13 @@ def _disentangle(rows, corners, e, change):
     Returns
     -------
     ndarray, shape (ntri, 3, 4)
+        The corner values, bands reordered.
+    int
+        Number of triangles whose bands were followed (the close ones).
     """
     norbs = e.shape[-1]
     if len(e) == 0:
-        return e
+        return e, 0
     gaps = np.diff(e, axis=2)  # (ntri, 3, norbs - 1)
     # Pairs degenerate at all three corners (e.g. spin-degenerate bands at β = B = 0)
     # are left alone: exchanging them changes nothing.
@@ -503,7 +693,7 @@ def _disentangle(rows, corners, e, change):
     gap = np.where(degenerate, np.inf, gaps.min(axis=1)).min(axis=1)  # (ntri,)
     close = gap < 3 * change
     if not np.any(close):
-        return e
+        return e, 0
     sel = np.flatnonzero(close)
     nodes, inverse = np.unique(corners[sel], return_inverse=True)
     _, vecs = np.linalg.eigh(rows[:, nodes].T.reshape(-1, 4, 4))  # columns, sorted
@@ -521,7 +711,7 @@ def _disentangle(rows, corners, e, change):
             score = overlap[ambiguous][:, band, _PERMUTATIONS].sum(axis=-1)  # (n, 24)
             best[ambiguous] = _PERMUTATIONS[np.argmax(score, axis=1)]
         out[sel, c] = np.take_along_axis(e[sel, c], best, axis=1)
-    return out
+    return out, len(sel)
 
 
 def lorentzian_broaden(tdos, energies, eta):
@@ -630,7 +820,16 @@ def _mesh_resolution(mapping, mesh):
 
 
 def clean_dos(
-    mapping, energies, *, eta=0.0, mesh=2000, delta=None, normal_state=True, fsyst=None
+    mapping,
+    energies,
+    *,
+    eta=0.0,
+    mesh=2000,
+    delta=None,
+    normal_state=True,
+    fsyst=None,
+    workers=None,
+    backend=None,
 ):
     """Normalized clean DOS ``N_s(E)/N_n(0)`` of a mapped parameter set.
 
@@ -653,6 +852,8 @@ def clean_dos(
         None and N_n(0) is taken as ``4 N_0`` from the Fermi-contour integral of
         the mapping (the two agree to ~1e-4 at mesh 2000, tested).
     fsyst : finalized wrapped system, optional
+    workers, backend : optional
+        Threads and per-chunk implementation of `triangle_dos` (same result).
 
     Returns
     -------
@@ -711,7 +912,9 @@ def clean_dos(
     states = (("sc", delta), ("normal", 0.0)) if normal_state else (("sc", delta),)
     for name, gap in states:
         blocks = bulk.fourier_blocks(fsyst, mapping.lattice_params(gap))
-        results[name] = triangle_dos(blocks, mesh, window_t, n_bins)
+        results[name] = triangle_dos(
+            blocks, mesh, window_t, n_bins, workers=workers, backend=backend
+        )
     if not normal_state:
         n_normal = 4 * mapping.n0
         normalization = "N_s(E)/N_n(0), BdG DOS of all bands, N_n(0) = 4 N_0 (Fermi contour)"
@@ -725,6 +928,8 @@ def clean_dos(
                 mesh,
                 (-_NORMAL_WINDOW_DELTA0 * d0, _NORMAL_WINDOW_DELTA0 * d0),
                 1,
+                workers=workers,
+                backend=backend,
             )
             n_normal = float(norm_tdos.dos[0])
         else:
