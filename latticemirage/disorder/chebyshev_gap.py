@@ -63,7 +63,6 @@ estimated before allocating (`memory_estimate`) and refused above ``max_memory``
 Units: Δ in Δ0 in and out; the matrices, ω_c and T are in t inside.
 """
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -276,7 +275,7 @@ class _Twist:
         step = kpm.chebyshev_step(self.backend, self.kind)
         hv = np.asarray(self.hp @ self.vectors)
         full, half = np.empty_like(hv), np.empty_like(hv)
-        with _serial_if_small(self.hxi.nnz, block_size, self.backend):
+        with kpm.serial_if_small(self.hxi.nnz, block_size, self.backend):
             for start in range(0, hv.shape[1], block_size):
                 sl = slice(start, min(start + block_size, hv.shape[1]))
                 full[:, sl], half[:, sl] = _series(step, self.hxi, hv[:, sl], coefs, a, b)
@@ -293,7 +292,7 @@ class _Twist:
         nchunks = max(1, -(-h.shape[0] // 2048))
         c, s = 2.0 / a, 2.0 * b / a
         start_vectors = self.projected[which]
-        with _serial_if_small(h.nnz, block_size, self.backend):
+        with kpm.serial_if_small(h.nnz, block_size, self.backend):
             for start in range(0, nvec, block_size):
                 sl = slice(start, min(start + block_size, nvec))
                 v = self.vectors[:, sl]
@@ -313,19 +312,6 @@ class _Twist:
         return out
 
 
-@contextlib.contextmanager
-def _serial_if_small(nnz, block_size, backend):
-    """One numba thread for small steps, as `kpm.chebyshev_moments` (no effect on results)."""
-    mod = kpm._numba_kernels() if backend in ("numba", "stencil") else None
-    if mod is None or nnz * (block_size + 6) >= kpm._PARALLEL_MIN:
-        yield
-        return
-    threads = mod.get_num_threads()
-    mod.set_num_threads(1)
-    try:
-        yield
-    finally:
-        mod.set_num_threads(threads)
 
 
 def _checked_inputs(mapping, size, temperature, coupling, moments, vectors):

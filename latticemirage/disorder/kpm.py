@@ -58,6 +58,7 @@ Resolution
     when ``sigma > delta / 4``.
 """
 
+import contextlib
 import math
 import os
 import warnings
@@ -89,6 +90,7 @@ __all__ = [
     "requested_backend",
     "rescaling",
     "resolve_operator",
+    "serial_if_small",
     "set_num_threads",
 ]
 
@@ -579,6 +581,23 @@ def _threaded(nnz, nvec, run):
         mod.set_num_threads(1)
     try:
         return run()
+    finally:
+        mod.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def serial_if_small(nnz, nvec, backend):
+    """Context: one numba thread while steps of *nnz* entries on *nvec* vectors are too small
+    to gain from more (as `chebyshev_moments` decides; no effect on the results, which do
+    not depend on the thread count). No effect for the scipy backend."""
+    mod = _numba_kernels() if backend in ("numba", "stencil") else None
+    if mod is None or nnz * (nvec + 6) >= _PARALLEL_MIN:
+        yield
+        return
+    threads = mod.get_num_threads()
+    mod.set_num_threads(1)
+    try:
+        yield
     finally:
         mod.set_num_threads(threads)
 
