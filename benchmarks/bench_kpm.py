@@ -29,7 +29,8 @@ lattice, 3.6e5 orbitals), 2000 moments:
 disorder is built and run
 (a few dozen moments, R = 8) in a subprocess whose peak resident memory
 (``ru_maxrss``) is reported, with its fraction of the bandwidth bound: at 300 x 300
-the 131 MB moved per product is only 4 x the 32 MiB L3 of this machine, part of it
+the 131 MB moved per product is only 4 x the 32 MiB L3 this machine reported on
+2026-11-25 (480 MiB, as the VM reports it, on 2026-12-07), part of it
 is served from cache and the fraction can exceed 100 %; at 1000 x 1000 (1.4 GB per
 product) it is the DRAM figure.
 
@@ -144,9 +145,9 @@ def big_run(size, moments):
                       block_size=8)
     t_kpm = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    # Bandwidth fraction where the working set (1.4 GB per product) dwarfs the
-    # 32 MiB L3, so nearly every byte comes from DRAM (at 300 x 300 part of the
-    # 131 MB does not, and the fraction can exceed 100 %).
+    # Bandwidth fraction where the working set (1.4 GB per product) dwarfs the L3 (32 MiB
+    # on 2026-11-25; the VM reported 480 MiB on 2026-12-07), so nearly every byte comes
+    # from DRAM (at 300 x 300 part of the 131 MB does not: the fraction can exceed 100 %).
     a, b = kpm.rescaling(kpm.gershgorin_bounds(h))
     vecs = kpm.random_vectors(h.shape[0], 8, np.random.default_rng(2))
     bw, _, _ = copy_bandwidth()
