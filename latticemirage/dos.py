@@ -71,7 +71,6 @@ edge value (it is normal-state-like there), a tail error below
 
 import itertools
 import math
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -80,7 +79,12 @@ import numpy as np
 
 from latticemirage import bulk, model
 from latticemirage.mapping import LatticeMapping
-from mirage_common.errors import ParameterError, check_nonnegative, check_positive
+from mirage_common.errors import (
+    ParameterError,
+    check_backend,
+    check_nonnegative,
+    check_positive,
+)
 from mirage_common.formulas import mirage_formula
 from mirage_common.parallel import available_cores
 
@@ -143,13 +147,7 @@ def requested_backend(backend=None):
     ParameterError
         Naming ``backend`` or ``MIRAGE_DOS_BACKEND`` for anything but "numba" or "numpy".
     """
-    if backend is None:
-        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
-    else:
-        name, where = str(backend).strip().lower(), "backend"
-    if name not in BACKENDS:
-        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
-    return name
+    return check_backend(backend, BACKEND_ENV, BACKENDS)
 
 
 def backend_in_use(backend=None):

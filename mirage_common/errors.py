@@ -1,11 +1,13 @@
 """Validation helpers: every bad value is reported with its parameter name and range."""
 
 import math
+import os
 
 import numpy as np
 
 __all__ = [
     "ParameterError",
+    "check_backend",
     "check_finite",
     "check_nonnegative",
     "check_positive",
@@ -82,3 +84,19 @@ def check_unit_vector(name, value):
             float(np.linalg.norm(vec)), 1.0, rel_tol=1e-9):
         raise ParameterError(name, f"must be a unit 3-vector, got {value!r}")
     return vec
+
+
+def check_backend(backend, env, allowed, default="numba"):
+    """The implementation asked for: *backend*, else ``$env``, else *default*, checked.
+
+    Only checks the name (cheap; call it before any work): `ParameterError` naming
+    ``backend`` (or the variable *env*, when it chose) for anything not in *allowed*.
+    """
+    if backend is None:
+        name, where = os.environ.get(env, "").strip().lower() or default, env
+    else:
+        name, where = str(backend).strip().lower(), "backend"
+    if name not in allowed:
+        raise ParameterError(where, f"must be one of {', '.join(allowed)}, got {name!r}")
+    return name
+

@@ -60,14 +60,13 @@ Resolution
 
 import contextlib
 import math
-import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from mirage_common.errors import ParameterError, check_positive
+from mirage_common.errors import ParameterError, check_backend, check_positive
 from mirage_common.statistics import standard_error
 
 __all__ = [
@@ -341,13 +340,7 @@ def requested_backend(backend=None):
     ``backend`` or ``MIRAGE_KPM_BACKEND`` for anything but "numba", "scipy" or
     "stencil".
     """
-    if backend is None:
-        name, where = os.environ.get(BACKEND_ENV, "").strip().lower() or "numba", BACKEND_ENV
-    else:
-        name, where = str(backend).strip().lower(), "backend"
-    if name not in BACKENDS:
-        raise ParameterError(where, f"must be one of {', '.join(BACKENDS)}, got {name!r}")
-    return name
+    return check_backend(backend, BACKEND_ENV, BACKENDS)
 
 
 def backend_in_use(backend=None, kind="f"):
