@@ -548,8 +548,9 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, back
         if vectors.dtype.kind == "c" and target.real:
             raise ValueError("complex vectors need the complex stencil (real=False)")
         work = sum(len(e) for e in target.entries) * target.nsites
-        return _threaded(work, vectors.shape[1], lambda: _moments(
-            target.step_hook(), target.dtype, vectors, num_moments, a, b, progress))
+        with serial_if_small(work, vectors.shape[1], name):
+            return _moments(target.step_hook(), target.dtype, vectors, num_moments, a, b,
+                            progress)
     indptr, indices, data = _prepare(target)
     n = len(indptr) - 1
     if vectors.shape[0] != n:
@@ -561,21 +562,8 @@ def chebyshev_moments(matrix, vectors, num_moments, a, b, *, progress=None, back
         return _moments(_csr_hook(indptr, indices, data, _scipy_step, nchunks), dtype, vectors,
                         num_moments, a, b, progress)
     hook = _csr_hook(indptr, indices, data, _numba_kernels().step, nchunks)
-    return _threaded(len(indices), vectors.shape[1], lambda: _moments(
-        hook, dtype, vectors, num_moments, a, b, progress))
-
-
-def _threaded(nnz, nvec, run):
-    """Run with one numba thread where a step is too small to gain from more (no effect
-    on the results)."""
-    mod = _numba_kernels()
-    threads = mod.get_num_threads()
-    if nnz * (nvec + 6) < _PARALLEL_MIN:
-        mod.set_num_threads(1)
-    try:
-        return run()
-    finally:
-        mod.set_num_threads(threads)
+    with serial_if_small(len(indices), vectors.shape[1], name):
+        return _moments(hook, dtype, vectors, num_moments, a, b, progress)
 
 
 @contextlib.contextmanager
