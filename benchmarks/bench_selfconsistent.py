@@ -1,6 +1,7 @@
 """Self-consistent Δ on supercells: clean-limit agreement, cost per realization, method choice.
 
-Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py {clean,cost,chebyshev,chiral}``
+Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py {clean,cost,chebyshev,chiral,shell}``
+(``shell [L ...]``, ``shell full [L [TWISTS]]``)
 (no argument: ``chiral``, as ``make bench`` runs it)
 
 Test point (derived, larger Δ0/t so that ξ0 is short): β = 5, E_F = 20 Δ0, Δ0 = 0.04 t,
@@ -27,6 +28,10 @@ T = 0.1 T_c0, ω_c = (2/3) E_F; ξ0 = 9.4 a, p_F ξ0 = 11.4.
     L = 72, one twist, Anderson W = 1 t): the shell eigenproblem of ``h_xi`` with the
     subset driver against the full one, and one free-energy evaluation by the chiral
     blocks (``eigvalsh`` of D D^T, 2M) against ``eigvalsh`` of the 4M shell matrix.
+``shell``
+    The shell eigenstates by dense ``eigh`` against sparse spectrum slicing
+    (`latticemirage.disorder.shell`), and one realization at the default scale (see
+    `shell`).
 
 The machine is shared: compare ratios measured in the same run.
 """
@@ -161,9 +166,69 @@ def chiral(size=72):
           f"difference {abs(a - b):.2g} t")
 
 
+def shell(sizes=(48, 72, 96), full_scale=None, twists="diagonal"):
+    """Dense ``eigh`` against sparse slicing for the shell, then one realization's Δ(B), Δ(0).
+
+    At the validate disorder point (as ``chiral``) for *sizes*: seconds of the shell
+    Hamiltonian (eigenstates + projection) with each eigensolver, the largest difference
+    of their eigenvalues and of one free-energy evaluation. With *full_scale* = L: one
+    realization at the model's default scale (β = 7, B = 2, E_F = 30 Δ0, Δ0 = 0.005 t,
+    ω_c = 20 Δ0, T = 0.1 T_c0, Anderson W = 0.29 t, *twists* (the full-scale stage's
+    "diagonal" by default), the converged clean lattice's U), solved by
+    `selfconsistent.realization_delta` with the zero-field reference and the bracketed
+    search: the per-step seconds and the peak memory.
+    """
+    import resource
+
+    if full_scale is None:
+        m = map_to_lattice(PhysicalParameters(beta=3.0, field=1.0, e_fermi=20.0, delta0=0.03))
+        cutoff_t = 10 * m.delta0
+        for size in sizes:
+            v = AndersonDisorder(1.0).potential((size, size), realization_rng(1, 0))
+            out = {}
+            for method in ("dense", "sparse"):
+                t0 = time.perf_counter()
+                (s,) = scs.shell_hamiltonians(m.lattice_params(0.0), size, cutoff_t,
+                                              potential=v, twists="none", eigensolver=method)
+                out[method] = (s, time.perf_counter() - t0)
+            (sd, td), (ss, ts) = out["dense"], out["sparse"]
+            d_t, t_t = 0.8 * m.delta0, 0.1 * m.tc0
+            fd = scs._shell_omega(sd, scs.chiral_blocks(sd), d_t, t_t)
+            fs = scs._shell_omega(ss, scs.chiral_blocks(ss), d_t, t_t)
+            print(f"L = {size}, M = {sd.shell_states}: shell dense {td:.1f} s, sparse "
+                  f"{ts:.1f} s (x{td / ts:.2f}); eigenvalues differ by "
+                  f"{np.max(np.abs(sd.eps - ss.eps)):.1e} t, free energy by "
+                  f"{abs(fd - fs) / abs(fd):.1e} relative", flush=True)
+        return
+    size = int(full_scale)
+    m = map_to_lattice(PhysicalParameters(beta=7.0, field=2.0, e_fermi=30.0, delta0=0.005))
+    settings = scs.study_settings(m, size, twists, 0.1, cutoff=20.0,
+                                  zero_field_reference=True, bracketed=True)
+    v = AndersonDisorder(0.29).potential((size, size), realization_rng(1, 0))
+    t0 = time.perf_counter()
+    delta, meta = scs.realization_delta(settings, size, v)
+    total = time.perf_counter() - t0
+    searches = meta["delta_seconds"] + meta["delta_zero_field_seconds"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"L = {size} (default scale, W = 0.29 t, twists {twists}): Δ(B) = {delta:.5f}, "
+          f"Δ(0) = {meta['delta_zero_field_delta0']:.5f} Δ0, M = {meta['shell_states']}, "
+          f"residual {meta['gap_equation_residual']:.1e}; Δ(B) search "
+          f"{meta['delta_seconds']:.0f} s, Δ(0) search {meta['delta_zero_field_seconds']:.0f} s, "
+          f"shells and projections {total - searches:.0f} s, total {total:.0f} s on one "
+          f"thread; peak RSS {peak:.2f} GiB", flush=True)
+
+
 if __name__ == "__main__":
     # Dense LAPACK on these sizes runs single-threaded (as the library does).
     with threadpool_limits(limits=1, user_api="blas"):
         # `make bench` passes no argument: the quickest mode.
-        {"clean": clean, "cost": cost, "chebyshev": chebyshev,
-         "chiral": chiral}[sys.argv[1] if len(sys.argv) > 1 else "chiral"]()
+        mode = sys.argv[1] if len(sys.argv) > 1 else "chiral"
+        if mode == "shell":  # shell [L1 L2 ...] | shell full L
+            args = sys.argv[2:]
+            if args[:1] == ["full"]:  # shell full [L [TWISTS]]
+                shell(full_scale=int(args[1]) if len(args) > 1 else 300,
+                      twists=args[2] if len(args) > 2 else "diagonal")
+            else:
+                shell(tuple(int(a) for a in args) or (48, 72, 96))
+        else:
+            {"clean": clean, "cost": cost, "chebyshev": chebyshev, "chiral": chiral}[mode]()

@@ -69,13 +69,16 @@ The U of the clean supercell itself (its own T_c at T_c0) is
 
 Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
 -----------------------------------------------------------
-One dense ``eigh`` of ``h_xi`` (L² x L²) per twist, the projection (16 GEMMs of
-M x L² x M), then one dense ``eigvalsh`` of ``H_P`` (4M x 4M, ``M ≈ 2 omega_c N_0 L²``)
-per twist and free-energy evaluation (~25 evaluations). Chebyshev (KPM) expansion of
-the Fermi function was measured against it and rejected: the stochastic trace of the
-anomalous average has a relative error per random vector far larger than the
-required 1e-3 (see the benchmark), and the Fermi function at T = 0.1 T_c0 needs
-``M ≳ a / T ~ 10^4`` moments.
+The shell eigenstates of ``h_xi`` per twist (`latticemirage.disorder.shell`: dense ``eigh``
+of L² x L² up to 72², O(L⁶); above, sparse spectrum slicing, ~0.1 s per shell state at 300²),
+the projection (one GEMM of M x L² x M for the Ising blocks; the others are diagonal in the
+shell basis), then one ``eigvalsh`` of size 2M (the chiral blocks, ``M ≈ 2 omega_c N_0 L²``)
+per twist and free-energy evaluation (~12 with a bracket, ~25 without). At B = 0 one
+Hermitian ``eigvalsh`` of size M gives the spectrum for every Δ (`_zero_field_levels`).
+Chebyshev (KPM) expansion of the Fermi function was measured against it and rejected:
+the stochastic trace of the anomalous average has a relative error per random vector
+far larger than the required 1e-3 (see the benchmark), and the Fermi function at
+T = 0.1 T_c0 needs ``M ≳ a / T ~ 10^4`` moments.
 """
 
 import dataclasses
@@ -90,6 +93,7 @@ from threadpoolctl import threadpool_limits
 
 from latticemirage import bulk
 from latticemirage.disorder import band
+from latticemirage.disorder import shell as shell_mod
 from latticemirage.disorder import supercell as scm
 from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff, minimize_free_energy
 from latticemirage.mapping import LatticeMapping
@@ -115,6 +119,8 @@ __all__ = [
 # grid:1 = none, grid:2 = pi; "diagonal" = {(0, 0), (pi, pi)}: half the cost of "pi", the
 # k points of the 2L mesh with an even index sum (a centred grid of twice the density).
 TWIST_SETS = ("none", "pi", "diagonal", "grid:N")
+_PROJECT_TOL = 1e-12  # relative: blocks equal up to round-off of the Builder's values
+_PROJECT_CHUNK = 512  # columns of phi per GEMM of the projection (bounds the temporary)
 COUPLING_MESH = 600  # k mesh of the clean lattice gap that fixes U (Δ converged to ~1e-4 there)
 SITE_TOL = 1e-5  # Δ0: fixed-point tolerance of the site-resolved iteration (max change)
 _SITE_MAXITER = 300
@@ -192,6 +198,10 @@ class ShellHamiltonian:
     pair_block : ndarray, shape (4, 4)
         On-site pairing matrix per unit Δ (same basis).
     twist : (float, float)
+    chiral : (ndarray, ndarray) or None
+        `chiral_blocks` precomputed by a *compact* shell, whose ``h0`` and ``h_pair`` are
+        then None (memory: the two 4M x 4M matrices, 3 GB at 300² and the default scale,
+        are dropped once their 2M x 2M blocks are known).
     """
 
     h0: np.ndarray = field(repr=False)
@@ -200,6 +210,7 @@ class ShellHamiltonian:
     eps: np.ndarray = field(repr=False)
     pair_block: np.ndarray = field(repr=False)
     twist: tuple
+    chiral: tuple = field(default=None, repr=False)
 
     @property
     def shell_states(self):
@@ -207,7 +218,7 @@ class ShellHamiltonian:
 
 
 def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", blocks=None,
-                       reuse=None, ising=None):
+                       reuse=None, ising=None, eigensolver="auto", compact=False):
     """Project the supercell BdG Hamiltonian on the pairing shell, one per twist.
 
     Parameters
@@ -232,6 +243,14 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
         The Ising operator (default the Builder's). `band.ValleyIsing`, the ideal valley
         operator of the diagnostic model variant, is projected in k space
         (`band.project_ising`) on the supercell's twisted plane waves.
+    eigensolver : {"auto", "dense", "sparse"}
+        How the shell eigenstates of ``h_xi`` are found (`shell.shell_eigenpairs`: dense
+        ``eigh`` or sparse spectrum slicing with an inertia-checked count; the same
+        subspace, so the same Δ to round-off).
+    compact : bool
+        Keep only the chiral blocks of each twist (``h0 = h_pair = None``, see
+        `ShellHamiltonian.chiral`) where they exist: what the uniform solve needs, at a
+        quarter of the memory.
 
     Returns
     -------
@@ -241,11 +260,11 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
     # for a 576 x 576 eigh on a loaded 2-core machine); one thread.
     with threadpool_limits(limits=1, user_api="blas"):
         return _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse,
-                                   ising)
+                                   ising, eigensolver, compact)
 
 
 def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse=None,
-                        ising=None):
+                        ising=None, eigensolver="auto", compact=False):
     shape = (int(size), int(size))
     base = {**params, "delta": 0.0}
     kspace = ising is not None and ising.kind != "lattice"
@@ -268,18 +287,16 @@ def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse
         real = all(abs(np.sin(x)) < 1e-12 for x in twist)
         if real:  # exactly 0 or pi: keeps every matrix real
             twist = tuple(float(np.pi * round(x / np.pi)) for x in twist)
+        h_xi, slots = scm.tile(xi_blocks, shape, twist, dtype=float if real else complex)
+        if potential is not None:
+            scm.add_potential(h_xi, slots, np.asarray(potential).reshape(-1), norbs=1)
         if reuse is not None:
             eps, phi = reuse[k].eps, reuse[k].phi
         else:
-            h_xi, slots = scm.tile(xi_blocks, shape, twist, dtype=float if real else complex)
-            if potential is not None:
-                scm.add_potential(h_xi, slots, np.asarray(potential).reshape(-1), norbs=1)
-            # Only the shell (|eps| < omega_c, ~15 % of the states) is needed: the subset
-            # driver skips the back-transformation of the rest (measured 1.6x at L = 64).
-            eps, vecs = sla.eigh(h_xi.toarray(), driver="evx",
-                                 subset_by_value=(-cutoff_t, cutoff_t))
-            keep = np.abs(eps) < cutoff_t
-            eps, phi = eps[keep], np.ascontiguousarray(vecs[:, keep])
+            # Only the shell (|eps| < omega_c, ~15 % of the states) is needed: dense evx
+            # (skips the back-transformation of the rest, measured 1.6x at L = 64) or,
+            # above the crossover, sparse spectrum slicing (`shell.shell_eigenpairs`).
+            eps, phi = shell_mod.shell_eigenpairs(h_xi, cutoff_t, method=eigensolver)
         cell = scm.supercell(base, shape, twist=twist, potential=potential, real=real,
                              blocks=blocks)
         h = cell.matrix
@@ -289,31 +306,82 @@ def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse
                            - scm.supercell(base, shape, twist=twist, real=real,
                                            blocks=blocks).matrix)
         hp.eliminate_zeros()
-        h0 = _project(h, phi)
+        h0 = _project(h, phi, h_xi=h_xi, eps=eps)
         if kspace:
             kpts = band.twisted_kpoints(size, twist)
             so = band.project_ising(phi, ising.beta_k(params, kpts), ising.beta_k(params, -kpts),
                                     size, twist, cell.basis)
             h0 = h0 + (so.real if real else so)
-        out.append(ShellHamiltonian(
-            h0=h0, h_pair=_project(hp, phi), phi=phi, eps=eps,
-            pair_block=hp[:4, :4].toarray(), twist=tuple(twist)))
+        shell = ShellHamiltonian(
+            h0=h0, h_pair=_project(hp, phi, h_xi=h_xi, eps=eps), phi=phi, eps=eps,
+            pair_block=hp[:4, :4].toarray(), twist=tuple(twist))
+        del h0
+        if compact:
+            chiral = chiral_blocks(shell)
+            if chiral is not None:
+                shell = dataclasses.replace(shell, h0=None, h_pair=None, chiral=chiral)
+        out.append(shell)
     return out
 
 
-def _project(matrix, phi):
-    """``Q^H H Q`` with ``Q = phi (x) 1_4``: per orbital pair, ``phi^H H_oo' phi``."""
+def _project(matrix, phi, *, h_xi=None, eps=None):
+    """``Q^H H Q`` with ``Q = phi (x) 1_4``: per orbital pair, ``phi^H H_oo' phi``.
+
+    Most of the 16 orbital blocks need no GEMM (each costs 2 M² L² flops, 2·10¹² at 300²):
+    an on-site constant ``c 1`` projects to ``c 1_M`` and ``±h_xi + c 1`` (the normal
+    blocks, with *h_xi* the sites' ``h_xi`` whose eigenpairs are ``eps, phi``) to
+    ``±diag(eps) + c 1_M``, both because the columns of *phi* are orthonormal
+    eigenvectors; a block equal to ``±`` an earlier one or its (conjugate) transpose
+    reuses that projection. What is left (the Ising blocks) is projected in column
+    chunks, so no ``L² x M`` temporary is held.
+    """
     matrix = sp.csr_matrix(matrix)
     m = phi.shape[1]
     out = np.zeros((m, 4, m, 4), dtype=np.result_type(matrix.dtype, phi.dtype))
+    done = []
     for o in range(4):
         rows = matrix[o::4]
         for o2 in range(4):
-            block = rows[:, o2::4]
-            if block.nnz == 0 or not np.any(block.data):
+            block = sp.csr_matrix(rows[:, o2::4])
+            block.eliminate_zeros()
+            if block.nnz == 0:
                 continue
-            out[:, o, :, o2] = phi.conj().T @ (block @ phi)
+            out[:, o, :, o2] = _project_block(block, phi, h_xi, eps, done)
     return out.reshape(4 * m, 4 * m)
+
+
+def _constant_diagonal(block, tol):
+    """``c`` if *block* is ``c 1`` to *tol*, else None."""
+    d = block.diagonal()
+    off = block - sp.diags(d)
+    if (off.nnz and np.max(np.abs(off.data)) > tol) or np.ptp(d) > tol:
+        return None
+    return d[0]
+
+
+def _project_block(block, phi, h_xi, eps, done):
+    m = phi.shape[1]
+    tol = _PROJECT_TOL * max(float(np.max(np.abs(block.data))), 1.0)
+    c = _constant_diagonal(block, tol)
+    if c is not None:
+        return c * np.eye(m)
+    if h_xi is not None:
+        for sign in (1.0, -1.0):
+            c = _constant_diagonal(sp.csr_matrix(block - sign * h_xi), tol)
+            if c is not None:
+                return np.diag(sign * eps + c)
+    for earlier, projected in done:
+        for sign in (1.0, -1.0):
+            if abs(block - sign * earlier).max() <= tol:
+                return sign * projected
+            if abs(block - sign * earlier.conj().T).max() <= tol:
+                return sign * projected.conj().T
+    projected = np.empty((m, m), dtype=np.result_type(block.dtype, phi.dtype))
+    phi_h = phi.conj().T
+    for j in range(0, m, _PROJECT_CHUNK):
+        projected[:, j:j + _PROJECT_CHUNK] = phi_h @ (block @ phi[:, j:j + _PROJECT_CHUNK])
+    done.append((block, projected))
+    return projected
 
 
 def chiral_blocks(shell):
@@ -336,6 +404,8 @@ def chiral_blocks(shell):
         shell is complex (twists outside {0, pi}) or the symmetry does not hold to 1e-10
         relative (then the full matrix is diagonalized).
     """
+    if shell.chiral is not None:
+        return shell.chiral
     if np.iscomplexobj(shell.h0):
         return None
     m = shell.shell_states
@@ -344,17 +414,56 @@ def chiral_blocks(shell):
     w = np.array([[r, 0, r, 0], [0, r, 0, r], [0, r, 0, -r], [r, 0, -r, 0]])
     out = []
     for h in (shell.h0, shell.h_pair):
-        hw = np.einsum("aobp,oi,pj->aibj", h.reshape(m, 4, m, 4), w, w, optimize=True)
-        scale = max(float(np.max(np.abs(hw))), 1e-300)
-        if (np.max(np.abs(hw[:, :2, :, :2])) > 1e-10 * scale
-                or np.max(np.abs(hw[:, 2:, :, 2:])) > 1e-10 * scale):
+        h4 = h.reshape(m, 4, m, 4)
+        # One quarter at a time (each 2M x 2M): the whole transformed matrix would be a
+        # second 4M x 4M array (1.5 GB at 300²).
+        quarter = {(i, j): np.einsum("aobp,oi,pj->aibj", h4, w[:, 2 * i:2 * i + 2],
+                                     w[:, 2 * j:2 * j + 2], optimize=True)
+                   for i, j in ((0, 0), (1, 1), (0, 1))}
+        scale = max(float(np.max(np.abs(q))) for q in quarter.values())
+        scale = max(scale, 1e-300)
+        if (np.max(np.abs(quarter[0, 0])) > 1e-10 * scale
+                or np.max(np.abs(quarter[1, 1])) > 1e-10 * scale):
             return None
-        out.append(np.ascontiguousarray(hw[:, :2, :, 2:].reshape(2 * m, 2 * m)))
+        out.append(np.ascontiguousarray(quarter[0, 1].reshape(2 * m, 2 * m)))
     return tuple(out)
 
 
-def _shell_omega(shell, blocks, d_t, temperature_t):
+def _zero_field_levels(blocks):
+    r"""The levels λ_n that give the whole spectrum for every Δ, or None.
+
+    With ``D_pair = c (1_M (x) J)``, ``J = [[0, 1], [-1, 0]]``, and ``D0`` commuting with
+    ``1_M (x) J`` (no in-plane field: the Ising term and the disorder keep ``s_z``), the real
+    2M x 2M ``D(Δ)`` is the complex M x M ``C + i c Δ`` with ``C = A + iB`` Hermitian
+    (``D0 = A (x) 1 + B (x) J``). Its singular values are ``sqrt(λ_n² + c² Δ²)`` (twice
+    each), λ_n the eigenvalues of C: Anderson's pairing of time-reversed partners, exact
+    for every realization. One ``eigvalsh`` of size M then serves the whole Δ search
+    (the zero-field reference costs one evaluation instead of ~12). None when the
+    structure does not hold to 1e-12 relative (a field, complex shells).
+    """
+    if blocks is None:
+        return None
+    d0, dp = blocks
+    scale = max(float(np.max(np.abs(d0))), 1e-300)
+    c = float(dp[0, 1])
+    tol = 1e-12
+    a, b = d0[0::2, 0::2], d0[0::2, 1::2]
+    if (c == 0
+            or np.max(np.abs(dp[0::2, 1::2] - c * np.eye(len(a)))) > tol * abs(c)
+            or np.max(np.abs(dp[1::2, 0::2] + c * np.eye(len(a)))) > tol * abs(c)
+            or np.max(np.abs(dp[0::2, 0::2])) > tol * abs(c)
+            or np.max(np.abs(dp[1::2, 1::2])) > tol * abs(c)
+            or np.max(np.abs(a - d0[1::2, 1::2])) > tol * scale
+            or np.max(np.abs(b + d0[1::2, 0::2])) > tol * scale):
+        return None
+    return sla.eigvalsh(a + 1j * b, check_finite=False), c
+
+
+def _shell_omega(shell, blocks, d_t, temperature_t, levels=None):
     """``sum_n (T/2) ln 2cosh(E_n/2T)`` of one shell at uniform Δ = *d_t* (t)."""
+    if levels is not None:
+        lam, c = levels
+        return 4 * _omega(np.sqrt(lam**2 + (c * d_t) ** 2), temperature_t)
     if blocks is None:
         return _omega(sla.eigvalsh(shell.h0 + d_t * shell.h_pair, check_finite=False),
                       temperature_t)
@@ -364,7 +473,7 @@ def _shell_omega(shell, blocks, d_t, temperature_t):
     return 2 * _omega(e, temperature_t)  # each singular value is a ± pair
 
 
-def _shell_anomalous(shell, blocks, d_t, temperature_t):
+def _shell_anomalous(shell, blocks, d_t, temperature_t, levels=None):
     """``sum_n tanh(E_n/2T) <n|h_pair|n>`` of one shell at uniform Δ = *d_t* (t).
 
     By Hellmann-Feynman ``<n|h_pair|n> = dE_n/dΔ``. With the chiral blocks the 4M
@@ -373,8 +482,14 @@ def _shell_anomalous(shell, blocks, d_t, temperature_t):
     u_k^T D_pair D^T u_k / s_k`` (``D D^T u_k = s_k² u_k``, ``v_k = D^T u_k / s_k``): one
     eigendecomposition of size 2M instead of 4M (measured 6x faster at L = 64, the same
     sum to round-off, tested). The full matrix is used without chiral blocks or when a
-    singular value is too small to divide by.
+    singular value is too small to divide by. With *levels* (`_zero_field_levels`) the
+    energies are ``s_n = sqrt(λ_n² + c²Δ²)``, four per level, ``ds_n/dΔ = c²Δ/s_n``.
     """
+    if levels is not None:
+        lam, c = levels
+        s = np.sqrt(lam**2 + (c * d_t) ** 2)
+        weights = np.tanh(s / (2 * temperature_t)) if temperature_t > 0 else np.ones_like(s)
+        return 4 * float(np.sum(weights * c**2 * d_t / s))
     if blocks is not None:
         d = blocks[0] + d_t * blocks[1]
         e2, u = sla.eigh(d @ d.T, check_finite=False)
@@ -383,10 +498,14 @@ def _shell_anomalous(shell, blocks, d_t, temperature_t):
             slope = np.sum(u * (blocks[1] @ (d.T @ u)), axis=0) / s
             weights = np.tanh(s / (2 * temperature_t)) if temperature_t > 0 else np.ones_like(s)
             return 2 * float(np.sum(weights * slope))
-    e, v = sla.eigh(shell.h0 + d_t * shell.h_pair, check_finite=False)
+    h0, h_pair = shell.h0, shell.h_pair
+    if h0 is None:  # a compact shell: the same operators in the chiral basis
+        h0, h_pair = (np.block([[np.zeros_like(x), x], [x.T, np.zeros_like(x)]])
+                      for x in blocks)
+    e, v = sla.eigh(h0 + d_t * h_pair, check_finite=False)
     weights = np.tanh(e / (2 * temperature_t)) if temperature_t > 0 else np.sign(e)
     # <n|h_pair|n> for all n at once (a GEMM; einsum over three operands is not)
-    diag = np.sum(v.conj() * (shell.h_pair @ v), axis=0).real
+    diag = np.sum(v.conj() * (h_pair @ v), axis=0).real
     return float(np.sum(weights * diag))
 
 
@@ -487,10 +606,11 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
         t_t = temperature * mapping.tc0
         norm = len(shells) * int(size) ** 2
         blocks = [chiral_blocks(s) for s in shells]
+        levels = [_zero_field_levels(b) for b in blocks]
 
         def pair_sum(d_t):
-            return sum(_shell_omega(s, b, d_t, t_t)
-                       for s, b in zip(shells, blocks, strict=True)) / norm
+            return sum(_shell_omega(s, b, d_t, t_t, lv)
+                       for s, b, lv in zip(shells, blocks, levels, strict=True)) / norm
 
         s_zero = pair_sum(0.0)
 
@@ -520,8 +640,8 @@ def solve_uniform(mapping, size, *, temperature, coupling=None, potential=None, 
         if delta > 0:
             d_t = delta * d0
             # (1/4N) sum_n tanh(E_n/2T) <n|h_pair|n> = dS/dΔ, per site
-            anomalous = sum(_shell_anomalous(s, b, d_t, t_t)
-                            for s, b in zip(shells, blocks, strict=True)) / (4 * norm)
+            anomalous = sum(_shell_anomalous(s, b, d_t, t_t, lv)
+                            for s, b, lv in zip(shells, blocks, levels, strict=True)) / (4 * norm)
             # dF/dΔ = 2Δ/U − anomalous = 0 at an interior minimum.
             residual = float(1 - coupling * anomalous / (2 * d_t))
     return UniformResult(
@@ -760,8 +880,10 @@ def realization_delta(settings, size, potential):
     mapping = _mapping_of(settings)
     cutoff, cutoff_t = _cutoff_t(mapping, settings["cutoff_delta0"])
     ising = band.ising_from_dict(settings.get("ising"))
+    # compact: the search needs only the chiral blocks (a quarter of the memory at scale)
     shells = shell_hamiltonians(mapping.lattice_params(0.0), size, cutoff_t,
-                                potential=potential, twists=settings["twists"], ising=ising)
+                                potential=potential, twists=settings["twists"], ising=ising,
+                                compact=True)
     kw = {"temperature": settings["temperature"], "coupling": settings["coupling_t"],
           "twists": settings["twists"], "cutoff": cutoff}
     # "bracketed" search (the validate stage): Δ(B) within [0.5, 1.3] x the clean lattice's,
@@ -792,9 +914,12 @@ def realization_delta(settings, size, potential):
                     beta_eff_seconds=time.perf_counter() - t0)
     if settings.get("zero_field_reference"):
         zero = mapping.with_field(0.0)
+        # Only the eigenstates are reused: the field's blocks are freed before the new ones.
+        reuse = [dataclasses.replace(s, chiral=None) for s in shells]
+        del shells
         shells0 = shell_hamiltonians(zero.lattice_params(0.0), size, cutoff_t,
                                      potential=potential, twists=settings["twists"],
-                                     reuse=shells, ising=ising)
+                                     reuse=reuse, ising=ising, compact=True)
         res0 = solve_uniform(zero, size, shells=shells0,
                              bracket=bracket(res.delta, 1.6 * res.delta), **kw)
         meta.update(delta_zero_field_delta0=res0.delta, delta_zero_field_converged=res0.converged,
