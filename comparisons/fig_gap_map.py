@@ -1,9 +1,10 @@
 """Site-resolved self-consistent gap Δ_i around point impurities: a map and its histogram.
 
 ``mirage figure fig_gap_map --output gap_map.png [--size 28] [--concentration 0.02]
-[--strength 1.0] [--field 2] [--twists pi]``
+[--strength 1.0] [--field 2] [--twists pi] [--scale derived|default]``
 
-Derived point (stated on the figure): β = 5 Δ0, E_F = 20 Δ0, Δ0 = 0.04 t (ξ0 = 9.4 a),
+Derived point (``--scale derived``, stated on the figure): β = 5 Δ0, E_F = 20 Δ0,
+Δ0 = 0.04 t (ξ0 = 9.4 a); ``--scale default``: β = 7 Δ0, E_F = 30 Δ0, Δ0 = 0.005 t;
 T = 0.1 T_c0, ω_c = (2/3) E_F, U of the converged clean lattice
 (`latticemirage.disorder.selfconsistent`). Writes the PNG and, beside it, an ``.npz``
 with Δ_i (Δ0), the potential (t) and the parameters.
@@ -14,22 +15,25 @@ from pathlib import Path
 import numpy as np
 
 POINT = {"beta": 5.0, "e_fermi": 20.0, "delta0": 0.04}
+#: ``--scale default``: the model's default scale, the point of ``validate --full-scale``
+#: (ξ0 ≈ 60 a: needs L ≳ 200; the shell eigenstates by sparse spectrum slicing).
+DEFAULT_SCALE_POINT = {"beta": 7.0, "e_fermi": 30.0, "delta0": 0.005}
 TEMPERATURE = 0.1
 
 
-def compute(size, concentration, strength, field, twists, seed):
+def compute(size, concentration, strength, field, twists, seed, point=None, progress=None):
     from latticemirage.disorder import selfconsistent as scs
     from latticemirage.disorder.potentials import PointImpurities, realization_rng
     from latticemirage.gap import GapSolver
     from latticemirage.mapping import PhysicalParameters, map_to_lattice
 
-    m = map_to_lattice(PhysicalParameters(field=field, **POINT))
+    m = map_to_lattice(PhysicalParameters(field=field, **(point or POINT)))
     lattice = GapSolver.build(m, mesh=scs.COUPLING_MESH)
     clean = lattice.solve(temperature=TEMPERATURE).delta
     v = PointImpurities(concentration, strength).potential((size, size),
                                                            realization_rng(seed, 0))
     res = scs.solve_site_resolved(m, size, temperature=TEMPERATURE, coupling=lattice.coupling,
-                                  potential=v, twists=twists)
+                                  potential=v, twists=twists, progress=progress)
     return {"delta": res.delta, "potential": v, "uniform": res.uniform, "clean": clean,
             "iterations": res.iterations, "converged": res.converged, "seconds": res.seconds,
             "size": size, "concentration": concentration, "strength": strength,
@@ -49,8 +53,11 @@ def plot(r, output):
     d = r["delta"].reshape(-1)
     imp = r["potential"].reshape(-1) != 0
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.4, 1]})
-    sc = ax0.scatter(pos[:, 0], pos[:, 1], c=d, s=18, marker="h", cmap="viridis")
-    ax0.scatter(pos[imp, 0], pos[imp, 1], s=30, facecolors="none", edgecolors="r", lw=0.8,
+    dot = 18 * min(1.0, (28 / r["size"]) ** 2)  # the sites tile the panel at any L
+    sc = ax0.scatter(pos[:, 0], pos[:, 1], c=d, s=dot, marker="h", cmap="viridis",
+                     linewidths=0)
+    ax0.scatter(pos[imp, 0], pos[imp, 1], s=max(30 * dot / 18, 2), facecolors="none",
+                edgecolors="r", lw=0.8 if r["size"] <= 60 else 0.3,
                 label=f"impurity (V = {r['strength']:g} t)")
     ax0.set_aspect("equal")
     ax0.set_xlabel(r"$x$ ($a$)")

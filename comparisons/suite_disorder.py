@@ -566,10 +566,9 @@ def _gap_checks(report, pt, results, cell):
             disorder=case.disorder, born=case.scba, g_loc=g_loc), name)
         if pt.settings is None:
             report.add_all(checks)
-            report.skip(f"disorder/gap/{name}", "not computed at this scale: the self-consistent "
-                        f"Delta needs the dense shell eigenproblem of {size}^2 sites (cost O(L^6), "
-                        "memory O(L^4)); the quasiclassical Delta at the measured Gamma is imposed",
-                        quantity=Q_GAP)
+            report.skip(f"disorder/gap/{name}", "the self-consistent Delta is not computed in "
+                        "this resolution (self_consistent=False): the quasiclassical Delta at "
+                        "the measured Gamma is imposed", quantity=Q_GAP)
             r.update(ratio=mean_delta, ratio_err=0.0, z=1.0)
             continue
         ratio_summary = r["delta"]["ratio_to_zero_field"]

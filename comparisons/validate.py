@@ -24,9 +24,9 @@ through the resumable study runner on any executor: a local pool of ``--workers 
 processes (default 2), a Dask cluster (``--scheduler``) or MPI (``--mpi``, started as
 ``mpiexec -n N python -m mpi4py.futures -m mirage_cli validate --full-scale --mpi``).
 Each finished realization is written atomically into ``DIR/studies/``; run the same command
-again after a kill and it resumes. At that scale the self-consistent Δ is not computed (the
-dense shell eigenproblem of 90000 sites), the quasiclassical Δ at the measured Γ is imposed
-and the gap checks are reported as not run.
+again after a kill and it resumes. Each realization's Δ(B) and Δ(0) is solved by the shell
+solver (its shell eigenstates by sparse spectrum slicing, `latticemirage.disorder.shell`;
+twists {(0, 0), (π, π)}) and the gap checks run as in the default suite.
 
 ``--tighten PATTERN`` (repeatable) is a test hook: the checks whose names match the glob
 make their tolerance impossible to meet, to show that failures reach the readings, the

@@ -25,6 +25,7 @@ __all__ = [
     "conductance_grid_size",
     "josephson_seconds",
     "kwant_plot",
+    "shell_gap",
     "valley_green",
 ]
 
@@ -72,6 +73,21 @@ _GREEN_BASE = 4.0e7  # the band blocks and ray bounds (59 MB at 120 x 160, 11 en
 _GREEN_BYTES_PER_K = 1.1e3
 _GREEN_BYTES_PER_ENERGY = 1.2e4
 _GREEN_SECONDS_PER_K = 5.0e-4
+
+
+# --- the shell gap solver per realization (`disorder.selfconsistent.realization_delta`) ---
+#: Kept per twist: the shell eigenvectors (8 N M bytes) and the two chiral blocks
+#: (2 x 8 (2M)² = 64 M²). Held while one twist is built: h0 and h_pair (2 x 8 (4M)²) and
+#: the three chiral quarters (3 x 8 (2M)²): 352 M².
+_SHELL_KEPT_PER_M2 = 64.0
+_SHELL_BUILD_PER_M2 = 352.0
+#: Seconds (one thread), measured at 300², M = 3468, one twist (2026-12-07, the machine
+#: shared with one other job): shell eigenstates and projection 551 s (0.16 s per state),
+#: the bracketed Δ(B) search 482 s (~13 eigvalsh of size 2M and one eigh: 1.16e-8 M³), the
+#: zero-field reference 32 s (the projection again and one Hermitian eigvalsh of size M).
+_SHELL_SECONDS_PER_STATE = 0.16
+_SHELL_SEARCH_SECONDS_PER_M3 = 1.16e-8
+_SHELL_ZERO_FIELD_SECONDS_PER_STATE = 0.01
 
 
 @dataclass(frozen=True)
@@ -256,3 +272,29 @@ def josephson_seconds(n_phases, n_k, *, states=True, current=True):
     if current:
         seconds += _JJ_SECONDS_PER_K_PHASE * n_k * n_phases
     return seconds
+
+
+def shell_gap(sites, shell_states, twists, *, zero_field=True):
+    """One realization's self-consistent Δ by the shell solver (compact shells).
+
+    Parameters
+    ----------
+    sites : int
+        L² (the size of ``h_xi``).
+    shell_states : int
+        M per twist (e.g. `latticemirage.disorder.selfconsistent.shell_states_estimate`).
+    twists : int
+        Twists averaged over.
+    zero_field : bool
+        With the B = 0 reference (the eigenstates reused).
+    """
+    m, n = float(shell_states), float(sites)
+    kept = twists * (8.0 * n * m + _SHELL_KEPT_PER_M2 * m * m)
+    build = _SHELL_BUILD_PER_M2 * m * m
+    seconds = twists * (_SHELL_SECONDS_PER_STATE * m + _SHELL_SEARCH_SECONDS_PER_M3 * m**3)
+    if zero_field:
+        seconds += twists * _SHELL_ZERO_FIELD_SECONDS_PER_STATE * m
+    return Estimate.from_parts(
+        [(kept, "size", f"{twists} twist(s) x (shell eigenvectors 8 L^2 M + chiral blocks "
+                        f"64 M^2) B, M = {int(m)} shell states"),
+         (build, "size", "building one twist's shell matrices, 352 M^2 B")], seconds)

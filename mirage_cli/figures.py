@@ -263,14 +263,22 @@ def fig_gap_map(argv=None):
     p.add_argument("--field", type=float, default=2.0)
     p.add_argument("--twists", default="pi")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scale", choices=("derived", "default"), default="derived",
+                   help="derived: β = 5, E_F = 20 Δ0, Δ0 = 0.04 t (ξ0 = 9.4 a); default: the "
+                        "model's scale, β = 7, E_F = 30 Δ0, Δ0 = 0.005 t (needs L >~ 200)")
     args = p.parse_args(argv)
     try:
         if Path(args.output).suffix.lower() != ".png":
             raise ParameterError("output", "must end in .png")
         if args.size < 4:
             raise ParameterError("size", f"must be >= 4, got {args.size}")
+        point = fig.DEFAULT_SCALE_POINT if args.scale == "default" else fig.POINT
+        def progress(it, change):
+            print(f"mirage figure fig_gap_map: iteration {it}, largest change {change:.2e} Δ0",
+                  file=sys.stderr, flush=True)
+
         r = fig.compute(args.size, args.concentration, args.strength, args.field, args.twists,
-                        args.seed)
+                        args.seed, point=point, progress=progress)
         fig.plot(r, args.output)
     except ValueError as exc:
         print(f"mirage figure fig_gap_map: error: {exc}", file=sys.stderr)

@@ -160,3 +160,46 @@ def test_compact_shells_keep_the_chiral_blocks_only():
         e, vec = sla.eigh(h + d_t * hp)
         rebuilt = float(np.sum(np.tanh(e / (2 * t_t)) * np.sum(vec * (hp @ vec), axis=0)))
         assert rebuilt == pytest.approx(ref, rel=1e-11)  # round-off of eigh
+
+
+def test_shell_states_estimate_counts_the_clean_shell():
+    # The estimate (clean k grid, no twist) is the clean supercell's shell exactly.
+    m = _mapping()
+    for size in (12, 16):
+        (s,) = scs.shell_hamiltonians(m.lattice_params(0.0), size, 10 * m.delta0,
+                                      twists="none")
+        assert scs.shell_states_estimate(m, size, 10.0) == s.shell_states
+
+
+def _site_sum_reference(s, delta_t, t_t):
+    # The sum as first written: real-space amplitudes R[i, o, n] of every eigenvector.
+    m, nsites = s.shell_states, s.phi.shape[0]
+    e, v = sla.eigh(s.h0 + np.kron(s.phi.conj().T @ (delta_t[:, None] * s.phi), s.pair_block))
+    w = np.tanh(e / (2 * t_t))
+    r = (s.phi @ v.reshape(m, 16 * m)).reshape(nsites, 4, 4 * m)
+    pr = np.einsum("op,ipn->ion", s.pair_block, r)
+    return np.einsum("ion,ion,n->i", r.conj(), pr, w).real
+
+
+@pytest.mark.parametrize("twists", ["pi", "grid:3"])
+def test_site_resolved_sum_paths_agree(twists):
+    # Chiral path (2M eigh), full path (4M eigh, M x M contraction) and the real-space
+    # reference agree for a non-uniform Δ_i, real and complex shells.
+    m = _mapping(field=1.0)
+    size = 8
+    rng = np.random.default_rng(4)
+    v = rng.uniform(-0.5, 0.5, (size, size))
+    shells = scs.shell_hamiltonians(m.lattice_params(0.0), size, 10 * m.delta0, potential=v,
+                                    twists=twists)
+    delta_t = m.delta0 * rng.uniform(0.5, 1.2, size * size)
+    t_t = 0.1 * m.tc0
+    for s in shells[:2]:
+        ref = _site_sum_reference(s, delta_t, t_t)
+        full = scs._site_anomalous(s, None, delta_t, t_t)
+        assert np.max(np.abs(full - ref)) < 1e-12 * np.max(np.abs(ref))  # round-off
+        blocks = scs.chiral_blocks(s)
+        if blocks is not None:
+            chiral = scs._site_anomalous(s, blocks, delta_t, t_t)
+            assert np.max(np.abs(chiral - ref)) < 1e-10 * np.max(np.abs(ref))  # eigh round-off
+    # grid:3 holds complex twists (no chiral blocks: the full path); pi only real ones.
+    assert any(scs.chiral_blocks(s) is None for s in shells[:2]) == (twists != "pi")

@@ -2,7 +2,7 @@
 
 The full scale itself (300 x 300, 42000 moments) is hours on two cores; here the same stage
 runs on a local Dask cluster at the reduced disorder point of the default suite with the
-quasiclassical Δ imposed (``self_consistent=False``, as at the full scale) and two
+quasiclassical Δ imposed (``self_consistent=False``, to keep the test short) and two
 realizations, then resumes after one realization is removed.
 """
 
@@ -27,7 +27,9 @@ def test_full_scale_setup_is_the_default_scale_inside_the_rules():
     setup = ValidationSetup().full_scale()
     phys = setup.disorder_physical()
     assert (phys.delta0, phys.e_fermi, phys.beta, phys.field) == (0.005, 30.0, 7.0, 2.0)
-    assert setup.resolution is FULL_SCALE and not FULL_SCALE.self_consistent
+    # Δ is solved at the full scale (the shell solver with sparse shell eigenstates).
+    assert setup.resolution is FULL_SCALE and FULL_SCALE.self_consistent
+    assert FULL_SCALE.gap_twists == "diagonal"
     m = map_to_lattice(phys)
     delta = 0.75  # below the quasiclassical Δ at the strongest case (Γ ≈ 2: 0.751)
     verdict = validity.assess(m, size=FULL_SCALE.supercell, delta=delta,

@@ -70,7 +70,7 @@ The U of the clean supercell itself (its own T_c at T_c0) is
 Cost (measured, see ``benchmarks/bench_selfconsistent.py``)
 -----------------------------------------------------------
 The shell eigenstates of ``h_xi`` per twist (`latticemirage.disorder.shell`: dense ``eigh``
-of L² x L² up to 72², O(L⁶); above, sparse spectrum slicing, ~0.1 s per shell state at 300²),
+of L² x L² up to 64², O(L⁶); above, sparse spectrum slicing, ~0.1 s per shell state at 300²),
 the projection (one GEMM of M x L² x M for the Ising blocks; the others are diagonal in the
 shell basis), then one ``eigvalsh`` of size 2M (the chiral blocks, ``M ≈ 2 omega_c N_0 L²``)
 per twist and free-energy evaluation (~12 with a bracket, ~25 without). At B = 0 one
@@ -111,6 +111,7 @@ __all__ = [
     "clean_coupling",
     "equivalent_mesh",
     "shell_hamiltonians",
+    "shell_states_estimate",
     "solve_site_resolved",
     "solve_uniform",
     "twist_list",
@@ -177,6 +178,23 @@ def clean_coupling(mapping, *, cutoff=None, mesh=COUPLING_MESH, fsyst=None):
     """
     cutoff, _ = _cutoff_t(mapping, cutoff)
     return GapSolver.build(mapping, mesh=mesh, cutoff=cutoff, fsyst=fsyst).coupling
+
+
+def shell_states_estimate(mapping, size, cutoff=None):
+    """M, the number of shell states per twist, from the clean L x L k grid (no twist).
+
+    Disorder changes it little (300², W = 0.29 t at the default scale: 3471 against the
+    clean 3468); used for memory and time estimates before anything is built.
+    """
+    _, cutoff_t = _cutoff_t(mapping, cutoff)
+    params = {**mapping.lattice_params(0.0), "lam": 0.0, "B": 0.0}
+    blocks = bulk.fourier_blocks(bulk.wrapped_system(), params)
+    k = 2 * np.pi * np.arange(int(size)) / int(size)
+    count = 0
+    for k1 in k:  # one row of the grid at a time: O(L) memory
+        xi = sum(h[0, 0] * np.exp(1j * (k1 * n[0] + k * n[1])) for n, h in blocks.items())
+        count += int(np.count_nonzero(np.abs(xi.real) < cutoff_t))
+    return count
 
 
 @dataclass(frozen=True, eq=False)
@@ -681,11 +699,58 @@ class SiteResolvedResult:
         return float(np.mean(self.delta))
 
 
+def _site_anomalous(shell, blocks, delta_t, temperature_t):
+    r"""``sum_n tanh(E_n/2T) <n|∂H/∂Δ_i|n>`` for every site i, shape (L²,), at Δ_i = *delta_t*.
+
+    With ``R_{i,o,n} = sum_a phi_a(i) v_{(a,o),n}`` the sum is
+    ``sum_{ab} conj(phi_a(i)) phi_b(i) G_ab`` with the M x M matrix
+    ``G = sum_{op} pair_{op} V_o^* diag(w) V_p^T`` (``V_o`` the rows of orbital o of the
+    eigenvectors): O(M³ + L² M²) and no L² x 4M array (3 GB at 200² and M = 1536).
+    With the chiral blocks (real shells) the 4M energies are the ± singular values s_k
+    of ``D = D0 + (Phi^T diag(Δ) Phi) (x) Jq`` (``Jq`` the 2 x 2 chiral block of the
+    pairing, ``D_pair = 1 (x) Jq``) and the sum is ``2 sum_k tanh(s_k/2T) ∂s_k/∂Δ_i``,
+    ``∂s_k/∂Δ_i = u_k^T (phi(i) phi(i)^T (x) Jq) v_k``: ``G = 2 sum_{αβ} Jq_{αβ}
+    U_α diag(w) V_β^T`` from one ``eigh`` of size 2M (as `_shell_anomalous`, tested
+    equal to the full path).
+    """
+    phi = shell.phi
+    m = phi.shape[1]
+    local = phi.conj().T @ (delta_t[:, None] * phi)
+    if blocks is not None:
+        jq = blocks[1][:2, :2]
+        d = blocks[0] + np.kron(local, jq)
+        e2, u = sla.eigh(d @ d.T, check_finite=False)
+        s = np.sqrt(np.clip(e2, 0.0, None))
+        if s.min() > 1e-8 * max(s.max(), 1e-300):
+            v = (d.T @ u) / s
+            w = np.tanh(s / (2 * temperature_t)) if temperature_t > 0 else np.ones_like(s)
+            g = np.zeros((m, m))
+            for a in range(2):
+                for b in range(2):
+                    if jq[a, b] != 0:
+                        g += jq[a, b] * ((u[a::2] * w) @ v[b::2].T)
+            g *= 2
+            return np.sum(phi * (phi @ g.T), axis=1)
+    if shell.h0 is None:
+        raise ValueError("a compact shell has no full matrices for the site-resolved sum")
+    e, v = sla.eigh(shell.h0 + np.kron(local, shell.pair_block), check_finite=False)
+    w = np.tanh(e / (2 * temperature_t)) if temperature_t > 0 else np.sign(e)
+    pb = shell.pair_block
+    g = np.zeros((m, m), dtype=np.result_type(v.dtype, pb.dtype))
+    for o in range(4):
+        for p in range(4):
+            if pb[o, p] != 0:
+                g += pb[o, p] * ((v[o::4].conj() * w) @ v[p::4].T)
+    return np.sum(phi.conj() * (phi @ g.T), axis=1).real
+
+
 def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=None,
-                        twists="pi", cutoff=None, tol=SITE_TOL, maxiter=_SITE_MAXITER):
+                        twists="pi", cutoff=None, tol=SITE_TOL, maxiter=_SITE_MAXITER,
+                        progress=None):
     """Site-resolved self-consistent Δ_i (fixed-point iteration from the uniform Δ).
 
-    Parameters as `solve_uniform`; *tol* in Δ0.
+    Parameters as `solve_uniform`; *tol* in Δ0; ``progress(iteration, max_change)`` (Δ0)
+    after each iteration, if given.
 
     Returns
     -------
@@ -706,23 +771,19 @@ def solve_site_resolved(mapping, size, *, temperature, coupling=None, potential=
         t_t = temperature * mapping.tc0
         nsites = int(size) ** 2
         delta_t = np.full(nsites, uniform * d0)
+        blocks = [chiral_blocks(s) for s in shells]
         change = np.inf
         it = 0
         while it < maxiter and change >= tol:
             it += 1
             new = np.zeros(nsites)
-            for s in shells:
-                m = s.shell_states
-                pairing = np.kron(s.phi.conj().T @ (delta_t[:, None] * s.phi), s.pair_block)
-                e, v = sla.eigh(s.h0 + pairing, check_finite=False)
-                weights = np.tanh(e / (2 * t_t)) if t_t > 0 else np.sign(e)
-                # Real-space amplitudes R[i, o, n] = sum_a phi_a(i) v[(a, o), n].
-                r = (s.phi @ v.reshape(m, 4 * 4 * m)).reshape(nsites, 4, 4 * m)
-                pr = np.einsum("op,ipn->ion", s.pair_block, r)
-                new += np.einsum("ion,ion,n->i", r.conj(), pr, weights).real
+            for s, b in zip(shells, blocks, strict=True):
+                new += _site_anomalous(s, b, delta_t, t_t)
             new *= coupling / (8 * len(shells))
             change = float(np.max(np.abs(new - delta_t))) / d0
             delta_t = new
+            if progress is not None:
+                progress(it, change)
     return SiteResolvedResult(
         delta=(delta_t / d0).reshape(int(size), int(size)), uniform=float(uniform),
         iterations=it, max_change=change, converged=bool(change < tol),

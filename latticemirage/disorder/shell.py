@@ -18,10 +18,13 @@ result (the same subspace; eigenvectors up to sign, degenerate ones up to a rota
     without row pivoting), and a slice is accepted only when it holds exactly that many
     eigenvalues; otherwise it is redone with more Lanczos vectors and a different start,
     and after `_RETRIES` failures `ShellError` is raised. Memory O(L² M) (the
-    eigenvectors themselves), time about 0.1–0.2 s per shell state at 300².
+    eigenvectors themselves); time about 0.12 s per shell state at 300² (three LU solves of
+    19 ms per state with 50-state slices; larger slices spend more in ARPACK itself:
+    0.15 s per state at 150).
 
-``auto`` takes ``dense`` up to `DENSE_MAX_SITES` sites and ``sparse`` above (the
-crossover measured by ``benchmarks/bench_selfconsistent.py shell``, docs/performance.md).
+``auto`` takes ``dense`` up to `DENSE_MAX_SITES` sites (64²) and ``sparse`` above (the
+crossover, between 48² and 72², measured by ``benchmarks/bench_selfconsistent.py shell``,
+docs/performance.md).
 
 The Lanczos start vectors are drawn from ``numpy.random.SeedSequence`` of the slice index,
 so the result is the same on every run and machine (up to BLAS round-off).
@@ -48,7 +51,10 @@ __all__ = [
 ]
 
 METHODS = ("auto", "dense", "sparse")
-DENSE_MAX_SITES = 72 * 72  # auto: dense eigh up to 72² sites (measured crossover, see docstring)
+# auto: dense eigh up to 64² sites. Measured (validate disorder point, one twist, one thread):
+# sparse/dense time 1.04 at 48², 0.29 at 72², 0.14 at 96². 64² stays dense so that the validate
+# stage's supercells (clean ones with degenerate levels among them) keep the reference path.
+DENSE_MAX_SITES = 64 * 64
 SLICE_STATES = 50  # eigenvalues per slice: ARPACK overhead grows as k², solves as k (measured)
 _RETRIES = 3
 _RESIDUAL_TOL = 1e-8  # relative eigen-residual accepted (ARPACK converges to ~1e-12 here)

@@ -62,6 +62,7 @@ from mirage_cli.lattice.options import (
     check_smooth_size,
     disorder_from_args,
     integer,
+    note_time,
     option_named,
     real,
 )
@@ -102,9 +103,10 @@ def add_subcommands(sub):
                    help="with --self-consistent: also solve each realization at B = 0 (its "
                         "own zero-field gap; the summary gives <Delta(B)>/<Delta(0)>)")
     g.add_argument("--gap-solver", choices=("auto", "dense", "chebyshev"), default=None,
-                   help="with --self-consistent: Δ by the dense shell or by Chebyshev traces "
-                        "(stochastic, with stated errors); auto (default): dense up to "
-                        f"L = {DENSE_MAX_SIZE}, Chebyshev above")
+                   help="with --self-consistent: Δ by the shell solver (exact; its shell "
+                        "eigenstates by dense eigh up to 64², sparse spectrum slicing above) "
+                        "or by Chebyshev traces (stochastic, with stated errors); auto "
+                        "(default): the shell solver at every size")
     g.add_argument("--gap-moments", type=integer(16), default=None,
                    help="with the Chebyshev gap solver: moments of tanh(H/2T) (default: the "
                         "fewest with a Jackson width <= Δ_low/3)")
@@ -171,6 +173,8 @@ def _lattice_point(args):
         phys = physical_from_args(args, temperature=temperature, delta=None)
         mapping = map_to_lattice(phys)
         gap_solver = _gap_solver_from_args(args, mapping)
+        if gap_solver is None:  # the shell solver alone, before the clean gap is solved
+            _shell_estimate(args, mapping, args.twists, args.zero_field_reference, check=True)
         # The clean supercell's Δ is solved on the k mesh equivalent to L x L: a supercell
         # too small holds no k point in the pairing shell, and that mesh is --size.
         with option_named("mesh", "size", f"the k grid of the {args.size} x {args.size} "
@@ -262,7 +266,7 @@ def spec_from_args(args):
     if args.moments < 2:
         raise ParameterError("moments", f"must be an integer >= 2, got {args.moments!r}")
     components = _components_from_args(args, phys, mapping, delta_used)
-    _check_study_memory(args)
+    _check_study_memory(args, mapping if sc_settings else None, sc_settings)
     if args.kind == "smooth":  # validates xi against the supercell before anything runs
         check_smooth_size(disorder, args.size)
     if width > 0:
@@ -298,20 +302,17 @@ def spec_from_args(args):
     )
 
 
-#: Largest L the "auto" gap solver gives to the dense shell (memory O(L⁴): the shell
-#: matrix of 128² is ~10⁴ x 10⁴, ~0.8 GB). With 8 vectors the Chebyshev solver is faster from
-#: ~72² on, but 0.06 Δ0 (1σ) off there where the dense one is exact: by accuracy, the dense
-#: shell wherever it fits (docs/topics/chebyshev-gap.md).
-DENSE_MAX_SIZE = 128
+#: "auto" is the shell solver at every size: with its sparse shell eigensolver
+#: (`latticemirage.disorder.shell`) a 300² realization at the default scale takes minutes
+#: and is exact, where the Chebyshev solver was projected at hours with a stochastic error
+#: (docs/topics/chebyshev-gap.md, docs/performance.md).
 DEFAULT_GAP_VECTORS = 8
 
 
 def _gap_solver_from_args(args, mapping):
     """The spec's ``gap_solver`` entry (None for the dense shell) from the CLI options."""
     kind = args.gap_solver or "auto"
-    if kind == "auto":
-        kind = "dense" if args.size <= DENSE_MAX_SIZE else "chebyshev"
-    if kind == "dense":
+    if kind in ("auto", "dense"):
         for name in ("gap_moments", "gap_vectors"):
             if getattr(args, name) is not None:
                 raise ParameterError(name.replace("_", "-"), "applies only with the Chebyshev "
@@ -373,13 +374,16 @@ _BYTES_PER_SITE = 512.0
 _BYTES_PER_SITE_VECTOR = 256.0
 
 
-def _check_study_memory(args):
-    """Refuse a study whose realizations cannot fit in memory (local pool: all workers)."""
+def _check_study_memory(args, mapping=None, sc_settings=None):
+    """Refuse a study whose realizations cannot fit in memory (local pool: all workers).
+
+    With the shell gap solver (*sc_settings* without ``gap_solver``) its per-realization
+    memory (`latticemirage.estimates.shell_gap`) counts per worker, and a long solve is
+    announced with its estimated time.
+    """
     sites = args.size**2
     per_site = _BYTES_PER_SITE + _BYTES_PER_SITE_VECTOR * args.vectors
-    local = getattr(args, "scheduler", None) is None and not getattr(args, "mpi", False)
-    cores = available_cores()
-    workers = min(getattr(args, "workers", None) or cores, args.realizations) if local else 1
+    workers = _study_workers(args)
     moments = args.moments * args.vectors * 16 * 4  # per-vector moment arrays
     parts = [(workers * sites * per_site, "size",
               f"{workers} worker(s) x L^2 = {sites:.3g} sites x "
@@ -397,7 +401,39 @@ def _check_study_memory(args):
                       f"{lu / 1e3:.0f} kB per site"))
     if args.vectors * _BYTES_PER_SITE_VECTOR > _BYTES_PER_SITE * 4 and parts[0] == max(parts):
         parts[0] = (parts[0][0], "vectors", parts[0][2])
+    shell = None
+    if sc_settings is not None and not sc_settings.get("gap_solver"):
+        shell = _shell_estimate(args, mapping, sc_settings["twists"],
+                                sc_settings.get("zero_field_reference"))
+        parts.append((shell.nbytes, "size", shell.what))
     check_memory(max(parts)[1], sum(p[0] for p in parts), ", ".join(p[2] for p in parts))
+    if shell is not None:
+        note_time(shell.seconds, "the shell gap solver per realization from measured per-unit "
+                                 "figures (latticemirage.estimates.shell_gap), over the workers")
+
+
+def _study_workers(args):
+    """Realizations running at once in this process's memory (1 on a cluster)."""
+    local = getattr(args, "scheduler", None) is None and not getattr(args, "mpi", False)
+    return min(getattr(args, "workers", None) or available_cores(), args.realizations) \
+        if local else 1
+
+
+def _shell_estimate(args, mapping, twists, zero_field, *, check=False):
+    """`estimates.shell_gap` for all workers (bytes) and all realizations (seconds)."""
+    from latticemirage import estimates
+    from latticemirage.disorder import selfconsistent
+
+    workers = _study_workers(args)
+    one = estimates.shell_gap(
+        args.size**2, selfconsistent.shell_states_estimate(mapping, args.size, args.cutoff),
+        len(selfconsistent.twist_list(twists)), zero_field=bool(zero_field))
+    total = estimates.Estimate(workers * one.nbytes, one.seconds * args.realizations / workers,
+                               one.option, f"{workers} worker(s) x the shell gap solver "
+                                           f"({one.what})")
+    if check:
+        check_memory(total.option, total.nbytes, total.what)
+    return total
 
 
 def _drop_unstarted_study(folder, spec):
