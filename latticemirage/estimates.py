@@ -77,14 +77,16 @@ _GREEN_SECONDS_PER_K = 5.0e-4
 
 # --- the shell gap solver per realization (`disorder.selfconsistent.realization_delta`) ---
 #: Kept per twist: the shell eigenvectors (8 N M bytes) and the two chiral blocks
-#: (2 x 8 (2M)² = 64 M²). Held while one twist is built: h0 and h_pair (2 x 8 (4M)²) and
-#: the three chiral quarters (3 x 8 (2M)²): 352 M².
+#: (2 x 8 (2M)² = 64 M²). Held while one twist is built: h0 and h_pair (2 x 8 (4M)²), the
+#: chiral quarters and the einsum's intermediates: 600 M², set from the measured peak
+#: (300², M = 3468, two twists: 12.9 GiB, of which 6.5 GB kept; 352 M² counted by hand).
 _SHELL_KEPT_PER_M2 = 64.0
-_SHELL_BUILD_PER_M2 = 352.0
-#: Seconds (one thread), measured at 300², M = 3468, one twist (2026-12-07, the machine
-#: shared with one other job): shell eigenstates and projection 551 s (0.16 s per state),
+_SHELL_BUILD_PER_M2 = 600.0
+#: Seconds (one thread), measured at 300², M = 3468 (2026-12-07, the machine shared with
+#: one other job): one twist: shell eigenstates and projection 551 s (0.16 s per state),
 #: the bracketed Δ(B) search 482 s (~13 eigvalsh of size 2M and one eigh: 1.16e-8 M³), the
-#: zero-field reference 32 s (the projection again and one Hermitian eigvalsh of size M).
+#: zero-field reference 32 s (the projection again and one Hermitian eigvalsh of size M);
+#: two twists: 1364, 870 and 25 s (2260 s in all; this model gives 2147 s).
 _SHELL_SECONDS_PER_STATE = 0.16
 _SHELL_SEARCH_SECONDS_PER_M3 = 1.16e-8
 _SHELL_ZERO_FIELD_SECONDS_PER_STATE = 0.01
@@ -297,4 +299,4 @@ def shell_gap(sites, shell_states, twists, *, zero_field=True):
     return Estimate.from_parts(
         [(kept, "size", f"{twists} twist(s) x (shell eigenvectors 8 L^2 M + chiral blocks "
                         f"64 M^2) B, M = {int(m)} shell states"),
-         (build, "size", "building one twist's shell matrices, 352 M^2 B")], seconds)
+         (build, "size", "building one twist's shell matrices, 600 M^2 B")], seconds)
