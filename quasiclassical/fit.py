@@ -1471,7 +1471,7 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     0.68-1.19 of the true one (5-95 %) and the 95 % intervals covered 90.1 %, not 95 %; on the
     model (3 free parameters, seed 3081 of ``bench_fit.py --mcmc-coverage``) beta_so's
     posterior standard deviation was 0.51 of the linearized error (0.98 after 120 steps).
-    With 16 walkers and the DE move, at the same 60 steps: 0.88-1.13, 93.9 % on the Gaussian,
+    With 16 walkers and the DE move, at the same 60 steps: 0.88-1.11, 93.9 % on the Gaussian,
     and 0.91 on that seed. Twice the evaluations per step, so twice the cost per step.
 
     The 95 % credible interval ``interval95`` of a parameter is the central one (2.5 and
