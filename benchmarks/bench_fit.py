@@ -13,8 +13,10 @@ early has both), the fraction of the posterior 95 % intervals (central 2.5-97.5 
 one-sided at a bound) that contain the truth. An MCMC costs one model evaluation per walker
 and step, so this runs on the suite's smaller data set (2 fields x 121 biases, noise 0.03,
 eta, norm and offset fixed at the truth: beta_so, delta0, Gamma free; as
-``tests/test_fit.py``) with ``--mcmc-walkers`` (default 8) and ``--mcmc-steps`` (default 40,
-the first half discarded); ``--jsonl FILE`` appends one line per seed as it finishes.
+``tests/test_fit.py``) with ``--mcmc-walkers`` (default: `sample_posterior`'s, 4 x 3 + 4 = 16),
+``--mcmc-steps`` (default 60, the first quarter discarded) and ``--mcmc-move`` (default ``de``,
+differential evolution; ``stretch`` was the default before 2026-12-07's fourth session);
+``--jsonl FILE`` appends one line per seed as it finishes.
 
 The data: physical units, Delta0 = 0.5 meV (T_c0 = 3.29 K), beta_so = 3.5 meV (7 Delta0),
 Gamma = 0.1 meV, eta = 0.01 meV, norm 2, bias offset 0.02 mV, T = 0.3 K, g = 2, fields
@@ -150,7 +152,7 @@ MCMC_NOISE = 0.03
 MCMC_KNOWN = {"eta": 0.03, "norm": 1.0, "offset": 0.01}
 
 
-def _mcmc_fit(seed, gamma, steps, walkers):
+def _mcmc_fit(seed, gamma, steps, walkers=None, move="de"):
     from quasiclassical.fit import sample_posterior
 
     truth = {**COVERAGE_TRUTH, "gamma": gamma}
@@ -159,10 +161,11 @@ def _mcmc_fit(seed, gamma, steps, walkers):
     t0 = time.process_time()
     result = fit_spectra(spectra, COVERAGE_CONDITIONS, fixed=MCMC_KNOWN, profile=False)
     chain = sample_posterior(spectra, COVERAGE_CONDITIONS, result, steps=steps,
-                             walkers=walkers, seed=seed)
+                             walkers=walkers, seed=seed, move=move)
     cpu = time.process_time() - t0
     row = {"seed": seed, "gamma_true": gamma, "cpu_seconds": cpu, "steps": steps,
-           "walkers": chain["walkers"], "samples": chain["samples"],
+           "walkers": chain["walkers"], "samples": chain["samples"], "move": chain["move"],
+           "discarded": chain["discarded"],
            "acceptance_fraction": chain["acceptance_fraction"],
            "autocorrelation_time": chain["autocorrelation_time"],
            "values": result.values, "at_bound": result.at_bound,
@@ -175,14 +178,16 @@ def _mcmc_fit(seed, gamma, steps, walkers):
     return row
 
 
-def mcmc_coverage(seeds, steps=40, walkers=8, gammas=(0.0, 0.2), first=3001, jsonl=None):
+def mcmc_coverage(seeds, steps=60, walkers=None, gammas=(0.0, 0.2), first=3001, jsonl=None,
+                  move="de"):
     """Posterior-interval coverage over *seeds* noise seeds, true Gamma alternating."""
     rows = []
     print(f"MCMC coverage: {seeds} seeds alternating true Gamma in {gammas}, 2 fields x 121 "
-          f"biases, beta_so, delta0, Gamma free; {walkers} walkers x {steps} steps")
+          f"biases, beta_so, delta0, Gamma free; {walkers or 'default'} walkers x {steps} "
+          f"steps, move {move}")
     for i, seed in enumerate(range(first, first + seeds)):
         gamma = gammas[i % len(gammas)]
-        row = _mcmc_fit(seed, gamma, steps, walkers)
+        row = _mcmc_fit(seed, gamma, steps, walkers, move)
         rows.append(row)
         missed = [n for n, c in row["covered"].items() if not c]
         g = row["interval95"]["gamma"]
@@ -204,10 +209,21 @@ def summarize_mcmc(rows):
         names = list(sel[0]["covered"])
         cov = np.array([[r["covered"][n] for n in names] for r in sel])
         frac = cov.mean()
+        truth = {**COVERAGE_TRUTH, "gamma": gamma}
+        # The linearized +-1.96 sigma of the same fits (at a bound: no error, a miss).
+        lin = np.array([[abs(r["values"][n] - truth[n]) <= 1.96 * r["stderr"][n]
+                         if r["stderr"][n] is not None and np.isfinite(r["stderr"][n])
+                         else False for n in names] for r in sel])
+        ratio = [r["posterior_std"][n] / r["stderr"][n] for r in sel for n in names
+                 if r["stderr"][n] is not None and np.isfinite(r["stderr"][n])]
+        se = np.sqrt(frac * (1 - frac) / cov.size)
         print(f"true Gamma = {gamma}: {len(sel)} seeds, {cov.size} intervals, covered "
-              f"{frac:.1%} (binomial s.e. of a true 95 %: "
-              f"{np.sqrt(0.95 * 0.05 / cov.size):.1%}); per parameter: "
-              + ", ".join(f"{n} {cov[:, k].mean():.1%}" for k, n in enumerate(names)))
+              f"{int(cov.sum())} = {frac:.1%} (binomial s.e. {se:.1%}; "
+              f"of a true 95 %: {np.sqrt(0.95 * 0.05 / cov.size):.1%}); per parameter: "
+              + ", ".join(f"{n} {int(cov[:, k].sum())}/{len(sel)}" for k, n in enumerate(names))
+              + f"; linearized {int(lin.sum())}/{lin.size}; posterior std / linearized error "
+              f"5/50/95 %: {np.round(np.percentile(ratio, [5, 50, 95]), 2).tolist()}; "
+              f"{np.mean([r['cpu_seconds'] for r in sel]):.0f} s CPU per seed")
 
 
 def main():
@@ -221,8 +237,11 @@ def main():
     parser.add_argument("--json", default=None, help="write the per-fit rows here")
     parser.add_argument("--mcmc-coverage", type=int, default=0,
                         help="noise seeds of the MCMC coverage (true Gamma alternating 0, 0.2)")
-    parser.add_argument("--mcmc-steps", type=int, default=40, help="steps per walker")
-    parser.add_argument("--mcmc-walkers", type=int, default=8, help="walkers")
+    parser.add_argument("--mcmc-steps", type=int, default=60, help="steps per walker")
+    parser.add_argument("--mcmc-walkers", type=int, default=None,
+                        help="walkers (default: sample_posterior's)")
+    parser.add_argument("--mcmc-move", choices=("de", "stretch"), default="de",
+                        help="emcee move (sample_posterior's move=)")
     parser.add_argument("--mcmc-first-seed", type=int, default=3001)
     parser.add_argument("--jsonl", default=None, help="append one line per MCMC seed here")
     parser.add_argument("--summarize", default=None, metavar="JSONL",
@@ -241,7 +260,7 @@ def main():
     if args.mcmc_coverage:
         out["mcmc_coverage"] = mcmc_coverage(args.mcmc_coverage, args.mcmc_steps,
                                              args.mcmc_walkers, first=args.mcmc_first_seed,
-                                             jsonl=args.jsonl)
+                                             jsonl=args.jsonl, move=args.mcmc_move)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1, default=float)

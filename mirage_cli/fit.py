@@ -87,7 +87,8 @@ def add_parser(subparsers, name, help):
     p.add_argument("--mcmc", type=integer(0, None), default=0, metavar="STEPS",
                    help="also sample the posterior with emcee for STEPS steps (optional "
                         "dependency; one model evaluation per walker and step: slow)")
-    p.add_argument("--walkers", type=integer(1), default=None, help="emcee walkers (default 2n+2)")
+    p.add_argument("--walkers", type=integer(1), default=None,
+                   help="emcee walkers (default 4n+4, n free parameters)")
     p.add_argument("--seed", type=integer(0, None), default=0,
                    help="seed of the MCMC (SeedSequence)")
     p.add_argument("--output", required=True, help="result file (.json)")

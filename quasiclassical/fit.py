@@ -1442,21 +1442,37 @@ def simulate_spectra(truth, conditions, fields, biases, *, noise, seed, points_p
 # Markov-chain errors (optional: emcee)
 # --------------------------------------------------------------------------------------
 
+# emcee proposals of `sample_posterior`: differential evolution (the default) or the stretch move.
+_MCMC_MOVES = ("de", "stretch")
+
 
 def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0,
-                     executor=None, per_field_norm=False, progress=None, start_spread=1.0):
+                     executor=None, per_field_norm=False, progress=None, start_spread=1.0,
+                     move="de", discard=None):
     r"""Posterior samples of the free parameters with emcee, started around the fit.
 
     Likelihood :math:`\exp(-\chi^2/2)` with the data errors (without ``didv_err``: unit
     errors scaled by the fit's reduced :math:`\chi^2`, as the covariance is), flat priors
-    inside the fit's bounds. The walkers (default ``2 x free + 2``) start from the Laplace
+    inside the fit's bounds. The walkers start from the Laplace
     approximation of the posterior: a Gaussian of ``start_spread`` standard errors with the
     fit's correlations around the least-squares solution (a parameter at a bound, which has no
     standard error: a half-Gaussian from the bound whose width is half its one-sided
     profile limit), so that a short chain need not first grow the ensemble to the
-    posterior's width; the first half of the chain is discarded. Each step costs one model
+    posterior's width; the first quarter of the chain is discarded. Each step costs one model
     evaluation per walker and field (run on *executor*): this is slow (minutes to hours),
     which is why it is optional.
+
+    The defaults (``4 x free + 4`` walkers, emcee's differential-evolution move, a quarter
+    discarded) are set for short chains, measured 2026-12-07 (docs/topics/fit.md). The former
+    ones (``2 x free + 2`` walkers, the stretch move, half discarded) gave 8 walkers x 60 steps
+    posterior widths whose scatter over chains was far above the sampling error of ~80
+    independent samples: on a Gaussian posterior started exactly from it
+    (``benchmarks/bench_mcmc_sampler.py``) the sample standard deviation ranged over
+    0.68-1.19 of the true one (5-95 %) and the 95 % intervals covered 90.1 %, not 95 %; on the
+    model (3 free parameters, seed 3081 of ``bench_fit.py --mcmc-coverage``) beta_so's
+    posterior standard deviation was 0.51 of the linearized error (0.98 after 120 steps).
+    With 16 walkers and the DE move, at the same 60 steps: 0.88-1.11, 93.9 % on the Gaussian,
+    and 0.91 on that seed. Twice the evaluations per step, so twice the cost per step.
 
     The 95 % credible interval ``interval95`` of a parameter is the central one (2.5 and
     97.5 percentiles of the samples), or the one-sided ``[bound, 95th percentile]`` (or
@@ -1475,6 +1491,7 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     steps : int
         Steps per walker (>= 2).
     walkers : int, optional
+        Default ``4 x free + 4`` (at least ``2 x free``).
     seed : int
         Seeds ``numpy.random.SeedSequence`` (the walkers' start and emcee's moves).
     executor, per_field_norm
@@ -1483,6 +1500,12 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
         ``progress(done, total)`` after each step.
     start_spread : float
         Width of the walkers' start distribution, in standard errors (> 0).
+    move : {"de", "stretch"}
+        emcee's proposal: ``emcee.moves.DEMove`` (default) or ``StretchMove`` (the default
+        before 2026-12-07).
+    discard : int, optional
+        Steps discarded from the start of each walker (default ``steps // 4``; ``0 <= discard
+        < steps``).
 
     Returns
     -------
@@ -1492,12 +1515,12 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
         ``one_sided``;
         ``acceptance_fraction``,
         ``autocorrelation_time`` (per parameter; NaN if the chain is too short to estimate),
-        ``walkers``, ``steps``, ``samples``.
+        ``walkers``, ``steps``, ``discarded``, ``move``, ``samples``.
 
     Raises
     ------
     ParameterError
-        (``mcmc``) emcee is not installed, or bad *steps*/*walkers*.
+        (``mcmc``) emcee is not installed, or bad *steps*/*walkers*/*move*/*discard*.
     """
     try:
         import emcee
@@ -1505,10 +1528,16 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
         raise ParameterError("mcmc", "needs the emcee package: pip install 'latticemirage[fit]' "
                              "(or pip install emcee)") from None
     ndim = len(result.free)
-    walkers = 2 * ndim + 2 if walkers is None else int(walkers)
+    walkers = 4 * ndim + 4 if walkers is None else int(walkers)
     if steps < 2 or walkers < 2 * ndim:
         raise ParameterError("mcmc", f"need steps >= 2 and walkers >= {2 * ndim} (2 x free "
                              f"parameters), got steps={steps}, walkers={walkers}")
+    if move not in _MCMC_MOVES:
+        raise ParameterError("mcmc", f"move must be one of {', '.join(_MCMC_MOVES)}, got "
+                             f"{move!r}")
+    discard = steps // 4 if discard is None else int(discard)
+    if not 0 <= discard < steps:
+        raise ParameterError("mcmc", f"need 0 <= discard < steps={steps}, got {discard}")
     bounds = result.bounds
     offset_margin = max(abs(bounds["offset"][0]), abs(bounds["offset"][1])) \
         if "offset" in bounds else abs(result.values["offset"])
@@ -1577,15 +1606,16 @@ def sample_posterior(spectra, conditions, result, *, steps, walkers=None, seed=0
     with np.errstate(invalid="ignore"):  # inf bounds stay inf
         p0 = np.clip(p0, np.where(np.isfinite(lo), lo + 1e-12 * (np.abs(lo) + 1), -np.inf),
                      np.where(np.isfinite(hi), hi - 1e-12 * (np.abs(hi) + 1), np.inf))
-    sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
+    moves = emcee.moves.DEMove() if move == "de" else emcee.moves.StretchMove()
+    sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True, moves=moves)
     sampler.random_state = np.random.RandomState(int(ss.generate_state(1)[0])).get_state()
     sampler.run_mcmc(p0, steps, progress=False)
-    chain = sampler.get_chain(discard=steps // 2, flat=True)
+    chain = sampler.get_chain(discard=discard, flat=True)
     try:
-        tau = sampler.get_autocorr_time(discard=steps // 2, quiet=True)
+        tau = sampler.get_autocorr_time(discard=discard, quiet=True)
     except Exception:  # emcee raises on chains too short for any estimate
         tau = np.full(ndim, np.nan)
-    out = {"walkers": walkers, "steps": steps, "discarded": steps // 2,
+    out = {"walkers": walkers, "steps": steps, "discarded": discard, "move": move,
            "samples": int(chain.shape[0]),
            "acceptance_fraction": float(np.mean(sampler.acceptance_fraction)),
            "autocorrelation_time": dict(zip(result.free, map(float, tau), strict=True)),
