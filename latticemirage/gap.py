@@ -47,7 +47,7 @@ from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
 
 __all__ = ["DEFAULT_CUTOFF_FRACTION", "GapResult", "GapSolver", "check_cutoff",
-           "minimize_free_energy"]
+           "minimize_free_energy", "shell_points"]
 
 DEFAULT_CUTOFF_FRACTION = 2 / 3  # omega_c / E_F
 _SCAN_POINTS = 13  # coarse scan of F on [0, delta_max] before refining
@@ -148,7 +148,7 @@ class GapSolver:
         blocks_b = bulk.fourier_blocks(fsyst, {**base, "B": 1.0})
         blocks_d = bulk.fourier_blocks(fsyst, {**base, "delta": 1.0})
         bare = bulk.fourier_blocks(fsyst, {**base, "lam": 0.0})  # diag (xi, xi, -xi, -xi)
-        k = _shell_points(bare, mesh, cutoff * d0)
+        k = shell_points(bare, mesh, cutoff * d0)
         h0 = bulk.bloch_rows(blocks0, k)
         h_field = bulk.bloch_rows(blocks_b, k) - h0
         h_pair = bulk.bloch_rows(blocks_d, k) - h0
@@ -293,8 +293,14 @@ def check_cutoff(cutoff, beta, field):
         )
 
 
-def _shell_points(bare_blocks, mesh, cutoff_t):
-    """Cartesian mesh points with ``|xi(k)| < cutoff`` (each mesh point once)."""
+def shell_points(bare_blocks, mesh, cutoff_t):
+    """Cartesian mesh points with ``|xi(k)| < cutoff`` (each mesh point once), shape (n, 2).
+
+    *bare_blocks*: `bulk.fourier_blocks` without Ising coupling and field (``xi`` is their
+    first diagonal element); the Γ-centred *mesh* x *mesh* grid of the reciprocal vectors,
+    which is also the k grid of a clean *mesh* x *mesh* supercell without twist; *cutoff_t*
+    in t.
+    """
     m = block_size(mesh, 200)
     cand = candidate_blocks(bare_blocks, mesh, m, -cutoff_t, cutoff_t)
     recip = bulk.reciprocal_vectors()

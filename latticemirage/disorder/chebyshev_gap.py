@@ -312,8 +312,6 @@ class _Twist:
         return out
 
 
-
-
 def _checked_inputs(mapping, size, temperature, coupling, moments, vectors):
     if not isinstance(mapping, LatticeMapping):
         raise TypeError("mapping must be a LatticeMapping")

@@ -95,7 +95,13 @@ from latticemirage import bulk
 from latticemirage.disorder import band
 from latticemirage.disorder import shell as shell_mod
 from latticemirage.disorder import supercell as scm
-from latticemirage.gap import DEFAULT_CUTOFF_FRACTION, GapSolver, check_cutoff, minimize_free_energy
+from latticemirage.gap import (
+    DEFAULT_CUTOFF_FRACTION,
+    GapSolver,
+    check_cutoff,
+    minimize_free_energy,
+    shell_points,
+)
 from latticemirage.mapping import LatticeMapping
 from mirage_common.errors import ParameterError, check_nonnegative, check_positive
 from mirage_common.statistics import ratio_of_averages, standard_error
@@ -187,14 +193,9 @@ def shell_states_estimate(mapping, size, cutoff=None):
     clean 3468); used for memory and time estimates before anything is built.
     """
     _, cutoff_t = _cutoff_t(mapping, cutoff)
-    params = {**mapping.lattice_params(0.0), "lam": 0.0, "B": 0.0}
-    blocks = bulk.fourier_blocks(bulk.wrapped_system(), params)
-    k = 2 * np.pi * np.arange(int(size)) / int(size)
-    count = 0
-    for k1 in k:  # one row of the grid at a time: O(L) memory
-        xi = sum(h[0, 0] * np.exp(1j * (k1 * n[0] + k * n[1])) for n, h in blocks.items())
-        count += int(np.count_nonzero(np.abs(xi.real) < cutoff_t))
-    return count
+    bare = bulk.fourier_blocks(bulk.wrapped_system(),
+                               {**mapping.lattice_params(0.0), "lam": 0.0, "B": 0.0})
+    return len(shell_points(bare, int(size), cutoff_t))
 
 
 @dataclass(frozen=True, eq=False)

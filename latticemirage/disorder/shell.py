@@ -84,7 +84,7 @@ def count_below(h, sigma):
     ``h − sigma = P^T L D L^H P`` with ``D`` the diagonal of SuperLU's U (no row pivoting);
     the inertia of ``D`` is that of ``h − sigma``.
     """
-    lu = _factor(sp.csc_matrix(h), float(sigma))
+    lu = _factor(h, float(sigma))
     return int(np.count_nonzero(lu.U.diagonal().real < 0))
 
 
