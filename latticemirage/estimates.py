@@ -81,6 +81,7 @@ _GREEN_SECONDS_PER_K = 5.0e-4
 #: chiral quarters and the einsum's intermediates: 600 M², set from the measured peak
 #: (300², M = 3468, two twists: 12.9 GiB, of which 6.5 GB kept; 352 M² counted by hand).
 _SHELL_KEPT_PER_M2 = 64.0
+_SHELL_FULL_PER_M2 = 256.0  # h0 and h_pair, 2 x 8 (4M)², when they are kept
 _SHELL_BUILD_PER_M2 = 600.0
 #: Seconds (one thread), measured at 300², M = 3468 (2026-12-07, the machine shared with
 #: one other job): one twist: shell eigenstates and projection 551 s (0.16 s per state),
@@ -276,7 +277,7 @@ def josephson_seconds(n_phases, n_k, *, states=True, current=True):
     return seconds
 
 
-def shell_gap(sites, shell_states, twists, *, zero_field=True):
+def shell_gap(sites, shell_states, twists, *, zero_field=True, full=False):
     """One realization's self-consistent Δ by the shell solver (compact shells).
 
     Parameters
@@ -289,14 +290,19 @@ def shell_gap(sites, shell_states, twists, *, zero_field=True):
         Twists averaged over.
     zero_field : bool
         With the B = 0 reference (the eigenstates reused).
+    full : bool
+        The 4M x 4M matrices kept as well (the site-resolved iteration, which uses
+        non-compact shells): 256 M² more per twist. Measured at 200² (M = 1536, one twist,
+        `mirage figure fig_gap_map --scale default`): peak RSS 2.2 GiB, this estimate 2.5 GiB.
     """
     m, n = float(shell_states), float(sites)
-    kept = twists * (8.0 * n * m + _SHELL_KEPT_PER_M2 * m * m)
+    kept_per_m2 = _SHELL_KEPT_PER_M2 + (_SHELL_FULL_PER_M2 if full else 0.0)
+    kept = twists * (8.0 * n * m + kept_per_m2 * m * m)
     build = _SHELL_BUILD_PER_M2 * m * m
     seconds = twists * (_SHELL_SECONDS_PER_STATE * m + _SHELL_SEARCH_SECONDS_PER_M3 * m**3)
     if zero_field:
         seconds += twists * _SHELL_ZERO_FIELD_SECONDS_PER_STATE * m
     return Estimate.from_parts(
-        [(kept, "size", f"{twists} twist(s) x (shell eigenvectors 8 L^2 M + chiral blocks "
-                        f"64 M^2) B, M = {int(m)} shell states"),
+        [(kept, "size", f"{twists} twist(s) x (shell eigenvectors 8 L^2 M + shell matrices "
+                        f"{kept_per_m2:g} M^2) B, M = {int(m)} shell states"),
          (build, "size", "building one twist's shell matrices, 600 M^2 B")], seconds)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mirage_cli.options import check_output_file, integer, parse_values, real
+from mirage_cli.options import check_output_file, integer, memory_limit, parse_values, real
 from mirage_cli.unit_options import (
     add_unit_options,
     note_material,
@@ -250,6 +250,20 @@ def fig2_lattice(argv=None):
     return 0
 
 
+def _check_gap_map_memory(args, point):
+    """Refuse a site-resolved map that cannot fit (`latticemirage.estimates.shell_gap` with
+    the shell matrices kept), before the clean gap or any shell is computed."""
+    from latticemirage import estimates
+    from latticemirage.disorder import selfconsistent as scs
+    from latticemirage.mapping import PhysicalParameters, map_to_lattice
+    from mirage_common.resources import check_memory
+
+    mapping = map_to_lattice(PhysicalParameters(field=args.field, **point))
+    est = estimates.shell_gap(args.size**2, scs.shell_states_estimate(mapping, args.size),
+                              len(scs.twist_list(args.twists)), zero_field=False, full=True)
+    check_memory("size", est.nbytes, est.what)
+
+
 def fig_gap_map(argv=None):
     """``mirage figure fig_gap_map``: the site-resolved self-consistent gap map."""
     from comparisons import fig_gap_map as fig
@@ -266,6 +280,8 @@ def fig_gap_map(argv=None):
     p.add_argument("--scale", choices=("derived", "default"), default="derived",
                    help="derived: β = 5, E_F = 20 Δ0, Δ0 = 0.04 t (ξ0 = 9.4 a); default: the "
                         "model's scale, β = 7, E_F = 30 Δ0, Δ0 = 0.005 t (needs L >~ 200)")
+    p.add_argument("--memory-limit", type=real(0, low_open=True), metavar="GB", default=None,
+                   help="memory (GB) the map may use; default: what this machine has available")
     args = p.parse_args(argv)
     try:
         if Path(args.output).suffix.lower() != ".png":
@@ -273,6 +289,9 @@ def fig_gap_map(argv=None):
         if args.size < 4:
             raise ParameterError("size", f"must be >= 4, got {args.size}")
         point = fig.DEFAULT_SCALE_POINT if args.scale == "default" else fig.POINT
+        with memory_limit(args.memory_limit):
+            _check_gap_map_memory(args, point)
+
         def progress(it, change):
             print(f"mirage figure fig_gap_map: iteration {it}, largest change {change:.2e} Δ0",
                   file=sys.stderr, flush=True)

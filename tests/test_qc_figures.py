@@ -57,3 +57,14 @@ def test_fig_tunneling_bad_input(tmp_path, capsys, extra, message):
     assert main(["figure", "fig_tunneling", "--output", str(tmp_path / "f.png"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fig_gap_map_refuses_a_map_that_cannot_fit(tmp_path, capsys):
+    # 1000² at the default scale: ~38 800 shell states, the eigenvectors alone ~300 GB
+    # (estimates.shell_gap); refused before the clean gap or any shell is computed.
+    out = tmp_path / "map.png"
+    assert main(["figure", "fig_gap_map", "--scale", "default", "--size", "1000",
+                 "--twists", "none", "--memory-limit", "100", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "size: this run needs about" in err and "--memory-limit" in err
+    assert list(tmp_path.iterdir()) == []
