@@ -63,8 +63,11 @@ class Resolution:
         Widths W (t) of the Anderson box disorder of the disorder sweep (Born; at the
         disorder variant the measured Γ_qc is ≈ 1.0 and 2.1 Δ0 for W = 0.7 and 1 t).
     concentrations : tuple of float
-        Concentrations (per site) of the beyond-SCBA point-impurity case(s) (V =
-        ``impurity_strength``; ``|T|²/V²`` ≈ 1.5): drawn, not checked against the SCBA.
+        Concentrations (per site) of the point-impurity case(s) (V = ``impurity_strength``;
+        ``|T|²/V²`` ≈ 1.5, beyond Born), compared with the self-consistent T-matrix SCBA
+        at the measured rate. The supercell must hold a mean free path (validity rule
+        ``size_over_ell``): at V = 0.5 t and the disorder variant, n_i = 0.1 gives
+        Γ_total ≈ 0.80 Δ0, ℓ ≈ 24 a, p_F ℓ ≈ 23 (n_i = 0.03: ℓ ≈ 75 a > 64 a).
     realizations : int
         Disorder realizations per study (each: self-consistent Δ at B and B = 0, KPM DOS).
     supercell, moments, vectors : int
@@ -76,9 +79,10 @@ class Resolution:
         ``realizations``: the extra ones are KPM-only, at the case's mean self-consistent
         Δ(B) (a realization costs ~5 s at L = 64 against ~75 s with its gap solves).
         Measured 2026-12-07 with 4 realizations: 3 σ_D/D_clean = 0.40 (W = 0.7 t), 0.55
-        (W = 1 t), 0.99 (smooth); σ_D falls as 1/sqrt(R), so 10 and 24 bring the last two
-        to ≈ 0.35 and 0.40, under the power rule's 0.5 with room for the spread of a
-        four-sample estimate.
+        (W = 1 t), 0.99 (smooth), 0.67 (point impurities n_i = 0.1); σ_D falls as
+        1/sqrt(R), so 10 and 24 bring W = 1 t and smooth to ≈ 0.35 and 0.40, under the power
+        rule's 0.5 with room for the spread of a four-sample estimate; the point case measured
+        0.49 with 12 (not the 0.39 predicted), so it gets 20 (≈ 0.38).
     tunnel_n_k : int
         Transverse momenta of the lattice NS junction (tunneling suite).
     tunnel_step_kt : float
@@ -122,13 +126,14 @@ class Resolution:
     self_consistent: bool = True
     twists: str = "pi"
     gap_twists: str = "diagonal"
-    dos_realizations: tuple = (("anderson_1", 10), ("smooth", 24))
+    dos_realizations: tuple = (("anderson_1", 10), ("smooth", 24), ("point_0.1", 20))
     tunnel_n_k: int = 24
     tunnel_step_kt: float = 0.25
     tunnel_equal_spin_points: int = 201
 
 
 FULL = Resolution(
+    concentrations=(0.1,),
     fields_main=(0.0, 1.0, 2.0, 3.0, 4.0, 5.0),
     fields_second=(1.0, 2.0, 3.0),
     gap_fields=tuple(np.arange(0.0, 6.01, 0.5)),

@@ -12,7 +12,8 @@ disorder, p_F ℓ >= 10 at the measured total rate: a case below the last is dra
 SCBA and keeps its lattice-only checks, as ``anderson_1`` does, p_F ℓ = 9.0, where the ideal
 valley Ising operator, free of band effects, sits 0.0038 ± 0.0006 below the SCBA beyond its
 clean offset, against +0.0002 ± 0.0002 at W = 0.7 t, p_F ℓ = 18.4). The rules are
-*checks* of this stage, ``disorder/validity/<case>/<rule>``, evaluated at the lattice Δ the
+*checks* of this stage, ``disorder/validity/<case>/<rule>`` (with the mean-free-path rule
+``size_over_ell``, L >= ℓ at the measured total rate), evaluated at the lattice Δ the
 case actually used: a violated rule fails the stage. A case whose rules fail before it runs
 (e.g. a setup changed to a too-small supercell) is not computed; its comparisons are
 reported as not run beside the failed rule.
@@ -27,8 +28,12 @@ at once so that its workers stay busy across cases):
   dip filling, which are lattice-only);
 * ``smooth``: Gaussian-correlated disorder (correlation length 3 a) with the Born total
   rate of Anderson W = 0.7 t (Γ ≈ 1 Δ0), intravalley only: the Anderson-theorem control;
-* ``point_c`` (full suite): point impurities V = 0.5 t, beyond Born (|T|²/V² ≈ 1.5): a
-  labelled beyond-SCBA comparison, drawn but not checked against the SCBA.
+* ``point_c`` (full suite, c = 0.1): point impurities V = 0.5 t, beyond Born (|T|²/V² ≈
+  1.5), against the self-consistent T-matrix SCBA (`quasiclassical.tmatrix`) at the
+  measured normal rate and the lattice's cot δ0 = 1/(π N0 V) − R̄ (no Born rule; the p_F ℓ
+  and mean-free-path rules apply). The dilute-limit rate is recorded beside the measured
+  one (0.96 against 0.81 Δ0 at n_i = 0.1: corrections of order n_i), and so are the Born
+  SCBA at the same rate and at the Born rate of the same V.
 
 Each realization solves its own uniform Δ (`latticemirage.disorder.selfconsistent`, U fixed
 by the clean T_c0 on the converged clean lattice, the real-space shell cutoff ω_c) at B and
@@ -121,7 +126,7 @@ from latticemirage.mapping import map_to_lattice
 from mirage_common.formulas import mirage_formula
 from mirage_common.io import read_table
 from mirage_common.parallel import process_pool
-from quasiclassical import QCParams, density_of_states, solve_gap
+from quasiclassical import QCParams, TMatrixImpurities, density_of_states, solve_gap
 
 __all__ = ["ENERGIES", "default_executor", "run", "units", "validity_checks"]
 
@@ -184,8 +189,9 @@ class _Case:
     name: str
     disorder: object
     label: str
-    scba: bool  # quantitative SCBA checks (Born rule required)
+    scba: bool  # quantitative SCBA checks (Born rule required unless tmatrix)
     beyond: str = ""  # why a case is drawn, not checked, against the SCBA
+    tmatrix: bool = False  # point impurities: the T-matrix SCBA instead of Born
 
 
 def _cases(setup, res, params0):
@@ -204,8 +210,11 @@ def _cases(setup, res, params0):
                        f"smooth, rms {amplitude:.3g} t, "
                        f"corr. {setup.smooth_correlation_length:g} a",
                        False))
+    # Point impurities beyond Born (|T|²/V² ≈ 1.5 at V = 0.5 t): the self-consistent
+    # T-matrix at the measured normal rate and the lattice's cot δ0 (no Born rule).
     cases += [_Case(f"point_{c:g}", PointImpurities(c, setup.impurity_strength),
-                    f"point V={setup.impurity_strength:g} t, c={c:g} (beyond SCBA)", False)
+                    f"point V={setup.impurity_strength:g} t, n_i={c:g} (T-matrix)", True,
+                    tmatrix=True)
               for c in res.concentrations]
     return cases
 
@@ -325,13 +334,21 @@ class _Point:
         return QCParams(beta=phys.beta, field=phys.field, phi=phys.phi,
                         temperature=phys.temperature, eta=QC_ETA)
 
-    def qc_gap(self, gamma, z=1.0, beta=None):
-        """Quasiclassical Δ at Γ in the units of a zero-field gap z (Δ0): β/z, B/z, Γ/z."""
+    def qc_gap(self, gamma, z=1.0, beta=None, cot=None):
+        """Quasiclassical Δ at Γ in the units of a zero-field gap z (Δ0): β/z, B/z, Γ/z.
+
+        Born SCBA at the rate Γ; with *cot* (c = cot δ0) the self-consistent T-matrix at
+        the normal-state rate Γ (`TMatrixImpurities.from_normal_rate`).
+        """
         phys = self.phys
         beta = phys.beta if beta is None else beta
+        gamma = max(gamma, 0.0) / z
+        impurities = None
+        if cot is not None:
+            impurities, gamma = TMatrixImpurities.from_normal_rate(gamma, cot), 0.0
         return solve_gap(QCParams(beta=beta / z, field=phys.field / z, phi=phys.phi,
-                                  temperature=phys.temperature,
-                                  gamma=max(gamma, 0.0) / z)).delta
+                                  temperature=phys.temperature, gamma=gamma,
+                                  impurities=impurities)).delta
 
 
 def _clean_point(setup):
@@ -471,9 +488,14 @@ def _prepare_case(pt, case, k, report, g_loc, sigma_expected, tick):
                                                   measured.sigma_real_err)
     rate["beta_eff"], rate["beta_eff_err"] = b_fs / d0, b_fs_err / d0
     if isinstance(case.disorder, PointImpurities):
+        # The dilute-limit prediction, for the record (measured 2026-12-07 at V = 0.5 t:
+        # 0.94, 0.89, 0.81, 0.69 of it at n_i = 0.02, 0.05, 0.1, 0.2: the corrections of
+        # order n_i it neglects), and cot δ0 = 1/(π N0 V) − R̄ of the lattice's G_loc,
+        # the T-matrix SCBA's strength; its rate is the measured one, like Born's.
+        c_i, v_i = case.disorder.concentration, case.disorder.strength
         rate["tmatrix_total"] = rates.single_site_tmatrix_rate(
-            pt.params0, case.disorder.concentration, case.disorder.strength,
-            eta=RATE_ETA) / d0
+            pt.params0, c_i, v_i, eta=RATE_ETA) / d0
+        rate["tmatrix_cot"] = TMatrixImpurities.from_lattice(c_i, v_i, g_loc, d0).cot
     gamma_tot = rate["gamma_total"]
     # The SCBA omits the crossed diagrams, ~1/(p_F ℓ) of what it keeps: below
     # validity.MIN_PF_ELL the case is drawn beside the SCBA, not checked against it
@@ -489,7 +511,8 @@ def _prepare_case(pt, case, k, report, g_loc, sigma_expected, tick):
     # Born rule belongs to the quantitative SCBA cases only.
     pre = validity.assess(pt.mapping, size=pt.size, delta=pt.delta_clean_lat,
                           kernel_width=sigma_expected, disorder=case.disorder,
-                          born=case.scba, g_loc=g_loc)
+                          born=case.scba and not case.tmatrix, g_loc=g_loc,
+                          gamma_total=gamma_tot)
     if not pre.passed:
         report.add_all(validity_checks(pre, case.name))
         for what in ("gap", "L1", "relative_depth"):
@@ -563,7 +586,8 @@ def _gap_checks(report, pt, results, cell):
         # Rules at the Δ the case used (the lattice mean, or the imposed one).
         checks = validity_checks(validity.assess(
             pt.mapping, size=size, delta=mean_delta, kernel_width=r["sigma"],
-            disorder=case.disorder, born=case.scba, g_loc=g_loc), name)
+            disorder=case.disorder, born=case.scba and not case.tmatrix, g_loc=g_loc,
+            gamma_total=r["gamma_total"]), name)
         if pt.settings is None:
             report.add_all(checks)
             report.skip(f"disorder/gap/{name}", "the self-consistent Delta is not computed in "
@@ -613,7 +637,11 @@ def _gap_check(report, pt, name, r, cell, power, g_loc):
             f"{validity.tmatrix_born_ratio(pt.params0, case.disorder, g_loc=g_loc):.3g})")
     # The SCBA at the measured Γ_qc and β_eff (each realization's Fermi-level Ising field)
     # in the case's own zero-field units; the fixed-β value is kept for the record.
-    qc_gap = pt.qc_gap
+    cot = r["rate"]["tmatrix_cot"] if case.tmatrix else None
+
+    def qc_gap(gamma, zz, beta=None):
+        return pt.qc_gap(gamma, zz, beta, cot)
+
     g, g_err, b, b_err = r["gamma_qc"], r["gamma_qc_err"], r["beta_eff"], r["beta_eff_err"]
     expected = qc_gap(g, z, b)
     fixed = qc_gap(g, z)
@@ -632,6 +660,7 @@ def _gap_check(report, pt, name, r, cell, power, g_loc):
     excess = (ratio - expected) - reference
     r.update(qc_gap=expected, qc_gap_fixed_beta=fixed, gap_excess=excess, gap_stderr=s)
     what = ("Anderson theorem on the gap: smooth (intravalley) disorder" if not case.scba
+            else "point impurities beyond Born, T-matrix SCBA" if case.tmatrix
             else "intervalley disorder")
     details = {"lattice_ratio": ratio, "lattice_ratio_err": s_ratio,
                "lattice_mean_delta": r["delta"]["mean"], "lattice_zero_field": z,
@@ -641,6 +670,18 @@ def _gap_check(report, pt, name, r, cell, power, g_loc):
                "clean_offset": reference, "clean_reference": "converged clean lattice",
                "excess_fixed_beta": ratio - fixed - reference,
                "per_realization": r["delta"]["per_realization"]}
+    if case.tmatrix:
+        # What the T-matrix adds: beyond the measured rate (its energy-dependent x(ε)
+        # factor; Born SCBA at the same rate), and against the Born rate of the same V.
+        born_same = pt.qc_gap(g, z, b)
+        born_rate = r["rate"]["born_qc"]
+        born_own = pt.qc_gap(born_rate, z, b)
+        details.update(tmatrix_cot=cot, tmatrix_total_dilute=r["rate"]["tmatrix_total"],
+                       born_rate=born_rate, born_at_measured_rate=born_same,
+                       excess_born_at_measured_rate=ratio - born_same - reference,
+                       born_at_born_rate=born_own,
+                       excess_born_at_born_rate=ratio - born_own - reference)
+        r.update(qc_gap_born_rate=born_own)
     name_check = f"disorder/gap/{name}"
     if beyond is not None:
         report.skip(name_check, f"{beyond}: shown in the figures as a labelled comparison "
@@ -673,13 +714,36 @@ def _gap_check(report, pt, name, r, cell, power, g_loc):
             f"{cell_offset:+.4f}); value: the distance outside it, tolerance 3 standard "
             "errors", quantity=Q_GAP, details=details))
         return
+    theory, born_note = "SCBA", ""
+    if case.tmatrix:
+        theory = f"T-matrix SCBA (cot delta0 = {cot:.3f})"
+        born_note = (f"; Born SCBA at the same rate {details['born_at_measured_rate']:.4f}, "
+                     f"at the Born rate {details['born_rate']:.3f}: "
+                     f"{details['born_at_born_rate']:.4f}")
     report.add(Check(
         name_check, abs(excess), GAP_SIGMAS * s, "Delta0",
-        f"{what}: lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs SCBA "
+        f"{what}: lattice <Delta(B)>/<Delta(0)> = {ratio:.4f} +- {s_ratio:.4f} vs {theory} "
         f"{expected:.4f} at the measured Gamma_qc = {g:.3f} +- {g_err:.3f} and beta_eff = "
         f"{b:.3f} +- {b_err:.3f} Delta0 (fixed beta = {pt.phys.beta:g}: {fixed:.4f}), both "
-        f"less their clean values (offset {reference:+.4f}); tolerance 3 x the combined "
-        "standard error (realizations, Gamma, beta_eff)", quantity=Q_GAP, details=details))
+        f"less their clean values (offset {reference:+.4f}){born_note}; tolerance 3 x the "
+        "combined standard error (realizations, Gamma, beta_eff)", quantity=Q_GAP,
+        details=details))
+
+
+def _scba_params(base, r, gamma):
+    """The quasiclassical parameters of case *r* at the rate *gamma* (Δ0) and its β_eff.
+
+    Born cases: ``gamma`` (= Γ_qc) and the measured intravalley remainder. Point
+    impurities (``tmatrix``): the T-matrix at the normal rate *gamma* and the lattice's
+    cot δ0; an on-site potential scatters every valley pair alike, so its intravalley part
+    is inside the T-matrix and no Born remainder is added.
+    """
+    if r["case"].tmatrix:
+        return base.replace(gamma=0.0, gamma_intra=0.0, beta=r["beta_eff"],
+                            impurities=TMatrixImpurities.from_normal_rate(
+                                gamma, r["rate"]["tmatrix_cot"]))
+    return base.replace(gamma=gamma, beta=r["beta_eff"],
+                        gamma_intra=max(r["gamma_total"] - r["gamma_qc"], 0.0))
 
 
 def _dos_curves(pt, results, energies, tick):
@@ -703,16 +767,15 @@ def _dos_curves(pt, results, energies, tick):
 
     for r in results.values():
         # At the measured Γ and β_eff of the case (its Fermi-level states' Ising field).
-        qp = base_qc.replace(gamma=r["gamma_qc"], beta=r["beta_eff"],
-                             gamma_intra=max(r["gamma_total"] - r["gamma_qc"], 0.0))
+        qp = _scba_params(base_qc, r, r["gamma_qc"])
         delta = r["delta"]["mean"]
         r["qc"], r["qc_binned"] = scba_curves(qp, delta, r["sigma"])
         g_lo = max(r["gamma_qc"] - r["gamma_qc_err"], 0.0)
         r["qc_lo"] = _gaussian_convolve(e_fine, density_of_states(
-            e_fine, qp.replace(gamma=g_lo), delta=delta).dos, energies, r["sigma"])
+            e_fine, _scba_params(base_qc, r, g_lo), delta=delta).dos, energies, r["sigma"])
         r["qc_hi"] = _gaussian_convolve(e_fine, density_of_states(
-            e_fine, qp.replace(gamma=r["gamma_qc"] + r["gamma_qc_err"]), delta=delta).dos,
-            energies, r["sigma"])
+            e_fine, _scba_params(base_qc, r, r["gamma_qc"] + r["gamma_qc_err"]),
+            delta=delta).dos, energies, r["sigma"])
     tick("SCBA curves")
 
     # Clean reference: exact lattice DOS (triangle method) and quasiclassics, same Gaussian.
@@ -834,6 +897,9 @@ def _point_record(pt, results):
         "moments": res.moments,
         "realizations": res.realizations,
         "cases": {name: {"gamma_qc": r["gamma_qc"], "gamma_qc_err": r["gamma_qc_err"],
+                         **({"tmatrix_cot": r["rate"]["tmatrix_cot"],
+                             "tmatrix_total_dilute": r["rate"]["tmatrix_total"],
+                             "born_qc": r["rate"]["born_qc"]} if r["case"].tmatrix else {}),
                          "gamma_total": r["gamma_total"], "beta_eff": r["beta_eff"],
                          "beta_eff_err": r["beta_eff_err"],
                          "sigma_real_delta0": r["rate"]["sigma_real"],
@@ -857,6 +923,13 @@ def _figures(report, pt, results, energies):
         f"quasiclassical {pt.delta_clean_qc:.4f} (Delta(B)/Delta(0) lattice {pt.r_clean:.4f}).")
 
 
+def _marker(name, r):
+    """Marker of a case: Born SCBA cases, the T-matrix case, smooth control, drawn only."""
+    if r["case"].tmatrix and r["case"].scba:
+        return "m^"
+    return "ko" if r["case"].scba else ("gs" if name == "smooth" else "bD")
+
+
 def _figure_gap(report, pt, results, plt):
     phys, res, qc_gap, clean_offset = pt.phys, pt.setup.resolution, pt.qc_gap, pt.clean_offset
     settings_used = pt.settings is not None
@@ -874,10 +947,12 @@ def _figure_gap(report, pt, results, plt):
     ax.plot([0], [pt.r_clean], "k^", mfc="none",
             label=r"clean lattice (k mesh): $\Delta(B)/\Delta(B=0)$")
     for name, r in results.items():
-        marker = "ko" if r["case"].scba else ("gs" if name == "smooth" else "bD")
+        marker = _marker(name, r)
         if "qc_gap" in r:  # the compared values, in the case's own zero-field units
             ax.plot([r["gamma_qc"]], [r["qc_gap"] + clean_offset], "bx", ms=7)
             ax.plot([r["gamma_qc"]], [r["qc_gap_fixed_beta"] + clean_offset], "r+", ms=7)
+        if "qc_gap_born_rate" in r:  # what Born would predict from the same V
+            ax.plot([r["rate"]["born_qc"]], [r["qc_gap_born_rate"] + clean_offset], "m*", ms=7)
         ax.errorbar([r["gamma_qc"]], [r["ratio"]], xerr=[r["gamma_qc_err"]],
                     yerr=[r["ratio_err"]], fmt=marker, mfc="none", ms=6)
         ax.annotate(name, (r["gamma_qc"], r["ratio"]), fontsize=7, xytext=(4, -10),
@@ -887,6 +962,9 @@ def _figure_gap(report, pt, results, plt):
     ax.plot([], [], "bx", label=r"SCBA at the case's $\Gamma$, $\beta_{eff}$, own units (compared)")
     ax.plot([], [], "r+", label=r"SCBA at the case's $\Gamma$, fixed $\beta$, own units")
     ax.plot([], [], "gs", mfc="none", label="lattice, smooth (Anderson control)")
+    if any(r["case"].tmatrix for r in results.values()):
+        ax.plot([], [], "m^", mfc="none", label="lattice, point impurities (vs T-matrix SCBA)")
+        ax.plot([], [], "m*", label=r"Born SCBA of the same $V$, at its second-order rate")
     if any(not r["case"].scba and r["case"].name != "smooth" for r in results.values()):
         ax.plot([], [], "bD", mfc="none", label="lattice, beyond the SCBA's validity (drawn)")
     ax.set_xlabel(r"measured intervalley rate $\Gamma_{qc}=2\Gamma_{inter}$ ($\Delta_0$)")
@@ -900,10 +978,12 @@ def _figure_gap(report, pt, results, plt):
         fig, "disorder_gap.png", "Self-consistent gap vs measured intervalley rate",
         "Drawn: the quasiclassical self-consistent Delta(Gamma) at the fixed beta (solid) and at "
         "the smallest measured beta_eff (dashed), both plus the clean lattice's offset; per case "
-        "the SCBA at its measured Gamma and beta_eff (x, compared) and at the fixed beta (+), in "
-        "its own zero-field units; the clean lattice's Delta(B)/Delta(0) (triangle) and each "
-        "disorder case's lattice gap in units of its own zero-field gap with standard errors "
-        "(markers). Gamma and beta_eff are measured on the lattice, nothing is fitted.",
+        "the SCBA at its measured Gamma and beta_eff (x, compared; the T-matrix SCBA for point "
+        "impurities, whose Born SCBA at the Born rate of the same V is the star) and at the fixed "
+        "beta (+), in its own zero-field units; the clean lattice's Delta(B)/Delta(0) "
+        "(triangle) and each disorder case's lattice gap in units of its own zero-field gap "
+        "with standard errors (markers). Gamma and beta_eff are measured on the lattice, "
+        "nothing is fitted.",
         checks=("disorder/gap/*",), pointer="compare Fig. 2(a)")
     plt.close(fig)
 
@@ -960,13 +1040,15 @@ def _figure_filling(report, pt, results, plt):
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, r in results.items():
         g = r["gamma_qc"]
-        marker = "ko" if r["case"].scba else ("gs" if name == "smooth" else "bD")
+        marker = _marker(name, r)
         ax.errorbar([g], [r["rel_lat"]], yerr=[r["rel_sig"]], fmt=marker, mfc="none")
         ax.plot([g], [r["rel_qc"]], "rx")
         ax.annotate(name, (g, r["rel_lat"]), fontsize=7, xytext=(4, 4),
                     textcoords="offset points")
     ax.plot([], [], "rx", label="SCBA (x) the case's kernel, lattice Delta")
     ax.plot([], [], "ko", mfc="none", label="lattice KPM (Born cases)")
+    if any(r["case"].tmatrix for r in results.values()):
+        ax.plot([], [], "m^", mfc="none", label="lattice KPM, point impurities (T-matrix)")
     ax.set_xlabel(r"measured intervalley rate $\Gamma_{qc}=2\Gamma_{inter}$ ($\Delta_0$)")
     ax.set_ylabel(r"mirage-dip depth $D/D_{clean}$")
     ax.set_title(rf"Mirage-gap filling, $\beta={phys.beta:g}$, $B={phys.field:g}$ ($\Delta_0$)",

@@ -66,7 +66,7 @@ def test_validate_quick_writes_report(tmp_path, capsys):
     for case in cases:
         rules = [n for n in by_name if n.startswith(f"disorder/validity/{case}/")]
         expected = {"e_fermi_over_delta0", "pf_xi0", "size_over_xi", "kernel_over_mirage_width",
-                    "zero_field_gap_shift"}
+                    "size_over_ell", "zero_field_gap_shift"}
         if case != "smooth" and "beyond the SCBA: p_F l" not in json.dumps(summary["not_run"]):
             expected.add("born_tmatrix_ratio")  # the Born rule belongs to SCBA cases only
         assert {n.rsplit("/", 1)[1] for n in rules} == expected, case
