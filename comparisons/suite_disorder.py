@@ -128,7 +128,7 @@ from mirage_common.io import read_table
 from mirage_common.parallel import process_pool
 from quasiclassical import QCParams, TMatrixImpurities, density_of_states, solve_gap
 
-__all__ = ["ENERGIES", "default_executor", "run", "units", "validity_checks"]
+__all__ = ["ENERGIES", "default_executor", "run", "unit_seconds", "units", "validity_checks"]
 
 # Quantities of the checks, as the readings name them.
 Q_GAP = "self-consistent gap, lattice vs quasiclassics at the measured Gamma (Delta0)"
@@ -233,6 +233,31 @@ def units(setup):
     """Work units (progress ticks): clean gaps, one per study, SCBA curves, clean DOS."""
     res = setup.resolution
     return 3 + len(res.anderson_widths) + 1 + len(res.concentrations)
+
+
+def unit_seconds(setup, workers=2):
+    """Expected seconds per work unit at a scale the default stage's timing does not cover.
+
+    None at the default resolution (the validate driver's measured 60 s per unit apply).
+    With self-consistent Δ on supercells above `shell.DENSE_MAX_SITES` (the full scale),
+    the shell solver's time model per realization (`latticemirage.estimates.shell_gap`,
+    calibrated on 300² runs: 2260 s with two twists on one core) times the realizations of
+    every case, spread over *workers* and the stage's units; the KPM DOS (~40 s per 300²
+    realization) is left out.
+    """
+    from latticemirage.disorder import shell
+    from latticemirage.estimates import shell_gap
+
+    res = setup.resolution
+    size = res.supercell
+    if not res.self_consistent or size**2 <= shell.DENSE_MAX_SITES:
+        return None
+    mapping = map_to_lattice(setup.disorder_physical())
+    m = selfconsistent.shell_states_estimate(mapping, size, setup.disorder_cutoff)
+    twists = len(selfconsistent.twist_list(res.gap_twists))
+    per_realization = shell_gap(size**2, m, twists).seconds
+    studies = len(res.anderson_widths) + 1 + len(res.concentrations)
+    return studies * res.realizations * per_realization / max(workers, 1) / units(setup)
 
 
 def _init_worker():

@@ -78,6 +78,13 @@ class Progress:
               file=self.stream, flush=True)
 
 
+def _unit_seconds(suite, setup, workers):
+    """A suite's own seconds per unit where the reference timing does not apply (the
+    disorder stage at full scale: hours, not the default stage's minutes), else None."""
+    hint = getattr(suite, "unit_seconds", None)
+    return hint(setup, workers or 2) if hint is not None else None
+
+
 def is_report(folder):
     """An earlier report: ``summary.json`` (written after every stage), or only plots of a
     run stopped during its first stage."""
@@ -103,12 +110,13 @@ def check_report_folder(path):
 
 def run_validation(setup, output, *,
                    stages=("clean", "gap", "disorder", "components", "tunneling", "junction"),
-                   stream=None, tighten=(), executor=None):
+                   stream=None, tighten=(), executor=None, workers=None):
     """Run the suites of *setup* into the folder *output*; returns the `Report`.
 
     *tighten*: glob patterns of checks to make fail (test hook, see `Report`).
     *executor*: a `concurrent.futures.Executor` for the disorder studies' realizations
     (default: the stage's local pool of two processes).
+    *workers*: how many realizations run at once, for the first ETA only (default 2).
     """
     import importlib
 
@@ -116,7 +124,8 @@ def run_validation(setup, output, *,
 
     dos.requested_backend()  # a bad $MIRAGE_DOS_BACKEND is refused before anything is written
     suites = {s: importlib.import_module(f"comparisons.suite_{s}") for s in stages}
-    plan = {s: (suites[s].units(setup), _UNIT_SECONDS[s]) for s in stages}
+    plan = {s: (suites[s].units(setup),
+                _unit_seconds(suites[s], setup, workers) or _UNIT_SECONDS[s]) for s in stages}
     progress = Progress(plan, stream)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

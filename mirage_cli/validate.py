@@ -66,8 +66,12 @@ def _run(args):
         executor = default_executor(args.workers)
         close = executor.shutdown
     try:
+        # The first ETA of a full-scale run counts on the local pool's workers (2 on a
+        # scheduler or MPI, whose size is not known here; it rescales as studies finish).
+        local = not (args.scheduler or args.mpi)
         report = run_validation(
-            setup, output, tighten=args.tighten, stages=stages, executor=executor
+            setup, output, tighten=args.tighten, stages=stages, executor=executor,
+            workers=args.workers if local else None,
         )
     finally:
         if close is not None:

@@ -81,3 +81,26 @@ def test_disorder_stage_on_a_dask_cluster_resumes(tmp_path):
     # sums run in a fixed order, whatever worker computed which realization).
     values = {c.name: c.value for c in first.checks}
     assert {c.name: c.value for c in second.checks} == values
+
+
+def test_full_scale_eta_comes_from_the_shell_solver_model():
+    """The first ETA of ``--full-scale`` is the shell solver's time model (hours), not the
+    default stage's 60 s per unit; the default resolution keeps the reference timing."""
+    import comparisons.suite_clean as suite_clean
+    import comparisons.suite_disorder as sd
+    from comparisons.validate import _unit_seconds
+    from latticemirage.disorder import selfconsistent
+    from latticemirage.estimates import shell_gap
+
+    assert sd.unit_seconds(ValidationSetup()) is None
+    assert _unit_seconds(suite_clean, ValidationSetup(), 2) is None  # no hint: the reference
+    setup = ValidationSetup().full_scale()
+    res = setup.resolution
+    m = selfconsistent.shell_states_estimate(map_to_lattice(setup.disorder_physical()),
+                                             res.supercell, setup.disorder_cutoff)
+    per = shell_gap(res.supercell**2, m, 2).seconds  # two twists (diagonal)
+    studies = len(res.anderson_widths) + 1 + len(res.concentrations)
+    for workers in (2, 8):
+        total = sd.unit_seconds(setup, workers) * sd.units(setup)
+        assert total == pytest.approx(studies * res.realizations * per / workers)
+    assert sd.unit_seconds(setup, 2) * sd.units(setup) > 5 * 3600  # hours on 2 workers
