@@ -203,3 +203,43 @@ def test_site_resolved_sum_paths_agree(twists):
             assert np.max(np.abs(chiral - ref)) < 1e-10 * np.max(np.abs(ref))  # eigh round-off
     # grid:3 holds complex twists (no chiral blocks: the full path); pi only real ones.
     assert any(scs.chiral_blocks(s) is None for s in shells[:2]) == (twists != "pi")
+
+
+@pytest.mark.parametrize("twists, compact", [("diagonal", True), ("diagonal", False),
+                                             ("grid:3", True)])
+def test_zero_field_shells_equal_the_reprojected_ones(twists, compact):
+    """B enters on site only, so the B = 0 shells are the field's less 1_M (x) Z: equal to
+    the eigenstates' re-projection at B = 0 to round-off (measured ≤ 3e-17), chiral or
+    full, real or complex twists; the field's shells need no eigenstates kept."""
+    m = _mapping(1.0)
+    p, p0 = m.lattice_params(0.0), _mapping(0.0).lattice_params(0.0)
+    v = np.random.default_rng(3).uniform(-0.35, 0.35, (12, 12))
+    kw = {"potential": v, "twists": twists, "compact": compact}
+    sh = scs.shell_hamiltonians(p, 12, 0.3, **kw)
+    ref = scs.shell_hamiltonians(p0, 12, 0.3, reuse=sh, **kw)
+    lean = scs.shell_hamiltonians(p, 12, 0.3, keep_states=False, **kw)
+    assert all(s.phi is None and s.shell_states == r.shell_states for s, r in zip(lean, sh))
+    got = scs.zero_field_shells(lean, p, p0)
+    for a, b in zip(got, ref, strict=True):
+        pairs = zip(a.chiral, b.chiral) if b.chiral is not None else ((a.h0, b.h0),
+                                                                      (a.h_pair, b.h_pair))
+        for x, y in pairs:
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-15)  # round-off of 0.03 t
+    # The field's own shells are unchanged (copies, not views, were modified).
+    again = scs.shell_hamiltonians(p, 12, 0.3, keep_states=False, **kw)
+    for a, b in zip(lean, again, strict=True):
+        for x, y in (zip(a.chiral, b.chiral) if a.chiral is not None else ((a.h0, b.h0),)):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_onsite_difference_is_only_for_on_site_changes():
+    m = _mapping(1.0)
+    p = m.lattice_params(0.0)
+    z = scs.onsite_difference(p, _mapping(0.0).lattice_params(0.0))
+    assert z is not None and np.count_nonzero(z) == 4  # the Zeeman term, ±B per orbital
+    assert np.max(np.abs(z)) == pytest.approx(m.physical.field * m.delta0)
+    # A changed Ising coupling lives on the bonds: not an on-site block.
+    assert scs.onsite_difference(p, {**p, "lam": 0.5 * p["lam"]}) is None
+    with pytest.raises(ValueError, match="other"):
+        scs.zero_field_shells(scs.shell_hamiltonians(p, 8, 0.3, twists="none"), p,
+                              {**p, "lam": 0.0})

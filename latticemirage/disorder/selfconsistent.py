@@ -116,11 +116,13 @@ __all__ = [
     "chiral_blocks",
     "clean_coupling",
     "equivalent_mesh",
+    "onsite_difference",
     "shell_hamiltonians",
     "shell_states_estimate",
     "solve_site_resolved",
     "solve_uniform",
     "twist_list",
+    "zero_field_shells",
 ]
 
 # grid:1 = none, grid:2 = pi; "diagonal" = {(0, 0), (pi, pi)}: half the cost of "pi", the
@@ -210,8 +212,9 @@ class ShellHamiltonian:
     h0, h_pair : ndarray, shape (4M, 4M)
         Real symmetric for twists in {0, pi} (real basis of
         `latticemirage.disorder.supercell`), else complex Hermitian (model basis).
-    phi : ndarray, shape (L1 L2, M)
-        Shell eigenstates of ``h_xi`` (orthonormal columns; real for twists in {0, pi}).
+    phi : ndarray, shape (L1 L2, M), or None
+        Shell eigenstates of ``h_xi`` (orthonormal columns; real for twists in {0, pi});
+        None when built with ``keep_states=False`` (2.5 GB per twist at 300²).
     eps : ndarray, shape (M,)
         Their energies, t.
     pair_block : ndarray, shape (4, 4)
@@ -233,11 +236,12 @@ class ShellHamiltonian:
 
     @property
     def shell_states(self):
-        return self.phi.shape[1]
+        return len(self.eps)
 
 
 def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", blocks=None,
-                       reuse=None, ising=None, eigensolver="auto", compact=False):
+                       reuse=None, ising=None, eigensolver="auto", compact=False,
+                       keep_states=True):
     """Project the supercell BdG Hamiltonian on the pairing shell, one per twist.
 
     Parameters
@@ -270,6 +274,9 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
         Keep only the chiral blocks of each twist (``h0 = h_pair = None``, see
         `ShellHamiltonian.chiral`) where they exist: what the uniform solve needs, at a
         quarter of the memory.
+    keep_states : bool
+        Keep the eigenstates ``phi`` (needed by *reuse* and the site-resolved solver);
+        False drops each twist's once it is projected (`zero_field_shells` needs none).
 
     Returns
     -------
@@ -279,11 +286,11 @@ def shell_hamiltonians(params, size, cutoff_t, *, potential=None, twists="pi", b
     # for a 576 x 576 eigh on a loaded 2-core machine); one thread.
     with threadpool_limits(limits=1, user_api="blas"):
         return _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse,
-                                   ising, eigensolver, compact)
+                                   ising, eigensolver, compact, keep_states)
 
 
 def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse=None,
-                        ising=None, eigensolver="auto", compact=False):
+                        ising=None, eigensolver="auto", compact=False, keep_states=True):
     shape = (int(size), int(size))
     base = {**params, "delta": 0.0}
     kspace = ising is not None and ising.kind != "lattice"
@@ -325,21 +332,126 @@ def _shell_hamiltonians(params, size, cutoff_t, potential, twists, blocks, reuse
                            - scm.supercell(base, shape, twist=twist, real=real,
                                            blocks=blocks).matrix)
         hp.eliminate_zeros()
+        pair_block = hp[:4, :4].toarray()
         h0 = _project(h, phi, h_xi=h_xi, eps=eps)
         if kspace:
             kpts = band.twisted_kpoints(size, twist)
             so = band.project_ising(phi, ising.beta_k(params, kpts), ising.beta_k(params, -kpts),
                                     size, twist, cell.basis)
             h0 = h0 + (so.real if real else so)
-        shell = ShellHamiltonian(
-            h0=h0, h_pair=_project(hp, phi, h_xi=h_xi, eps=eps), phi=phi, eps=eps,
-            pair_block=hp[:4, :4].toarray(), twist=tuple(twist))
+        # A compact real shell with on-site pairing (uniform Δ: always) needs neither the
+        # dense 4M x 4M pairing matrix (1.5 GB at 300²) nor its transformation.
+        chiral = None
+        m = len(eps)
+        if compact and real and _is_onsite(hp, pair_block):
+            d_pair = _chiral_onsite(pair_block, m)
+            d0 = _chiral_quarter(h0, m) if d_pair is not None else None
+            if d0 is not None:
+                chiral = (d0, d_pair)
+        if chiral is not None:
+            shell = ShellHamiltonian(h0=None, h_pair=None, phi=phi, eps=eps,
+                                     pair_block=pair_block, twist=tuple(twist), chiral=chiral)
+        else:
+            shell = ShellHamiltonian(
+                h0=h0, h_pair=_project(hp, phi, h_xi=h_xi, eps=eps), phi=phi, eps=eps,
+                pair_block=pair_block, twist=tuple(twist))
+            if compact:
+                blocks_ = chiral_blocks(shell)
+                if blocks_ is not None:
+                    shell = dataclasses.replace(shell, h0=None, h_pair=None, chiral=blocks_)
         del h0
-        if compact:
-            chiral = chiral_blocks(shell)
-            if chiral is not None:
-                shell = dataclasses.replace(shell, h0=None, h_pair=None, chiral=chiral)
+        if not keep_states:
+            shell = dataclasses.replace(shell, phi=None)
+        del phi
         out.append(shell)
+    return out
+
+
+def _is_onsite(matrix, block):
+    """Whether the sparse *matrix* is ``1 (x) block`` (the same 4 x 4 block on every site)."""
+    n = matrix.shape[0] // 4
+    return abs(sp.csr_matrix(matrix) - sp.kron(sp.eye(n), block, format="csr")).max() <= (
+        _PROJECT_TOL * max(float(np.max(np.abs(block))), 1.0))
+
+
+def onsite_difference(params, other, *, real=True):
+    """The 4 x 4 on-site block of ``H(params) − H(other)`` if that is all they differ by.
+
+    The supercell matrices of both (clean, ``delta = 0``, no twist; a 3 x 3 supercell, so
+    that no bond wraps onto its own site) are subtracted; the difference must be the same
+    constant 4 x 4 block on every site and nothing between sites (an in-plane Zeeman field:
+    ``B`` enters on site only). Projected on any orthonormal shell it is then
+    ``1_M (x) block`` exactly, with no eigenstates needed (`zero_field_shells`).
+
+    Parameters
+    ----------
+    params, other : dict
+        Model parameters in t.
+    real : bool
+        The supercell's real basis (twists in {0, pi}) or the model basis.
+
+    Returns
+    -------
+    ndarray, shape (4, 4), or None
+        None when the difference is not a uniform on-site block.
+    """
+    shape = (3, 3)
+    a = scm.supercell({**params, "delta": 0.0}, shape, real=real).matrix
+    b = scm.supercell({**other, "delta": 0.0}, shape, real=real).matrix
+    diff = sp.csr_matrix(a - b).toarray().reshape(9, 4, 9, 4)
+    block = diff[0, :, 0, :]
+    tol = _PROJECT_TOL * max(float(np.max(np.abs(diff))), 1.0)
+    expected = np.einsum("ij,ab->iajb", np.eye(9), block)
+    if np.max(np.abs(diff - expected)) > tol:
+        return None
+    return block
+
+
+def zero_field_shells(shells, params, other):
+    """The shells of *other* from those of *params* (same realization) when they differ
+    on site only.
+
+    ``H(other) = H(params) − 1 (x) Z`` with ``Z`` = `onsite_difference` (an in-plane field
+    and its absence), so on the shell ``h0(other) = h0(params) − 1_M (x) Z`` exactly (the
+    columns of ``phi`` are orthonormal): no eigenstates and no projection (at 300² the
+    eigenstates are 2.5 GB per twist and their projection ~30 s). Compact shells change
+    only the 2 x 2 diagonal blocks of their chiral ``D0``.
+
+    Parameters
+    ----------
+    shells : list of ShellHamiltonian
+        Built from *params* (``keep_states`` either way).
+    params, other : dict
+        Model parameters in t.
+
+    Returns
+    -------
+    list of ShellHamiltonian
+
+    Raises
+    ------
+    ValueError
+        When the two differ by more than a uniform on-site block.
+    """
+    out = []
+    for sh in shells:
+        m = sh.shell_states
+        real = not np.iscomplexobj(sh.chiral[0] if sh.chiral is not None else sh.h0)
+        block = onsite_difference(params, other, real=real)
+        if block is None:
+            raise ValueError("other: differs from params by more than a uniform on-site block")
+        if sh.chiral is not None:
+            z = _CHIRAL_W.T @ block @ _CHIRAL_W
+            d0 = sh.chiral[0].copy()
+            # the chiral structure of the difference itself: its diagonal quarters vanish
+            if max(np.max(np.abs(z[:2, :2])), np.max(np.abs(z[2:, 2:]))) > _PROJECT_TOL:
+                raise ValueError("block: breaks the chiral symmetry of the shells")
+            d0.reshape(m, 2, m, 2)[np.arange(m), :, np.arange(m), :] -= z[:2, 2:]
+            out.append(dataclasses.replace(sh, chiral=(d0, sh.chiral[1])))
+        else:
+            h0 = sh.h0.copy()
+            h0.reshape(m, 4, m, 4)[np.arange(m), :, np.arange(m), :] -= block
+            out.append(dataclasses.replace(sh, h0=h0))
     return out
 
 
@@ -427,25 +539,40 @@ def chiral_blocks(shell):
         return shell.chiral
     if np.iscomplexobj(shell.h0):
         return None
-    m = shell.shell_states
-    r = 1 / np.sqrt(2)
-    # Columns: the +1 eigenvectors (e0 + e3, e1 + e2) and the -1 ones (e0 - e3, e1 - e2).
-    w = np.array([[r, 0, r, 0], [0, r, 0, r], [0, r, 0, -r], [r, 0, -r, 0]])
-    out = []
-    for h in (shell.h0, shell.h_pair):
-        h4 = h.reshape(m, 4, m, 4)
-        # One quarter at a time (each 2M x 2M): the whole transformed matrix would be a
-        # second 4M x 4M array (1.5 GB at 300²).
-        quarter = {(i, j): np.einsum("aobp,oi,pj->aibj", h4, w[:, 2 * i:2 * i + 2],
-                                     w[:, 2 * j:2 * j + 2], optimize=True)
-                   for i, j in ((0, 0), (1, 1), (0, 1))}
-        scale = max(float(np.max(np.abs(q))) for q in quarter.values())
-        scale = max(scale, 1e-300)
-        if (np.max(np.abs(quarter[0, 0])) > 1e-10 * scale
-                or np.max(np.abs(quarter[1, 1])) > 1e-10 * scale):
-            return None
-        out.append(np.ascontiguousarray(quarter[0, 1].reshape(2 * m, 2 * m)))
-    return tuple(out)
+    out = [_chiral_quarter(h, shell.shell_states) for h in (shell.h0, shell.h_pair)]
+    return None if any(q is None for q in out) else tuple(out)
+
+
+# The chiral basis of the 4 site orbitals. Columns: the +1 eigenvectors (e0 + e3, e1 + e2)
+# and the -1 ones (e0 - e3, e1 - e2) of the chiral operator c (ones on the antidiagonal).
+_R = 1 / np.sqrt(2)
+_CHIRAL_W = np.array([[_R, 0, _R, 0], [0, _R, 0, _R], [0, _R, 0, -_R], [_R, 0, -_R, 0]])
+
+
+def _chiral_quarter(h, m):
+    """The off-diagonal quarter ``D`` (2M x 2M) of a real 4M x 4M shell matrix in the chiral
+    basis, or None when its diagonal quarters do not vanish (to 1e-10 relative)."""
+    w = _CHIRAL_W
+    h4 = h.reshape(m, 4, m, 4)
+    # One quarter at a time (each 2M x 2M): the whole transformed matrix would be a
+    # second 4M x 4M array (1.5 GB at 300²).
+    quarter = {(i, j): np.einsum("aobp,oi,pj->aibj", h4, w[:, 2 * i:2 * i + 2],
+                                 w[:, 2 * j:2 * j + 2], optimize=True)
+               for i, j in ((0, 0), (1, 1), (0, 1))}
+    scale = max(max(float(np.max(np.abs(q))) for q in quarter.values()), 1e-300)
+    if (np.max(np.abs(quarter[0, 0])) > 1e-10 * scale
+            or np.max(np.abs(quarter[1, 1])) > 1e-10 * scale):
+        return None
+    return np.ascontiguousarray(quarter[0, 1].reshape(2 * m, 2 * m))
+
+
+def _chiral_onsite(block, m):
+    """`_chiral_quarter` of ``1_M (x) block`` without forming it: ``1_M (x) q``, q 2 x 2."""
+    z = _CHIRAL_W.T @ block @ _CHIRAL_W
+    scale = max(float(np.max(np.abs(z))), 1e-300)
+    if max(np.max(np.abs(z[:2, :2])), np.max(np.abs(z[2:, 2:]))) > 1e-10 * scale:
+        return None
+    return np.kron(np.eye(m), z[:2, 2:])
 
 
 def _zero_field_levels(blocks):
@@ -931,8 +1058,10 @@ def realization_delta(settings, size, potential):
     """Uniform self-consistent Δ of one realization of a study (Δ0) and its metadata.
 
     With ``settings["zero_field_reference"]`` the same realization is also solved at B = 0
-    (metadata ``delta_zero_field_delta0``; the shell eigenstates are reused, so it costs
-    one projection and one minimization): the quasiclassical unit Δ0 is the zero-field gap
+    (metadata ``delta_zero_field_delta0``; its shells are the field's less the on-site
+    Zeeman block, `zero_field_shells`, so it costs one minimization, and the eigenstates
+    are not kept; where the parameters differ by more, they are reused and re-projected):
+    the quasiclassical unit Δ0 is the zero-field gap
     of the *same* system, which on the lattice disorder shifts slightly through the density
     of states (beyond quasiclassics, where Anderson's theorem keeps it fixed).
 
@@ -942,10 +1071,16 @@ def realization_delta(settings, size, potential):
     mapping = _mapping_of(settings)
     cutoff, cutoff_t = _cutoff_t(mapping, settings["cutoff_delta0"])
     ising = band.ising_from_dict(settings.get("ising"))
+    zero = mapping.with_field(0.0)
+    params, params0 = mapping.lattice_params(0.0), zero.lattice_params(0.0)
+    # The zero-field shells follow from the field's when the field is on site only (always
+    # in this model): then the eigenstates need not be kept (2.5 GB per twist at 300²).
+    derive = bool(settings.get("zero_field_reference")) and all(
+        onsite_difference(params, params0, real=r) is not None for r in (True, False))
     # compact: the search needs only the chiral blocks (a quarter of the memory at scale)
-    shells = shell_hamiltonians(mapping.lattice_params(0.0), size, cutoff_t,
-                                potential=potential, twists=settings["twists"], ising=ising,
-                                compact=True)
+    shells = shell_hamiltonians(params, size, cutoff_t, potential=potential,
+                                twists=settings["twists"], ising=ising, compact=True,
+                                keep_states=not derive)
     kw = {"temperature": settings["temperature"], "coupling": settings["coupling_t"],
           "twists": settings["twists"], "cutoff": cutoff}
     # "bracketed" search (the validate stage): Δ(B) within [0.5, 1.3] x the clean lattice's,
@@ -974,14 +1109,17 @@ def realization_delta(settings, size, potential):
         meta.update(beta_eff_delta0=b.beta / mapping.delta0, beta_eff_states=b.states,
                     fermi_n0_per_spin_per_site_1_over_t=b.n0,
                     beta_eff_seconds=time.perf_counter() - t0)
-    if settings.get("zero_field_reference"):
-        zero = mapping.with_field(0.0)
+    if derive:
+        shells0 = zero_field_shells(shells, params, params0)
+        del shells
+    elif settings.get("zero_field_reference"):
         # Only the eigenstates are reused: the field's blocks are freed before the new ones.
         reuse = [dataclasses.replace(s, chiral=None) for s in shells]
         del shells
-        shells0 = shell_hamiltonians(zero.lattice_params(0.0), size, cutoff_t,
+        shells0 = shell_hamiltonians(params0, size, cutoff_t,
                                      potential=potential, twists=settings["twists"],
                                      reuse=reuse, ising=ising, compact=True)
+    if settings.get("zero_field_reference"):
         res0 = solve_uniform(zero, size, shells=shells0,
                              bracket=bracket(res.delta, 1.6 * res.delta), **kw)
         meta.update(delta_zero_field_delta0=res0.delta, delta_zero_field_converged=res0.converged,
