@@ -65,9 +65,11 @@ class Resolution:
     concentrations : tuple of float
         Concentrations (per site) of the point-impurity case(s) (V = ``impurity_strength``;
         ``|T|²/V²`` ≈ 1.5, beyond Born), compared with the self-consistent T-matrix SCBA
-        at the measured rate. The supercell must hold a mean free path (validity rule
+        at the measured rate where dilute (measured rate within 10 % of the single-site
+        T-matrix's), else drawn. The supercell must hold a mean free path (validity rule
         ``size_over_ell``): at V = 0.5 t and the disorder variant, n_i = 0.1 gives
-        Γ_total ≈ 0.80 Δ0, ℓ ≈ 24 a, p_F ℓ ≈ 23 (n_i = 0.03: ℓ ≈ 75 a > 64 a).
+        Γ_total ≈ 0.80 Δ0, ℓ ≈ 24 a, p_F ℓ ≈ 23 but 0.835 of the single-site rate (drawn);
+        n_i = 0.03 has ℓ ≈ 75 a > 64 a.
     realizations : int
         Disorder realizations per study (each: self-consistent Δ at B and B = 0, KPM DOS).
     supercell, moments, vectors : int

@@ -31,9 +31,12 @@ at once so that its workers stay busy across cases):
 * ``point_c`` (full suite, c = 0.1): point impurities V = 0.5 t, beyond Born (|T|²/V² ≈
   1.5), against the self-consistent T-matrix SCBA (`quasiclassical.tmatrix`) at the
   measured normal rate and the lattice's cot δ0 = 1/(π N0 V) − R̄ (no Born rule; the p_F ℓ
-  and mean-free-path rules apply). The dilute-limit rate is recorded beside the measured
-  one (0.96 against 0.81 Δ0 at n_i = 0.1: corrections of order n_i), and so are the Born
-  SCBA at the same rate and at the Born rate of the same V.
+  and mean-free-path rules apply, and the T-matrix's own premise, dilute impurities:
+  measured rate within 10 % of the single-site one, `validity.dilute_ratio`). At c = 0.1
+  the measured rate is 0.835 of the single-site 0.96 Δ0: the case is drawn beside the
+  T-matrix SCBA, not checked (with the ideal valley operator the lattice sits +0.0017 ±
+  0.0002 above it there). V = 0.5 t is not both dilute and diffusive on 64² supercells
+  (c = 0.03: ℓ ≈ 75 a); at the full scale (300², c = 0.01) it is checked.
 
 Each realization solves its own uniform Δ (`latticemirage.disorder.selfconsistent`, U fixed
 by the clean T_c0 on the converged clean lattice, the real-space shell cutoff ω_c) at B and
@@ -531,6 +534,15 @@ def _prepare_case(pt, case, k, report, g_loc, sigma_expected, tick):
             f"beyond the SCBA: p_F l = {rate['pf_ell']:.3g} < {validity.MIN_PF_ELL:g} "
             f"at the measured Gamma_total = {gamma_tot:.3g} Delta0 (crossed diagrams "
             "~1/(p_F l) omitted)"))
+    if case.tmatrix:
+        # The T-matrix is single-site: away from the dilute limit (measured rate more than
+        # 10 % from the single-site one) the case is drawn, not checked.
+        rate["dilute_ratio"] = validity.dilute_ratio(gamma_tot, rate["tmatrix_total"])
+        if case.scba and abs(rate["dilute_ratio"] - 1) > validity.DILUTE_TOLERANCE:
+            case = replace(case, scba=False, beyond=(
+                f"beyond the single-site T-matrix: measured Gamma_total / single-site rate = "
+                f"{rate['dilute_ratio']:.3g}, more than {validity.DILUTE_TOLERANCE:.0%} from 1 "
+                f"(not dilute at n_i = {case.disorder.concentration:g})"))
     # Rules before anything runs, at the Δ the case is expected to use (the clean
     # lattice's: disorder only lowers it, so L/ξ is rechecked at the measured Δ). The
     # Born rule belongs to the quantitative SCBA cases only.
@@ -987,8 +999,9 @@ def _figure_gap(report, pt, results, plt):
     ax.plot([], [], "bx", label=r"SCBA at the case's $\Gamma$, $\beta_{eff}$, own units (compared)")
     ax.plot([], [], "r+", label=r"SCBA at the case's $\Gamma$, fixed $\beta$, own units")
     ax.plot([], [], "gs", mfc="none", label="lattice, smooth (Anderson control)")
-    if any(r["case"].tmatrix for r in results.values()):
+    if any(r["case"].tmatrix and r["case"].scba for r in results.values()):
         ax.plot([], [], "m^", mfc="none", label="lattice, point impurities (vs T-matrix SCBA)")
+    if any(r["case"].tmatrix for r in results.values()):
         ax.plot([], [], "m*", label=r"Born SCBA of the same $V$, at its second-order rate")
     if any(not r["case"].scba and r["case"].name != "smooth" for r in results.values()):
         ax.plot([], [], "bD", mfc="none", label="lattice, beyond the SCBA's validity (drawn)")
@@ -1072,7 +1085,7 @@ def _figure_filling(report, pt, results, plt):
                     textcoords="offset points")
     ax.plot([], [], "rx", label="SCBA (x) the case's kernel, lattice Delta")
     ax.plot([], [], "ko", mfc="none", label="lattice KPM (Born cases)")
-    if any(r["case"].tmatrix for r in results.values()):
+    if any(r["case"].tmatrix and r["case"].scba for r in results.values()):
         ax.plot([], [], "m^", mfc="none", label="lattice KPM, point impurities (T-matrix)")
     ax.set_xlabel(r"measured intervalley rate $\Gamma_{qc}=2\Gamma_{inter}$ ($\Delta_0$)")
     ax.set_ylabel(r"mirage-dip depth $D/D_{clean}$")

@@ -218,17 +218,20 @@ def test_zero_field_shells_equal_the_reprojected_ones(twists, compact):
     sh = scs.shell_hamiltonians(p, 12, 0.3, **kw)
     ref = scs.shell_hamiltonians(p0, 12, 0.3, reuse=sh, **kw)
     lean = scs.shell_hamiltonians(p, 12, 0.3, keep_states=False, **kw)
-    assert all(s.phi is None and s.shell_states == r.shell_states for s, r in zip(lean, sh))
+    assert all(s.phi is None and s.shell_states == r.shell_states
+               for s, r in zip(lean, sh, strict=True))
     got = scs.zero_field_shells(lean, p, p0)
     for a, b in zip(got, ref, strict=True):
-        pairs = zip(a.chiral, b.chiral) if b.chiral is not None else ((a.h0, b.h0),
+        pairs = zip(a.chiral, b.chiral, strict=True) if b.chiral is not None else ((a.h0, b.h0),
                                                                       (a.h_pair, b.h_pair))
         for x, y in pairs:
             np.testing.assert_allclose(x, y, rtol=0, atol=1e-15)  # round-off of 0.03 t
     # The field's own shells are unchanged (copies, not views, were modified).
     again = scs.shell_hamiltonians(p, 12, 0.3, keep_states=False, **kw)
     for a, b in zip(lean, again, strict=True):
-        for x, y in (zip(a.chiral, b.chiral) if a.chiral is not None else ((a.h0, b.h0),)):
+        pairs = (zip(a.chiral, b.chiral, strict=True) if a.chiral is not None
+                 else ((a.h0, b.h0),))
+        for x, y in pairs:
             np.testing.assert_array_equal(x, y)
 
 
