@@ -1,6 +1,7 @@
 """Self-consistent Δ on supercells: clean-limit agreement, cost per realization, method choice.
 
-Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py {clean,cost,chebyshev,chiral,shell}``
+Run: ``.venv/bin/python benchmarks/bench_selfconsistent.py MODE``, MODE one of
+{clean,cost,chebyshev,chiral,shell,gram}
 (``shell [L ...]``, ``shell full [L [TWISTS]]``)
 (no argument: ``chiral``, as ``make bench`` runs it)
 
@@ -32,6 +33,11 @@ T = 0.1 T_c0, ω_c = (2/3) E_F; ξ0 = 9.4 a, p_F ξ0 = 11.4.
     The shell eigenstates by dense ``eigh`` against sparse spectrum slicing
     (`latticemirage.disorder.shell`), and one realization at the default scale (see
     `shell`).
+
+``gram``
+    One free-energy evaluation of the Δ search (the validate point, L = 64, one twist,
+    W = 0.7 t): the product D D^T formed per evaluation against the expansion
+    G0 + Δ S + Δ² (1 ⊗ q q^T) formed once (`selfconsistent._gram`), twice each.
 
 The machine is shared: compare ratios measured in the same run.
 """
@@ -218,6 +224,28 @@ def shell(sizes=(48, 72, 96), full_scale=None, twists="diagonal"):
           f"thread; peak RSS {peak:.2f} GiB", flush=True)
 
 
+def gram(size=64):
+    m = map_to_lattice(PhysicalParameters(beta=3.0, field=1.0, e_fermi=20.0, delta0=0.03))
+    v = AndersonDisorder(0.7).potential((size, size), realization_rng(3, 0))
+    (sh,) = scs.shell_hamiltonians(m.lattice_params(0.0), size, 10 * m.delta0, potential=v,
+                                   twists="none", compact=True)
+    blocks = scs.chiral_blocks(sh)
+    t0 = time.perf_counter()
+    expansion = scs._gram(blocks)
+    once = time.perf_counter() - t0
+    d_t, t_t = 0.8 * m.delta0, 0.1 * m.tc0
+    for _ in range(2):
+        t0 = time.perf_counter()
+        a = scs._shell_omega(sh, blocks, d_t, t_t)
+        t1 = time.perf_counter()
+        b = scs._shell_omega(sh, blocks, d_t, t_t, None, expansion)
+        t2 = time.perf_counter()
+        print(f"L = {size}, M = {sh.shell_states}: product per evaluation {t1 - t0:.2f} s, "
+              f"expansion {t2 - t1:.2f} s (x{(t1 - t0) / (t2 - t1):.2f}; formed once in "
+              f"{once:.2f} s); free energies differ by {abs(a - b) / abs(a):.1e} relative",
+              flush=True)
+
+
 if __name__ == "__main__":
     # Dense LAPACK on these sizes runs single-threaded (as the library does).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -231,4 +259,5 @@ if __name__ == "__main__":
             else:
                 shell(tuple(int(a) for a in args) or (48, 72, 96))
         else:
-            {"clean": clean, "cost": cost, "chebyshev": chebyshev, "chiral": chiral}[mode]()
+            {"clean": clean, "cost": cost, "chebyshev": chebyshev, "chiral": chiral,
+             "gram": gram}[mode]()

@@ -76,12 +76,18 @@ _GREEN_SECONDS_PER_K = 5.0e-4
 
 
 # --- the shell gap solver per realization (`disorder.selfconsistent.realization_delta`) ---
-#: Kept per twist: the shell eigenvectors (8 N M bytes) and the two chiral blocks
-#: (2 x 8 (2M)² = 64 M²). Held while one twist is built: h0 and h_pair (2 x 8 (4M)²), the
-#: chiral quarters and the einsum's intermediates: 600 M², set from the measured peak
-#: (300², M = 3468, two twists: 12.9 GiB, of which 6.5 GB kept; 352 M² counted by hand).
-_SHELL_KEPT_PER_M2 = 64.0
-_SHELL_FULL_PER_M2 = 256.0  # h0 and h_pair, 2 x 8 (4M)², when they are kept
+#: Compact shells (`realization_delta`, since the fifth session of 2026-12-07): kept per twist
+#: the two chiral blocks and the search's expansion G0, S (4 x 8 (2M)² = 128 M²); no
+#: eigenvectors. Held while one twist is built: its eigenvectors (8 N M bytes), h0
+#: (8 (4M)²), the chiral quarters and the einsum's intermediates: 322 M² beyond the 128
+#: counted as kept, set from the measured peak (300², M = 3468, one twist: 7.33 GiB, this
+#: model 7.9 GB; the former path, eigenvectors kept and h_pair formed: 13.0 GiB).
+_SHELL_KEPT_PER_M2 = 128.0
+_SHELL_COMPACT_BUILD_PER_M2 = 322.0
+#: Full shells (the site-resolved iteration): eigenvectors kept, h0 and h_pair (2 x 8 (4M)²
+#: = 256 M²) and the chiral blocks (64 M²) kept per twist, 600 M² while one is built
+#: (measured at 200², M = 1536, one twist: 2.2 GiB, the model 2.5 GiB).
+_SHELL_FULL_KEPT_PER_M2 = 320.0
 _SHELL_BUILD_PER_M2 = 600.0
 #: Seconds (one thread), measured at 300², M = 3468 (2026-12-07, the machine shared with
 #: one other job): one twist: shell eigenstates and projection 551 s (0.16 s per state),
@@ -291,18 +297,29 @@ def shell_gap(sites, shell_states, twists, *, zero_field=True, full=False):
     zero_field : bool
         With the B = 0 reference (the eigenstates reused).
     full : bool
-        The 4M x 4M matrices kept as well (the site-resolved iteration, which uses
-        non-compact shells): 256 M² more per twist. Measured at 200² (M = 1536, one twist,
+        Full shells (the site-resolved iteration): the eigenvectors and the 4M x 4M
+        matrices kept per twist. Measured at 200² (M = 1536, one twist,
         `mirage figure fig_gap_map --scale default`): peak RSS 2.2 GiB, this estimate 2.5 GiB.
+        Without: compact shells, no eigenvectors kept (measured at 300², M = 3468, one
+        twist: 7.33 GiB, this estimate 7.9 GB).
     """
     m, n = float(shell_states), float(sites)
-    kept_per_m2 = _SHELL_KEPT_PER_M2 + (_SHELL_FULL_PER_M2 if full else 0.0)
-    kept = twists * (8.0 * n * m + kept_per_m2 * m * m)
-    build = _SHELL_BUILD_PER_M2 * m * m
+    if full:
+        kept_per_m2 = _SHELL_FULL_KEPT_PER_M2
+        kept = twists * (8.0 * n * m + kept_per_m2 * m * m)
+        build = _SHELL_BUILD_PER_M2 * m * m
+        kept_text = f"shell eigenvectors 8 L^2 M + shell matrices {kept_per_m2:g} M^2"
+        build_text = f"building one twist's shell matrices, {_SHELL_BUILD_PER_M2:g} M^2 B"
+    else:
+        kept_per_m2 = _SHELL_KEPT_PER_M2
+        kept = twists * kept_per_m2 * m * m
+        build = 8.0 * n * m + _SHELL_COMPACT_BUILD_PER_M2 * m * m
+        kept_text = f"chiral blocks and the search's expansion {kept_per_m2:g} M^2"
+        build_text = ("building one twist: its eigenvectors 8 L^2 M and matrices "
+                      f"{_SHELL_COMPACT_BUILD_PER_M2:g} M^2 B")
     seconds = twists * (_SHELL_SECONDS_PER_STATE * m + _SHELL_SEARCH_SECONDS_PER_M3 * m**3)
     if zero_field:
         seconds += twists * _SHELL_ZERO_FIELD_SECONDS_PER_STATE * m
     return Estimate.from_parts(
-        [(kept, "size", f"{twists} twist(s) x (shell eigenvectors 8 L^2 M + shell matrices "
-                        f"{kept_per_m2:g} M^2) B, M = {int(m)} shell states"),
-         (build, "size", "building one twist's shell matrices, 600 M^2 B")], seconds)
+        [(kept, "size", f"{twists} twist(s) x ({kept_text}) B, M = {int(m)} shell states"),
+         (build, "size", build_text)], seconds)

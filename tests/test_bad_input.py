@@ -96,7 +96,7 @@ CASES = [
     ([*DIS, "--n-energies", "1000000000", "--memory-limit", "10", "--output", "{d}/st"],
      2, "n-energies"),
     ([*DIS, "--realizations", "1000000000000", "--output", "{d}/st"], 2, "realizations"),
-    # the shell gap solver at the default scale: ~10 GB per realization (estimates.shell_gap)
+    # the shell gap solver at the default scale: ~8 GB per realization (estimates.shell_gap)
     (["lattice", "disorder", "--kind", "anderson", "--width", "0.29", "--size", "300",
       "--realizations", "1", "--self-consistent", "--twists", "none", "--beta", "7",
       "--field", "2", "--e-fermi", "30", "--delta0-t", "0.005", "--memory-limit", "4",
