@@ -19,7 +19,15 @@ Also: the clean supercell (same L and twists) vs the SCBA (the grid effect), and
 the clean supercell and of the ideal model. Realization k of width W uses
 ``SeedSequence([5, k])``; results do not depend on the worker count.
 
+``--ideal-only`` computes (c) alone (the ideal operator's Δ on each realization and on the
+clean supercell, no β_eff: half the cost) and its excess beyond the clean offset,
+e = (r − r_SCBA) − (r − r_SCBA)_clean supercell, with Γ_total, ℓ and p_F ℓ
+(`validity.pf_ell`) of each width. ``--delta0`` (t) and ``--e-fermi`` (Δ0) move the gap scale;
+E_F in t is ``e_fermi · delta0``, so ``--delta0 0.02 --e-fermi 30`` keeps the band of the
+default point (0.6 t) and only Δ0 (with β, B, ω_c and T in Δ0 units) changes.
+
     python benchmarks/diag_disorder_beta.py [--size 48] [--realizations 4] [--workers 2]
+    python benchmarks/diag_disorder_beta.py --ideal-only --delta0 0.02 --e-fermi 30 --size 96
     python benchmarks/diag_disorder_beta.py --from-json diag_disorder_beta.json
 
 Prints a table and writes ``--output`` (JSON, default diag_disorder_beta.json); ``--from-json``
@@ -35,7 +43,7 @@ import time
 
 import numpy as np
 
-from latticemirage.disorder import band, rates
+from latticemirage.disorder import band, rates, validity
 from latticemirage.disorder import selfconsistent as scs
 from latticemirage.disorder.potentials import AndersonDisorder, remove_uniform
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
@@ -45,29 +53,38 @@ PHYS = dict(beta=3.0, field=1.0, delta0=0.03, e_fermi=20.0, temperature=0.1)
 WINDOW = 4.0  # Δ0
 
 
-def _mapping():
-    return map_to_lattice(PhysicalParameters(**PHYS))
+def _mapping(phys=PHYS):
+    return map_to_lattice(PhysicalParameters(**phys))
 
 
-def _settings(m, coupling, ising=None, twists="pi"):
-    return {"temperature": PHYS["temperature"], "coupling_t": coupling, "cutoff_delta0": 10.0,
+def _settings(m, coupling, ising=None, twists="pi", phys=PHYS):
+    return {"temperature": phys["temperature"], "coupling_t": coupling, "cutoff_delta0": 10.0,
             "twists": twists, "zero_field_reference": True,
-            "physical": {k: PHYS[k] for k in ("beta", "field", "e_fermi", "delta0")} | {"phi": 0.0},
+            "physical": {k: phys[k] for k in ("beta", "field", "e_fermi", "delta0")} | {"phi": 0.0},
             **({"ising": ising.to_dict()} if ising is not None else {})}
 
 
-def realization(width, k, size, coupling, twist_set="pi"):
-    """Lattice and ideal-operator r, z and β_eff of one realization (a pure function)."""
-    m = _mapping()
+def realization(width, k, size, coupling, twist_set="pi", phys=PHYS, ideal_only=False):
+    """Lattice and ideal-operator r, z and β_eff of one realization (a pure function).
+
+    With *ideal_only* the ideal operator's Δ and z alone (no lattice operator, no β_eff).
+    """
+    m = _mapping(phys)
     rng = np.random.default_rng(np.random.SeedSequence([5, k]))
     pot = None
     if width > 0:
         pot, _ = remove_uniform(AndersonDisorder(width).potential((size, size), rng))
     out = {"width": width, "index": k}
-    valley = band.ValleyIsing(PHYS["beta"] * m.delta0)
-    for name, ising in (("lattice", None), ("valley", valley)):
-        delta, meta = scs.realization_delta(_settings(m, coupling, ising, twist_set), size, pot)
-        out[name] = {"delta": delta, "z": meta["delta_zero_field_delta0"]}
+    valley = band.ValleyIsing(phys["beta"] * m.delta0)
+    operators = (("lattice", None), ("valley", valley))
+    for name, ising in operators[1:] if ideal_only else operators:
+        t0 = time.perf_counter()
+        delta, meta = scs.realization_delta(_settings(m, coupling, ising, twist_set, phys), size,
+                                            pot)
+        out[name] = {"delta": delta, "z": meta["delta_zero_field_delta0"],
+                     "seconds": time.perf_counter() - t0}
+        if ideal_only:
+            continue
         twists = scs.twist_list(twist_set)
         b = band.fermi_level_beta(m.lattice_params(0.0), size, potential=pot, twists=twists,
                                   window=WINDOW * m.delta0, ising=ising)
@@ -86,35 +103,84 @@ def _mean_err(x):
     return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
 
 
+def _ideal_rows(args, phys, m, widths, gammas, totals, results):
+    """Rows of ``--ideal-only``: (c) per width and its excess beyond the clean offset."""
+    val0 = results[0]["valley"]
+    c0 = val0["delta"] / val0["z"] - qc_ratio(3.0, 0.0, val0["z"])
+    rows = {"clean": {"r_valley": val0["delta"] / val0["z"],
+                      "qc_valley": qc_ratio(3.0, 0.0, val0["z"]), "c_valley_vs_scba": c0},
+            "clean_realization": results[0]}
+    print(f"clean {args.size}^2 x twists ({args.twists}), ideal operator: r "
+          f"{rows['clean']['r_valley']:.4f} vs SCBA {rows['clean']['qc_valley']:.4f} "
+          f"(offset {c0:+.4f}); {val0.get('seconds', float('nan')):.0f} s")
+    for w in widths:
+        g, g_err = gammas[w]
+        g_tot, g_tot_err = totals[w]
+        rs = [x for x in results[1:] if x["width"] == w]
+        c = [x["valley"]["delta"] / x["valley"]["z"] - qc_ratio(3.0, g, x["valley"]["z"])
+             for x in rs]
+        z = float(np.mean([x["valley"]["z"] for x in rs]))
+        slope = (qc_ratio(3.0, g + 0.05, z) - qc_ratio(3.0, g - 0.05, z)) / 0.1
+        delta_b = float(np.mean([x["valley"]["delta"] for x in rs]))
+        verdict = validity.assess(m, size=args.size, delta=delta_b)
+        cm, ce = _mean_err(c)
+        row = {"gamma_qc": g, "gamma_qc_err": g_err, "gamma_total": g_tot,
+               "gamma_total_err": g_tot_err, "gamma_slope": slope,
+               "ell": m.v_fermi / (2.0 * g_tot * m.delta0),
+               "pf_ell": validity.pf_ell(m, g_tot),
+               "c_valley_vs_scba": [cm, ce], "excess": [cm - c0, ce],
+               "delta_b_mean": delta_b, "validity": verdict.as_dict(),
+               "seconds_per_realization": [x["valley"].get("seconds") for x in rs],
+               "per_realization": rs}
+        rows[f"W={w:g}"] = row
+        print(f"W = {w:g} t: Gamma_qc {g:.3f} +- {g_err:.3f}, Gamma_total {g_tot:.3f} +- "
+              f"{g_tot_err:.3f} Delta0, l = {row['ell']:.1f} a, pF l = {row['pf_ell']:.2f}; "
+              f"(c) {cm:+.4f} +- {ce:.4f}, excess e = {cm - c0:+.4f} +- {ce:.4f} "
+              f"({len(rs)} realizations, dr/dGamma {slope:.4f}); size/xi(Delta_B) "
+              f"{verdict['size_over_xi'].value:.2f} "
+              f"({'rules ok' if verdict.passed else verdict.message()})")
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--realizations", type=int, default=4)
     p.add_argument("--widths", default="0.7,1.0")
+    p.add_argument("--first-realization", type=int, default=0,
+                   help="index k of the first realization (to add realizations to a run)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--twists", choices=("pi", "diagonal"), default="pi",
                    help="twist set of each realization's Δ (the stage uses diagonal)")
+    p.add_argument("--delta0", type=float, default=PHYS["delta0"], help="Δ0 in t")
+    p.add_argument("--e-fermi", type=float, default=PHYS["e_fermi"],
+                   help="E_F in Δ0 (E_F in t = e_fermi * delta0)")
+    p.add_argument("--ideal-only", action="store_true",
+                   help="only (c): the ideal valley operator and its clean offset")
     p.add_argument("--output", default="diag_disorder_beta.json")
     p.add_argument("--from-json", default=None,
                    help="reuse the realizations of an earlier run's JSON output")
     args = p.parse_args()
     widths = [float(w) for w in args.widths.split(",")]
-    m = _mapping()
+    phys = PHYS | {"delta0": args.delta0, "e_fermi": args.e_fermi}
+    m = _mapping(phys)
     coupling = scs.clean_coupling(m, cutoff=10.0)
     start = time.perf_counter()
-    gammas, betas = {}, {}
+    gammas, betas, totals = {}, {}, {}
     for j, w in enumerate(widths):
         r = rates.measure_rates(m.lattice_params(0.0), AndersonDisorder(w), 100, 4, 11 + j,
                                 eta=0.01)
         d = r.in_units(m.delta0)
         gammas[w] = (max(d["gamma_qc"], 0.0), float(d["gamma_qc_err"] or 0.0))
+        totals[w] = (d["gamma_total"], float(d["gamma_total_err"] or 0.0))
         b, e = band.renormalized_fermi_beta(m.lattice_params(0.0), r.sigma_real,
                                             r.sigma_real_err)
         betas[w] = (b / m.delta0, e / m.delta0)
         print(f"W = {w:g} t: Gamma_qc = {gammas[w][0]:.4f} +- {gammas[w][1]:.4f}, Re Sigma = "
               f"{d['sigma_real']:.4f} +- {d['sigma_real_err']:.4f}, beta_FS = {betas[w][0]:.4f} "
               f"+- {betas[w][1]:.4f} Delta0", flush=True)
-    jobs = [(0.0, 0)] + [(w, k) for w in widths for k in range(args.realizations)]
+    first = args.first_realization
+    jobs = [(0.0, 0)] + [(w, k) for w in widths for k in range(first, first + args.realizations)]
     if args.from_json:
         with open(args.from_json) as f:
             old = json.load(f)
@@ -124,9 +190,13 @@ def main():
     else:
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(args.workers, mp_context=ctx) as ex:
-            futs = [ex.submit(realization, w, k, args.size, coupling, args.twists) for w, k in jobs]
+            futs = [ex.submit(realization, w, k, args.size, coupling, args.twists, phys,
+                              args.ideal_only) for w, k in jobs]
             results = [f.result() for f in futs]
     clean = results[0]
+    if args.ideal_only:
+        _write(_ideal_rows(args, phys, m, widths, gammas, totals, results), args, phys, start)
+        return
     if clean is None:  # an output of the first version of this script: its clean row as is
         rows = {"clean": old["clean"]}
     else:
@@ -172,8 +242,13 @@ def main():
                     "b2_lattice_vs_scba_beta_spectral", "c_valley_vs_scba",
                     "lattice_minus_valley"):
             print(f"   {key:28s} {row[key][0]:+.4f} +- {row[key][1]:.4f}")
+    _write(rows, args, phys, start)
+
+
+def _write(rows, args, phys, start):
     rows["meta"] = {"size": args.size, "twists": args.twists, "realizations": args.realizations,
-                    "window_delta0": WINDOW, "physical": PHYS,
+                    "first_realization": args.first_realization,
+                    "window_delta0": WINDOW, "physical": phys, "ideal_only": args.ideal_only,
                     "seconds": time.perf_counter() - start}
     with open(args.output, "w") as f:
         json.dump(rows, f, indent=1)
