@@ -251,16 +251,14 @@ def unit_seconds(setup, workers=2):
     realization) is left out.
     """
     from latticemirage.disorder import shell
-    from latticemirage.estimates import shell_gap
 
     res = setup.resolution
     size = res.supercell
     if not res.self_consistent or size**2 <= shell.DENSE_MAX_SITES:
         return None
-    mapping = map_to_lattice(setup.disorder_physical())
-    m = selfconsistent.shell_states_estimate(mapping, size, setup.disorder_cutoff)
-    twists = len(selfconsistent.twist_list(res.gap_twists))
-    per_realization = shell_gap(size**2, m, twists).seconds
+    per_realization = selfconsistent.realization_estimate(
+        map_to_lattice(setup.disorder_physical()), size, res.gap_twists,
+        setup.disorder_cutoff).seconds
     studies = len(res.anderson_widths) + 1 + len(res.concentrations)
     return studies * res.realizations * per_realization / max(workers, 1) / units(setup)
 

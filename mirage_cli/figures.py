@@ -253,14 +253,12 @@ def fig2_lattice(argv=None):
 def _check_gap_map_memory(args, point):
     """Refuse a site-resolved map that cannot fit (`latticemirage.estimates.shell_gap` with
     the shell matrices kept), before the clean gap or any shell is computed."""
-    from latticemirage import estimates
     from latticemirage.disorder import selfconsistent as scs
     from latticemirage.mapping import PhysicalParameters, map_to_lattice
     from mirage_common.resources import check_memory
 
     mapping = map_to_lattice(PhysicalParameters(field=args.field, **point))
-    est = estimates.shell_gap(args.size**2, scs.shell_states_estimate(mapping, args.size),
-                              len(scs.twist_list(args.twists)), zero_field=False, full=True)
+    est = scs.realization_estimate(mapping, args.size, args.twists, zero_field=False, full=True)
     check_memory("size", est.nbytes, est.what)
 
 

@@ -91,7 +91,7 @@ import scipy.sparse as sp
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from latticemirage import bulk
+from latticemirage import bulk, estimates
 from latticemirage.disorder import band
 from latticemirage.disorder import shell as shell_mod
 from latticemirage.disorder import supercell as scm
@@ -117,6 +117,7 @@ __all__ = [
     "clean_coupling",
     "equivalent_mesh",
     "onsite_difference",
+    "realization_estimate",
     "shell_hamiltonians",
     "shell_states_estimate",
     "solve_site_resolved",
@@ -198,6 +199,13 @@ def shell_states_estimate(mapping, size, cutoff=None):
     bare = bulk.fourier_blocks(bulk.wrapped_system(),
                                {**mapping.lattice_params(0.0), "lam": 0.0, "B": 0.0})
     return len(shell_points(bare, int(size), cutoff_t))
+
+
+def realization_estimate(mapping, size, twists, cutoff=None, *, zero_field=True, full=False):
+    """`latticemirage.estimates.shell_gap` of one realization before anything is built: M
+    from `shell_states_estimate` (ω_c = *cutoff* in Δ0), the twists counted from their set."""
+    return estimates.shell_gap(int(size) ** 2, shell_states_estimate(mapping, size, cutoff),
+                               len(twist_list(twists)), zero_field=zero_field, full=full)
 
 
 @dataclass(frozen=True, eq=False)
@@ -434,19 +442,22 @@ def zero_field_shells(shells, params, other):
         When the two differ by more than a uniform on-site block.
     """
     out = []
+    blocks = {}  # the difference per basis, computed once: real (chiral shells) or model
     for sh in shells:
         m = sh.shell_states
         real = not np.iscomplexobj(sh.chiral[0] if sh.chiral is not None else sh.h0)
-        block = onsite_difference(params, other, real=real)
+        if real not in blocks:
+            blocks[real] = onsite_difference(params, other, real=real)
+        block = blocks[real]
         if block is None:
             raise ValueError("other: differs from params by more than a uniform on-site block")
         if sh.chiral is not None:
-            z = _CHIRAL_W.T @ block @ _CHIRAL_W
+            # the difference must keep the chiral structure itself (diagonal quarters vanish)
+            q = _chiral_onsite_block(block, atol=_PROJECT_TOL)
+            if q is None:
+                raise ValueError("other: the difference breaks the chiral symmetry of the shells")
             d0 = sh.chiral[0].copy()
-            # the chiral structure of the difference itself: its diagonal quarters vanish
-            if max(np.max(np.abs(z[:2, :2])), np.max(np.abs(z[2:, 2:]))) > _PROJECT_TOL:
-                raise ValueError("block: breaks the chiral symmetry of the shells")
-            d0.reshape(m, 2, m, 2)[np.arange(m), :, np.arange(m), :] -= z[:2, 2:]
+            d0.reshape(m, 2, m, 2)[np.arange(m), :, np.arange(m), :] -= q
             out.append(dataclasses.replace(sh, chiral=(d0, sh.chiral[1])))
         else:
             h0 = sh.h0.copy()
@@ -566,13 +577,22 @@ def _chiral_quarter(h, m):
     return np.ascontiguousarray(quarter[0, 1].reshape(2 * m, 2 * m))
 
 
+def _chiral_onsite_block(block, atol=None):
+    """The 2 x 2 off-diagonal quarter q of an on-site 4 x 4 *block* in the chiral basis, or
+    None when its diagonal quarters do not vanish (to 1e-10 relative, as `_chiral_quarter`,
+    or to *atol*)."""
+    z = _CHIRAL_W.T @ block @ _CHIRAL_W
+    if atol is None:
+        atol = 1e-10 * max(float(np.max(np.abs(z))), 1e-300)
+    if max(np.max(np.abs(z[:2, :2])), np.max(np.abs(z[2:, 2:]))) > atol:
+        return None
+    return z[:2, 2:]
+
+
 def _chiral_onsite(block, m):
     """`_chiral_quarter` of ``1_M (x) block`` without forming it: ``1_M (x) q``, q 2 x 2."""
-    z = _CHIRAL_W.T @ block @ _CHIRAL_W
-    scale = max(float(np.max(np.abs(z))), 1e-300)
-    if max(np.max(np.abs(z[:2, :2])), np.max(np.abs(z[2:, 2:]))) > 1e-10 * scale:
-        return None
-    return np.kron(np.eye(m), z[:2, 2:])
+    q = _chiral_onsite_block(block)
+    return None if q is None else np.kron(np.eye(m), q)
 
 
 def _zero_field_levels(blocks):

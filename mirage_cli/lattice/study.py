@@ -425,9 +425,8 @@ def _shell_estimate(args, mapping, twists, zero_field, *, check=False):
     from latticemirage.disorder import selfconsistent
 
     workers = _study_workers(args)
-    one = estimates.shell_gap(
-        args.size**2, selfconsistent.shell_states_estimate(mapping, args.size, args.cutoff),
-        len(selfconsistent.twist_list(twists)), zero_field=bool(zero_field))
+    one = selfconsistent.realization_estimate(mapping, args.size, twists, args.cutoff,
+                                              zero_field=bool(zero_field))
     total = estimates.Estimate(workers * one.nbytes, one.seconds * args.realizations / workers,
                                one.option, f"{workers} worker(s) x the shell gap solver "
                                            f"({one.what})")
