@@ -93,10 +93,12 @@ _SHELL_BUILD_PER_M2 = 600.0
 #: one other job): one twist: shell eigenstates and projection 551 s (0.16 s per state),
 #: the bracketed Δ(B) search 482 s (~13 eigvalsh of size 2M and one eigh: 1.16e-8 M³), the
 #: zero-field reference 32 s (the projection again and one Hermitian eigvalsh of size M);
-#: two twists: 1364, 870 and 25 s (2260 s in all; this model gives 2147 s).
+#: two twists: 1364, 870 and 25 s (2260 s in all). Since the fifth session the zero-field
+#: shells are derived without a projection: 12 s at M = 3468, one twist (load 3 on 2
+#: cores), 0.0035 s per state.
 _SHELL_SECONDS_PER_STATE = 0.16
 _SHELL_SEARCH_SECONDS_PER_M3 = 1.16e-8
-_SHELL_ZERO_FIELD_SECONDS_PER_STATE = 0.01
+_SHELL_ZERO_FIELD_SECONDS_PER_STATE = 0.0035
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,7 @@ def shell_gap(sites, shell_states, twists, *, zero_field=True, full=False):
     twists : int
         Twists averaged over.
     zero_field : bool
-        With the B = 0 reference (the eigenstates reused).
+        With the B = 0 reference (its shells derived from the field's).
     full : bool
         Full shells (the site-resolved iteration): the eigenvectors and the 4M x 4M
         matrices kept per twist. Measured at 200² (M = 1536, one twist,
