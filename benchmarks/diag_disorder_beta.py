@@ -47,6 +47,7 @@ from latticemirage.disorder import band, rates, validity
 from latticemirage.disorder import selfconsistent as scs
 from latticemirage.disorder.potentials import AndersonDisorder, remove_uniform
 from latticemirage.mapping import PhysicalParameters, map_to_lattice
+from mirage_common.errors import ParameterError
 from quasiclassical import QCParams, solve_gap
 
 PHYS = dict(beta=3.0, field=1.0, delta0=0.03, e_fermi=20.0, temperature=0.1)
@@ -150,8 +151,9 @@ def main():
     p.add_argument("--first-realization", type=int, default=0,
                    help="index k of the first realization (to add realizations to a run)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--twists", choices=("pi", "diagonal"), default="pi",
-                   help="twist set of each realization's Δ (the stage uses diagonal)")
+    p.add_argument("--twists", default="pi",
+                   help="twist set of each realization's Δ: pi, diagonal (the stage's) or grid:N "
+                        "(N x N twists, to separate the k-grid from the disorder sample)")
     p.add_argument("--delta0", type=float, default=PHYS["delta0"], help="Δ0 in t")
     p.add_argument("--e-fermi", type=float, default=PHYS["e_fermi"],
                    help="E_F in Δ0 (E_F in t = e_fermi * delta0)")
@@ -161,6 +163,10 @@ def main():
     p.add_argument("--from-json", default=None,
                    help="reuse the realizations of an earlier run's JSON output")
     args = p.parse_args()
+    try:
+        scs.twist_list(args.twists)
+    except ParameterError as err:
+        p.error(f"--twists: {err}")
     widths = [float(w) for w in args.widths.split(",")]
     phys = PHYS | {"delta0": args.delta0, "e_fermi": args.e_fermi}
     m = _mapping(phys)

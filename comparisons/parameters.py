@@ -83,8 +83,9 @@ class Resolution:
         Measured 2026-12-07 with 4 realizations: 3 σ_D/D_clean = 0.40 (W = 0.7 t), 0.55
         (W = 1 t), 0.99 (smooth), 0.67 (point impurities n_i = 0.1); σ_D falls as
         1/sqrt(R), so 10 and 24 bring W = 1 t and smooth to ≈ 0.35 and 0.40, under the power
-        rule's 0.5 with room for the spread of a four-sample estimate; the point case measured
-        0.49 with 12 (not the 0.39 predicted), so it gets 20 (≈ 0.38).
+        rule's 0.5 with room for the spread of a four-sample estimate. The point case had 20
+        while it was checked; drawn (not dilute), it has no depth check to power and gets
+        none (sixth session: ~60 s of the stage).
     tunnel_n_k : int
         Transverse momenta of the lattice NS junction (tunneling suite).
     tunnel_step_kt : float
@@ -128,7 +129,7 @@ class Resolution:
     self_consistent: bool = True
     twists: str = "pi"
     gap_twists: str = "diagonal"
-    dos_realizations: tuple = (("anderson_1", 10), ("smooth", 24), ("point_0.1", 20))
+    dos_realizations: tuple = (("anderson_1", 10), ("smooth", 24))
     tunnel_n_k: int = 24
     tunnel_step_kt: float = 0.25
     tunnel_equal_spin_points: int = 201

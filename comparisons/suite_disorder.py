@@ -843,8 +843,20 @@ def _dos_checks(report, pt, results):
     """The DOS checks of every case: power, smooth dip kept, L1, relative depth, filling."""
     res = pt.setup.resolution
     powered, underpowered = _powered(res)
+    anderson = [n for n, r in results.items() if isinstance(r["case"].disorder, AndersonDisorder)]
     for name, r in results.items():
         case = r["case"]
+        if not (case.scba or isinstance(case.disorder, SmoothDisorder)
+                or (anderson and name == anderson[-1])):
+            # A drawn case with no depth check of its own (not the filling case): a power
+            # check would gate nothing, so it is not run and no extra DOS realizations are
+            # spent on it (`Resolution.dos_realizations`).
+            why = case.beyond or "beyond the SCBA (Born rule violated)"
+            for what, q in (("depth_resolved", Q_POWER), ("L1", Q_L1),
+                            ("relative_depth", Q_DEPTH)):
+                report.skip(f"disorder/{name}/{what}",
+                            f"{why}: drawn as a labelled comparison, not checked", quantity=q)
+            continue
         rel_lat = r["D_lat"] / r["D_lat_clean"]
         rel_qc = r["D_qc"] / r["D_qc_clean"]
         rel_binned = r["D_qc_binned"] / r["D_qc_binned_clean"]
@@ -903,7 +915,6 @@ def _dos_checks(report, pt, results):
                      "D_clean_lattice": r["D_lat_clean"], "D_clean_qc": r["D_qc_clean"],
                      "sigma_kernel": r["sigma"]},
             quantity=Q_DEPTH))
-    anderson = [n for n, r in results.items() if isinstance(r["case"].disorder, AndersonDisorder)]
     if anderson and not powered:
         report.skip(f"disorder/{anderson[-1]}/filling_significance", underpowered,
                     quantity=Q_FILLING)

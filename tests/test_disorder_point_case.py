@@ -134,3 +134,17 @@ def test_dilute_rule_draws_a_non_dilute_point_case(tmp_path):
     assert out[0.04]["case"].scba
     with pytest.raises(ParameterError, match="single_site"):
         validity.dilute_ratio(1.0, 0.0)
+
+
+def test_drawn_point_case_spends_no_power_check(tmp_path):
+    # Drawn (not dilute), the point case has no depth comparison, so its power check would
+    # gate nothing: reported as not run with the reason, never as a pass.
+    report = Report(folder=tmp_path, parameters={})
+    case = sd._Case("point_0.1", PointImpurities(0.1, 0.5), "point", False, tmatrix=True,
+                    beyond="beyond the single-site T-matrix: not dilute")
+    sd._dos_checks(report, _point(), {"point_0.1": {"case": case}})
+    assert report.checks == []
+    skipped = {s.name: s.reason for s in report.skipped}
+    for what in ("depth_resolved", "L1", "relative_depth"):
+        assert "not dilute" in skipped[f"disorder/point_0.1/{what}"], what
+    assert "point_0.1" not in dict(SETUP.resolution.dos_realizations)
