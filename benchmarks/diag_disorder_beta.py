@@ -50,6 +50,7 @@ from latticemirage.mapping import PhysicalParameters, map_to_lattice
 from mirage_common.errors import ParameterError
 from quasiclassical import QCParams, solve_gap
 
+CUTOFF = 10.0  # Δ0: the stage's pairing shell ω_c
 PHYS = dict(beta=3.0, field=1.0, delta0=0.03, e_fermi=20.0, temperature=0.1)
 WINDOW = 4.0  # Δ0
 
@@ -58,14 +59,15 @@ def _mapping(phys=PHYS):
     return map_to_lattice(PhysicalParameters(**phys))
 
 
-def _settings(m, coupling, ising=None, twists="pi", phys=PHYS):
-    return {"temperature": phys["temperature"], "coupling_t": coupling, "cutoff_delta0": 10.0,
+def _settings(m, coupling, ising=None, twists="pi", phys=PHYS, cutoff=CUTOFF):
+    return {"temperature": phys["temperature"], "coupling_t": coupling, "cutoff_delta0": cutoff,
             "twists": twists, "zero_field_reference": True,
             "physical": {k: phys[k] for k in ("beta", "field", "e_fermi", "delta0")} | {"phi": 0.0},
             **({"ising": ising.to_dict()} if ising is not None else {})}
 
 
-def realization(width, k, size, coupling, twist_set="pi", phys=PHYS, ideal_only=False):
+def realization(width, k, size, coupling, twist_set="pi", phys=PHYS, ideal_only=False,
+                cutoff=CUTOFF):
     """Lattice and ideal-operator r, z and β_eff of one realization (a pure function).
 
     With *ideal_only* the ideal operator's Δ and z alone (no lattice operator, no β_eff).
@@ -80,8 +82,8 @@ def realization(width, k, size, coupling, twist_set="pi", phys=PHYS, ideal_only=
     operators = (("lattice", None), ("valley", valley))
     for name, ising in operators[1:] if ideal_only else operators:
         t0 = time.perf_counter()
-        delta, meta = scs.realization_delta(_settings(m, coupling, ising, twist_set, phys), size,
-                                            pot)
+        delta, meta = scs.realization_delta(_settings(m, coupling, ising, twist_set, phys, cutoff),
+                                            size, pot)
         out[name] = {"delta": delta, "z": meta["delta_zero_field_delta0"],
                      "seconds": time.perf_counter() - t0}
         if ideal_only:
@@ -159,6 +161,8 @@ def main():
                    help="E_F in Δ0 (E_F in t = e_fermi * delta0)")
     p.add_argument("--ideal-only", action="store_true",
                    help="only (c): the ideal valley operator and its clean offset")
+    p.add_argument("--cutoff", type=float, default=CUTOFF,
+                   help="pairing shell ω_c in Δ0 (the stage's 10; the SCBA has no cutoff)")
     p.add_argument("--output", default="diag_disorder_beta.json")
     p.add_argument("--from-json", default=None,
                    help="reuse the realizations of an earlier run's JSON output")
@@ -170,7 +174,7 @@ def main():
     widths = [float(w) for w in args.widths.split(",")]
     phys = PHYS | {"delta0": args.delta0, "e_fermi": args.e_fermi}
     m = _mapping(phys)
-    coupling = scs.clean_coupling(m, cutoff=10.0)
+    coupling = scs.clean_coupling(m, cutoff=args.cutoff)
     start = time.perf_counter()
     gammas, betas, totals = {}, {}, {}
     for j, w in enumerate(widths):
@@ -197,7 +201,7 @@ def main():
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(args.workers, mp_context=ctx) as ex:
             futs = [ex.submit(realization, w, k, args.size, coupling, args.twists, phys,
-                              args.ideal_only) for w, k in jobs]
+                              args.ideal_only, args.cutoff) for w, k in jobs]
             results = [f.result() for f in futs]
     clean = results[0]
     if args.ideal_only:
@@ -253,7 +257,7 @@ def main():
 
 def _write(rows, args, phys, start):
     rows["meta"] = {"size": args.size, "twists": args.twists, "realizations": args.realizations,
-                    "first_realization": args.first_realization,
+                    "first_realization": args.first_realization, "cutoff_delta0": args.cutoff,
                     "window_delta0": WINDOW, "physical": phys, "ideal_only": args.ideal_only,
                     "seconds": time.perf_counter() - start}
     with open(args.output, "w") as f:
