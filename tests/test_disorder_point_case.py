@@ -142,8 +142,13 @@ def test_drawn_point_case_spends_no_power_check(tmp_path):
     report = Report(folder=tmp_path, parameters={})
     case = sd._Case("point_0.1", PointImpurities(0.1, 0.5), "point", False, tmatrix=True,
                     beyond="beyond the single-site T-matrix: not dilute")
-    sd._dos_checks(report, _point(), {"point_0.1": {"case": case}})
+    depths = {"D_lat": 0.5, "D_lat_clean": 1.0, "D_lat_err": 0.1, "D_qc": 0.6, "D_qc_clean": 1.0,
+              "D_qc_binned": 0.6, "D_qc_binned_clean": 1.0, "D_qc_hi": 0.6, "D_qc_lo": 0.6}
+    results = {"point_0.1": {"case": case, **depths}}
+    sd._dos_checks(report, _point(), results)
     assert report.checks == []
+    # The filling figure draws every case's relative depth, drawn ones included.
+    assert results["point_0.1"]["rel_lat"] == 0.5 and results["point_0.1"]["rel_sig"] == 0.1
     skipped = {s.name: s.reason for s in report.skipped}
     for what in ("depth_resolved", "L1", "relative_depth"):
         assert "not dilute" in skipped[f"disorder/point_0.1/{what}"], what
