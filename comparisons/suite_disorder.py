@@ -839,6 +839,14 @@ def _dos_curves(pt, results, energies, tick):
     tick("clean reference (triangle method)")
 
 
+def _skip_drawn(report, name, case, checks):
+    """Report a drawn case's DOS *checks* ((what, quantity) pairs) as not run, with why."""
+    why = case.beyond or "beyond the SCBA (Born rule violated)"
+    for what, quantity in checks:
+        report.skip(f"disorder/{name}/{what}",
+                    f"{why}: drawn as a labelled comparison, not checked", quantity=quantity)
+
+
 def _dos_checks(report, pt, results):
     """The DOS checks of every case: power, smooth dip kept, L1, relative depth, filling."""
     res = pt.setup.resolution
@@ -859,11 +867,8 @@ def _dos_checks(report, pt, results):
             # check would gate nothing, so it is not run and no extra DOS realizations are
             # spent on it (`Resolution.dos_realizations`); the filling figure still draws its
             # relative depth (above).
-            why = case.beyond or "beyond the SCBA (Born rule violated)"
-            for what, q in (("depth_resolved", Q_POWER), ("L1", Q_L1),
-                            ("relative_depth", Q_DEPTH)):
-                report.skip(f"disorder/{name}/{what}",
-                            f"{why}: drawn as a labelled comparison, not checked", quantity=q)
+            _skip_drawn(report, name, case, (("depth_resolved", Q_POWER), ("L1", Q_L1),
+                                             ("relative_depth", Q_DEPTH)))
             continue
         if not powered:
             for what in ("depth_resolved", "L1", "relative_depth", "dip_kept"):
@@ -887,10 +892,7 @@ def _dos_checks(report, pt, results):
                          "warping_term": e_beta}, quantity=Q_SMOOTH))
             continue
         if not case.scba:
-            why = case.beyond or "beyond the SCBA (Born rule violated)"
-            for what, q in (("L1", Q_L1), ("relative_depth", Q_DEPTH)):
-                report.skip(f"disorder/{name}/{what}",
-                            f"{why}: drawn as a labelled comparison, not checked", quantity=q)
+            _skip_drawn(report, name, case, (("L1", Q_L1), ("relative_depth", Q_DEPTH)))
             continue
         l1 = float(np.mean(np.abs(r["lattice"] - r["qc"])))
         s = float(np.mean(r["stderr"]))
